@@ -1,3 +1,3 @@
 // Shared vitest setup: quiet the SDK's Node 20 deprecation notice so test output stays readable.
-process.env.AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING ??= '1';
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 export {};

@@ -1,0 +1,72 @@
+import { randomBytes } from 'node:crypto';
+import { CognitoJwtVerifier, JwtRsaVerifier } from 'aws-jwt-verify';
+import { UnauthorizedError } from '../../../shared/src/domain/errors.js';
+import { type Identity, userIdSchema, userNameSchema } from '../../../shared/src/domain/identity.js';
+import { requireEnv } from '../../../shared/src/config.js';
+
+export type AuthMode = 'cognito' | 'none';
+
+export function authMode(): AuthMode {
+  const mode = process.env.AUTH_MODE ?? 'cognito';
+  if (mode !== 'cognito' && mode !== 'none') throw new Error(`AUTH_MODE must be cognito or none, not ${mode}`);
+  return mode;
+}
+
+interface TokenVerifier {
+  verify(token: string): Promise<Record<string, unknown>>;
+}
+
+let verifier: TokenVerifier | undefined;
+
+/**
+ * Built once per container so the JWKS it downloads is cached across invocations. JWT_ISSUER
+ * points it at another issuer with Cognito-shaped tokens (the local token issuer).
+ */
+function tokenVerifier(): TokenVerifier {
+  if (!verifier) {
+    const issuer = process.env.JWT_ISSUER;
+    if (issuer) {
+      const rsa = JwtRsaVerifier.create({
+        issuer,
+        audience: process.env.JWT_AUDIENCE ?? null,
+        jwksUri: process.env.JWT_JWKS_URI,
+      });
+      verifier = { verify: (token) => rsa.verify(token) as Promise<Record<string, unknown>> };
+    } else {
+      const cognito = CognitoJwtVerifier.create({
+        userPoolId: requireEnv('USER_POOL_ID'),
+        clientId: requireEnv('USER_POOL_CLIENT_ID'),
+        tokenUse: null,
+      });
+      verifier = { verify: (token) => cognito.verify(token) as Promise<Record<string, unknown>> };
+    }
+  }
+  return verifier;
+}
+
+/** Verifies a JWT and returns who it names. Any failure is a plain 401: no detail for attackers. */
+export async function identityFromToken(token: string | undefined): Promise<Identity> {
+  if (!token) throw new UnauthorizedError('missing token');
+  let claims: Record<string, unknown>;
+  try {
+    claims = await tokenVerifier().verify(token);
+  } catch {
+    throw new UnauthorizedError('invalid token');
+  }
+  const userId = userIdSchema.safeParse(claims.sub);
+  if (!userId.success) throw new UnauthorizedError('token has no usable subject');
+  const rawName = claims['cognito:username'] ?? claims.username ?? claims.sub;
+  const userName = userNameSchema.safeParse(rawName);
+  return { userId: userId.data, userName: userName.success ? userName.data : userId.data };
+}
+
+/**
+ * Demo mode (AUTH_MODE=none): whoever the query says, as in seed 004. A missing or invalid id
+ * gets a fresh guest identity rather than someone else's.
+ */
+export function identityFromClaim(userId: string | undefined, userName: string | undefined): Identity {
+  const id = userIdSchema.safeParse(userId);
+  const resolvedId = id.success ? id.data : `guest-${randomBytes(4).toString('hex')}`;
+  const name = userNameSchema.safeParse(userName);
+  return { userId: resolvedId, userName: name.success ? name.data : resolvedId };
+}

@@ -1,0 +1,65 @@
+import { UnauthorizedError } from '../../../shared/src/domain/errors.js';
+import type { Identity } from '../../../shared/src/domain/identity.js';
+import { instrumented, logger } from '../../../shared/src/observability.js';
+import { authMode, identityFromClaim, identityFromToken } from '../auth/identity-resolver.js';
+
+/** WebSocket $connect REQUEST authorizer event (IAM policy response). */
+interface WebSocketAuthorizerEvent {
+  type: 'REQUEST';
+  methodArn: string;
+  queryStringParameters?: Record<string, string | undefined> | null;
+  headers?: Record<string, string | undefined> | null;
+}
+
+/** HTTP API Lambda authorizer event, payload 2.0 (simple response). */
+interface HttpAuthorizerEvent {
+  version: '2.0';
+  type: 'REQUEST';
+  routeArn: string;
+  queryStringParameters?: Record<string, string | undefined> | null;
+  headers?: Record<string, string | undefined> | null;
+}
+
+type AuthorizerEvent = WebSocketAuthorizerEvent | HttpAuthorizerEvent;
+
+const isHttpApi = (event: AuthorizerEvent): event is HttpAuthorizerEvent => 'version' in event && event.version === '2.0';
+
+function bearer(headers: Record<string, string | undefined> | null | undefined): string | undefined {
+  const value = headers?.authorization ?? headers?.Authorization;
+  return value?.replace(/^Bearer\s+/i, '') || undefined;
+}
+
+async function resolve(event: AuthorizerEvent): Promise<Identity> {
+  const query = event.queryStringParameters ?? {};
+  if (authMode() === 'none') {
+    const headers = event.headers ?? {};
+    return identityFromClaim(query.userId ?? headers['x-user-id'], query.userName ?? headers['x-user-name']);
+  }
+  return identityFromToken(isHttpApi(event) ? (bearer(event.headers) ?? query.token) : query.token);
+}
+
+/**
+ * One authorizer for both APIs, so a user is the same identity over WebSocket and REST. The
+ * identity travels in the authorizer context and is fixed for the connection's life.
+ */
+export const handler = instrumented('authorizer', async (event: AuthorizerEvent) => {
+  try {
+    const identity = await resolve(event);
+    const context = { userId: identity.userId, userName: identity.userName };
+    if (isHttpApi(event)) return { isAuthorized: true, context };
+    return {
+      principalId: identity.userId,
+      policyDocument: {
+        Version: '2012-10-17',
+        Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: event.methodArn }],
+      },
+      context,
+    };
+  } catch (error) {
+    if (!(error instanceof UnauthorizedError)) throw error;
+    logger.info('authorization refused', { reason: error.message });
+    if (isHttpApi(event)) return { isAuthorized: false };
+    // API Gateway turns this exact message into a 401.
+    throw new Error('Unauthorized');
+  }
+});

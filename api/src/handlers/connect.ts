@@ -1,0 +1,27 @@
+import { DomainError } from '../../../shared/src/domain/errors.js';
+import { identityFromAuthorizer } from '../../../shared/src/domain/identity.js';
+import { instrumented, logger } from '../../../shared/src/observability.js';
+import { openConnection } from '../../../shared/src/use-cases/open-connection.js';
+import { adapters } from '../../../shared/src/wiring.js';
+import type { WebSocketEvent, WebSocketResult } from '../websocket/event.js';
+import { roomsFromQuery } from '../websocket/connect-query.js';
+
+/** $connect: the authorizer already fixed the identity; record the connection and its rooms. */
+export const handler = instrumented('connect', async (event: WebSocketEvent): Promise<WebSocketResult> => {
+  const { connectionId, connectedAt, identity: source, authorizer } = event.requestContext;
+  logger.appendKeys({ connectionId });
+  const identity = identityFromAuthorizer(authorizer);
+  if (!identity) return { statusCode: 401, body: 'Unauthorized' };
+  try {
+    const rooms = roomsFromQuery(event.queryStringParameters);
+    await openConnection(
+      { connectionId, identity, rooms, connectedAt, sourceIp: source?.sourceIp, userAgent: source?.userAgent },
+      { connections: adapters.connections(), subscriptions: adapters.subscriptions(), events: adapters.events() },
+    );
+    logger.info('connected', { userId: identity.userId, rooms });
+    return { statusCode: 200 };
+  } catch (error) {
+    if (error instanceof DomainError) return { statusCode: error.httpStatus, body: error.message };
+    throw error;
+  }
+});

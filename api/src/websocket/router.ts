@@ -1,0 +1,70 @@
+import type { z } from 'zod';
+import { DomainError, UnauthorizedError, UnknownActionError, ValidationError } from '../../../shared/src/domain/errors.js';
+import { errorFrame, type Frame } from '../../../shared/src/domain/frames.js';
+import { type Identity, identityFromAuthorizer } from '../../../shared/src/domain/identity.js';
+import { logger } from '../../../shared/src/observability.js';
+import type { WebSocketEvent, WebSocketResult } from './event.js';
+import { parseFrame } from './frame-parser.js';
+
+export interface ActionContext {
+  connectionId: string;
+  identity: Identity;
+  connectedAt: number;
+}
+
+export interface ActionRoute<S extends z.ZodType> {
+  schema: S;
+  handle: (input: z.infer<S>, context: ActionContext) => Promise<Frame>;
+}
+
+/** Keeps each route's input type tied to its schema. */
+export const route = <S extends z.ZodType>(definition: ActionRoute<S>): ActionRoute<z.ZodType> =>
+  definition as unknown as ActionRoute<z.ZodType>;
+
+export type ActionTable = Record<string, ActionRoute<z.ZodType>>;
+
+const reply = (frame: Frame): WebSocketResult => ({ statusCode: 200, body: JSON.stringify(frame) });
+
+function issuesOf(error: z.ZodError) {
+  return error.issues.map((issue) => ({ path: issue.path.join('.') || '(frame)', message: issue.message }));
+}
+
+/** Maps any failure to the error frame the sender sees; only domain errors reveal their message. */
+export function errorReply(error: unknown, messageId?: string): WebSocketResult {
+  if (error instanceof DomainError) {
+    const extra = error instanceof ValidationError && error.issues.length > 0 ? { issues: error.issues } : {};
+    return reply(errorFrame(error.code, error.message, { ...extra, ...(messageId ? { messageId } : {}) }));
+  }
+  logger.error('action failed', { error: error as Error });
+  return reply(errorFrame('internal_error', 'Something went wrong; retry with the same messageId', messageId ? { messageId } : {}));
+}
+
+/**
+ * Dispatches a WebSocket frame by its action. API Gateway already picked the route from
+ * `action`; frames without a matching route arrive on $default, and are dispatched (or refused)
+ * here the same way, so every action works whichever route carried it.
+ */
+export async function dispatch(event: WebSocketEvent, actions: ActionTable): Promise<WebSocketResult> {
+  let messageId: string | undefined;
+  try {
+    const frame = parseFrame(event.body);
+    messageId = typeof frame.messageId === 'string' ? frame.messageId.slice(0, 64) : undefined;
+    const action = typeof frame.action === 'string' ? frame.action : undefined;
+    const definition = action !== undefined && Object.hasOwn(actions, action) ? actions[action] : undefined;
+    if (!definition) {
+      throw new UnknownActionError(action === undefined ? 'frame has no action' : `unknown action: ${action.slice(0, 64)}`);
+    }
+    const parsed = definition.schema.safeParse(frame);
+    if (!parsed.success) throw new ValidationError(`invalid ${action} frame`, issuesOf(parsed.error));
+    const identity = identityFromAuthorizer(event.requestContext.authorizer);
+    if (!identity) throw new UnauthorizedError('connection has no identity');
+    const context: ActionContext = {
+      connectionId: event.requestContext.connectionId,
+      identity,
+      connectedAt: event.requestContext.connectedAt,
+    };
+    return reply(await definition.handle(parsed.data, context));
+  } catch (error) {
+    return errorReply(error, messageId);
+  }
+}

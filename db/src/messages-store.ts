@@ -1,0 +1,305 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { decodeCursor, encodeCursor } from '../../shared/src/domain/cursor.js';
+import { ConflictError, ValidationError } from '../../shared/src/domain/errors.js';
+import type { ChatMessage, DeliveryStatus } from '../../shared/src/domain/message.js';
+import type { HistoryPage, MessageStore } from '../../shared/src/ports.js';
+
+/** Seed 002's attribute names (`user_id`, `message`) so its AWS CLI queries work unchanged. */
+interface MessageItem {
+  room: string;
+  sk: string;
+  messageId: string;
+  user_id: string;
+  userName: string;
+  message: string;
+  timestamp: string;
+  kind: 'room' | 'direct';
+  expiresAt: number;
+  conversationId?: string;
+  recipientId?: string;
+  status?: DeliveryStatus;
+  /** Set only while a direct message awaits delivery: the sparse pending-index. */
+  pendingFor?: string;
+  isDeleted?: boolean;
+  replyToMessageId?: string;
+  replyToContent?: string;
+  replyToSenderName?: string;
+}
+
+/** Idempotency marker: one per messageId, pointing at the message it belongs to. */
+interface MarkerItem {
+  room: string;
+  sk: 'msgid';
+  messageId: string;
+  user_id: string;
+  target: { room: string; sk: string };
+  expiresAt: number;
+}
+
+const markerKey = (messageId: string) => ({ room: `msgid#${messageId}`, sk: 'msgid' as const });
+
+function toItem(message: ChatMessage, expiresAt: number): MessageItem {
+  return {
+    room: message.room,
+    sk: message.sk,
+    messageId: message.messageId,
+    user_id: message.userId,
+    userName: message.userName,
+    message: message.content,
+    timestamp: message.timestamp,
+    kind: message.kind,
+    expiresAt,
+    conversationId: message.conversationId,
+    recipientId: message.recipientId,
+    status: message.status,
+    pendingFor: message.kind === 'direct' && message.status === 'sent' ? message.recipientId : undefined,
+    isDeleted: message.isDeleted,
+    replyToMessageId: message.reply?.replyToMessageId,
+    replyToContent: message.reply?.replyToContent,
+    replyToSenderName: message.reply?.replyToSenderName,
+  };
+}
+
+/** Maps a stored item (or a stream image, unmarshalled) back to the domain type. */
+export function messageFromItem(raw: Record<string, unknown>): ChatMessage {
+  const item = raw as unknown as MessageItem;
+  const message: ChatMessage = {
+    room: item.room,
+    sk: item.sk,
+    messageId: item.messageId,
+    userId: item.user_id,
+    userName: item.userName,
+    content: item.message,
+    timestamp: item.timestamp,
+    kind: item.kind,
+  };
+  if (item.conversationId !== undefined) message.conversationId = item.conversationId;
+  if (item.recipientId !== undefined) message.recipientId = item.recipientId;
+  if (item.status !== undefined) message.status = item.status;
+  if (item.isDeleted) message.isDeleted = true;
+  if (item.replyToMessageId !== undefined) {
+    message.reply = {
+      replyToMessageId: item.replyToMessageId,
+      replyToContent: item.replyToContent,
+      replyToSenderName: item.replyToSenderName,
+    };
+  }
+  return message;
+}
+
+/** Whether a raw item is a message (and not an idempotency marker). */
+export const isMessageItem = (raw: Record<string, unknown>) => raw.sk !== 'msgid' && typeof raw.messageId === 'string';
+
+/**
+ * Queries until `limit` live messages are collected: a filtered page can come back short, so
+ * this keeps reading. The cursor is the last returned item's key, so pages never overlap.
+ */
+async function collect(
+  client: DynamoDBDocumentClient,
+  input: QueryCommandInput,
+  limit: number,
+  startKey: Record<string, unknown> | undefined,
+  keyOf: (item: Record<string, unknown>) => Record<string, unknown>,
+): Promise<HistoryPage> {
+  const messages: ChatMessage[] = [];
+  let ExclusiveStartKey = startKey;
+  let lastKey: Record<string, unknown> | undefined;
+  for (;;) {
+    const page = await client.send(new QueryCommand({ ...input, ExclusiveStartKey, Limit: limit - messages.length }));
+    for (const item of page.Items ?? []) {
+      messages.push(messageFromItem(item));
+      lastKey = keyOf(item);
+    }
+    ExclusiveStartKey = page.LastEvaluatedKey;
+    if (!ExclusiveStartKey) return { messages };
+    if (messages.length >= limit) return { messages, nextCursor: encodeCursor(lastKey) };
+  }
+}
+
+/** The Messages table: room history, direct conversations, pending deliveries and receipts. */
+export function createMessageStore(client: DynamoDBDocumentClient, tableName: string): MessageStore {
+  const liveFilter = { FilterExpression: 'expiresAt > :now' };
+
+  function cursorFor(cursor: string | undefined, expected: Record<string, string>): Record<string, unknown> | undefined {
+    const key = decodeCursor(cursor);
+    if (!key) return undefined;
+    for (const [name, value] of Object.entries(expected)) {
+      if (key[name] !== value) throw new ValidationError('cursor does not belong to this listing', [{ path: 'before', message: 'cursor mismatch' }]);
+    }
+    if (typeof key.sk !== 'string' || typeof key.room !== 'string') {
+      throw new ValidationError('cursor is not valid', [{ path: 'before', message: 'not a cursor this API issued' }]);
+    }
+    return key;
+  }
+
+  return {
+    async append(message, expiresAt) {
+      const marker: MarkerItem = {
+        ...markerKey(message.messageId),
+        messageId: message.messageId,
+        user_id: message.userId,
+        target: { room: message.room, sk: message.sk },
+        expiresAt,
+      };
+      try {
+        await client.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              { Put: { TableName: tableName, Item: marker, ConditionExpression: 'attribute_not_exists(room)' } },
+              { Put: { TableName: tableName, Item: toItem(message, expiresAt), ConditionExpression: 'attribute_not_exists(sk)' } },
+            ],
+          }),
+        );
+        return { message, duplicate: false };
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+        if (error.CancellationReasons?.[0]?.Code !== 'ConditionalCheckFailed') throw error;
+        const { Item } = await client.send(
+          new GetCommand({ TableName: tableName, Key: markerKey(message.messageId), ConsistentRead: true }),
+        );
+        const existing = Item as MarkerItem | undefined;
+        if (!existing || existing.user_id !== message.userId) {
+          throw new ConflictError('messageId is already used by another message');
+        }
+        const original = await client.send(new GetCommand({ TableName: tableName, Key: existing.target, ConsistentRead: true }));
+        if (!original.Item) throw new ConflictError('messageId is already used by another message');
+        return { message: messageFromItem(original.Item), duplicate: true };
+      }
+    },
+
+    history(room, { limit, cursor, nowSeconds }) {
+      return collect(
+        client,
+        {
+          TableName: tableName,
+          KeyConditionExpression: 'room = :room',
+          ...liveFilter,
+          ExpressionAttributeValues: { ':room': room, ':now': nowSeconds },
+          ScanIndexForward: false,
+        },
+        limit,
+        cursorFor(cursor, { room }),
+        (item) => ({ room: item.room, sk: item.sk }),
+      );
+    },
+
+    since(room, { afterSk, limit, nowSeconds }) {
+      return collect(
+        client,
+        {
+          TableName: tableName,
+          KeyConditionExpression: 'room = :room AND sk > :after',
+          ...liveFilter,
+          ExpressionAttributeValues: { ':room': room, ':after': afterSk, ':now': nowSeconds },
+          ScanIndexForward: true,
+        },
+        limit,
+        undefined,
+        (item) => ({ room: item.room, sk: item.sk }),
+      );
+    },
+
+    byUser(userId, { limit, cursor, nowSeconds }) {
+      const startKey = decodeCursor(cursor);
+      if (startKey && startKey.user_id !== userId) {
+        throw new ValidationError('cursor does not belong to this listing', [{ path: 'before', message: 'cursor mismatch' }]);
+      }
+      return collect(
+        client,
+        {
+          TableName: tableName,
+          IndexName: 'user-timestamp-index',
+          KeyConditionExpression: 'user_id = :userId',
+          // Direct messages are private to their conversation: this listing shows room messages only.
+          FilterExpression: 'expiresAt > :now AND kind = :room',
+          ExpressionAttributeValues: { ':userId': userId, ':now': nowSeconds, ':room': 'room' },
+          ScanIndexForward: false,
+        },
+        limit,
+        startKey,
+        (item) => ({ room: item.room, sk: item.sk, user_id: item.user_id }),
+      );
+    },
+
+    async findById(messageId) {
+      const { Item } = await client.send(new GetCommand({ TableName: tableName, Key: markerKey(messageId) }));
+      if (!Item) return undefined;
+      const marker = Item as MarkerItem;
+      const original = await client.send(new GetCommand({ TableName: tableName, Key: marker.target }));
+      return original.Item ? messageFromItem(original.Item) : undefined;
+    },
+
+    async pendingFor(userId, nowSeconds) {
+      const messages: ChatMessage[] = [];
+      let ExclusiveStartKey: Record<string, unknown> | undefined;
+      do {
+        const page = await client.send(
+          new QueryCommand({
+            TableName: tableName,
+            IndexName: 'pending-index',
+            KeyConditionExpression: 'pendingFor = :userId',
+            FilterExpression: 'expiresAt > :now',
+            ExpressionAttributeValues: { ':userId': userId, ':now': nowSeconds },
+            ScanIndexForward: true,
+            ExclusiveStartKey,
+          }),
+        );
+        for (const item of page.Items ?? []) messages.push(messageFromItem(item));
+        ExclusiveStartKey = page.LastEvaluatedKey;
+      } while (ExclusiveStartKey);
+      return messages;
+    },
+
+    async advanceStatus(key, to) {
+      const earlier: DeliveryStatus[] = to === 'read' ? ['sent', 'delivered'] : to === 'delivered' ? ['sent'] : [];
+      if (earlier.length === 0) return false;
+      const values: Record<string, unknown> = { ':to': to, ':at': new Date().toISOString() };
+      earlier.forEach((status, index) => {
+        values[`:s${index}`] = status;
+      });
+      try {
+        await client.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: key,
+            UpdateExpression: `SET #status = :to, ${to}At = :at REMOVE pendingFor`,
+            ConditionExpression: `attribute_exists(sk) AND #status IN (${earlier.map((_, index) => `:s${index}`).join(', ')})`,
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: values,
+          }),
+        );
+        return true;
+      } catch (error) {
+        if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+        throw error;
+      }
+    },
+
+    async softDelete(key, byUserId) {
+      try {
+        const { Attributes } = await client.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: key,
+            UpdateExpression: 'SET isDeleted = :true, message = :empty REMOVE replyToContent, pendingFor',
+            ConditionExpression: 'attribute_exists(sk) AND user_id = :user',
+            ExpressionAttributeValues: { ':true': true, ':empty': '', ':user': byUserId },
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        return Attributes ? messageFromItem(Attributes) : undefined;
+      } catch (error) {
+        if ((error as Error).name === 'ConditionalCheckFailedException') return undefined;
+        throw error;
+      }
+    },
+  };
+}

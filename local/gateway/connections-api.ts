@@ -1,0 +1,116 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readBody, sendJson } from './gateway-support.js';
+
+/** API Gateway's limit for one WebSocket message, inbound or posted through @connections. */
+export const MAX_MESSAGE_BYTES = 128 * 1024;
+
+/** What the @connections API may see and do to a connection: only open connections are visible. */
+export interface ConnectionRegistry {
+  /** Details of an open connection, or undefined when it is connecting, closed or unknown. */
+  describe(
+    connectionId: string,
+  ): { connectedAt: number; lastActiveAt: number; sourceIp: string; userAgent: string } | undefined;
+  /** Sends data to an open connection; false when it is not open (any more). */
+  post(connectionId: string, data: Buffer): Promise<boolean>;
+  /** Closes an open connection; false when it is not open. */
+  disconnect(connectionId: string): boolean;
+}
+
+/** Counters the @connections API keeps. */
+export interface ConnectionsApiStats {
+  postsAccepted: number;
+  postsGone: number;
+  gets: number;
+  deletes: number;
+}
+
+/**
+ * Serves the @connections management API on the gateway's own port, the way API Gateway serves
+ * `https://{api}.execute-api.{region}.amazonaws.com/{stage}/@connections/{id}`. Both `/@connections/{id}`
+ * and `/{stage}/@connections/{id}` are accepted, so the unmodified SDK works whether its endpoint
+ * includes the stage or not. Signatures are not checked.
+ *
+ * Errors carry `x-amzn-errortype`, which is what the SDK (and the AWS CLI) use to raise GoneException,
+ * PayloadTooLargeException and ForbiddenException.
+ */
+export async function handleConnectionsRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  stage: string,
+  registry: ConnectionRegistry,
+  stats: ConnectionsApiStats,
+): Promise<void> {
+  const connectionId = managementConnectionId(req.url ?? '/', stage);
+  if (connectionId === undefined) {
+    req.resume();
+    sendError(res, 403, 'ForbiddenException', 'Forbidden');
+    return;
+  }
+
+  switch (req.method) {
+    case 'POST': {
+      const { body, tooLarge } = await readBody(req, MAX_MESSAGE_BYTES);
+      if (tooLarge) {
+        sendError(res, 413, 'PayloadTooLargeException', 'Message too long');
+        return;
+      }
+      if (!(await registry.post(connectionId, body))) {
+        stats.postsGone += 1;
+        sendError(res, 410, 'GoneException', 'Gone');
+        return;
+      }
+      stats.postsAccepted += 1;
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '0' });
+      res.end();
+      return;
+    }
+    case 'GET': {
+      req.resume();
+      stats.gets += 1;
+      const connection = registry.describe(connectionId);
+      if (!connection) {
+        sendError(res, 410, 'GoneException', 'Gone');
+        return;
+      }
+      sendJson(res, 200, {
+        connectedAt: new Date(connection.connectedAt).toISOString(),
+        identity: { sourceIp: connection.sourceIp, userAgent: connection.userAgent },
+        lastActiveAt: new Date(connection.lastActiveAt).toISOString(),
+      });
+      return;
+    }
+    case 'DELETE': {
+      req.resume();
+      stats.deletes += 1;
+      if (!registry.disconnect(connectionId)) {
+        sendError(res, 410, 'GoneException', 'Gone');
+        return;
+      }
+      res.writeHead(204);
+      res.end();
+      return;
+    }
+    default:
+      req.resume();
+      sendError(res, 403, 'ForbiddenException', 'Forbidden');
+  }
+}
+
+/** The connection id of a management API path, or undefined when the path is not one. */
+export function managementConnectionId(url: string, stage: string): string | undefined {
+  const pathname = url.split('?')[0] ?? '';
+  let segments: string[];
+  try {
+    // Decoded segment by segment: the SDK sends `=` as %3D, and some clients send `@` as %40.
+    segments = pathname.split('/').slice(1).map(decodeURIComponent);
+  } catch {
+    return undefined;
+  }
+  if (segments[0] === stage) segments = segments.slice(1);
+  if (segments.length !== 2 || segments[0] !== '@connections' || !segments[1]) return undefined;
+  return segments[1];
+}
+
+function sendError(res: ServerResponse, statusCode: number, errorType: string, message: string): void {
+  sendJson(res, statusCode, { message }, { 'x-amzn-errortype': errorType });
+}

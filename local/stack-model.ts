@@ -1,0 +1,365 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import type { LocalRule, LocalTarget } from './eventbridge/types.js';
+import { type CfnResource, LocalCfnStack } from './cfn/stack.js';
+
+/** Everything the local runtime needs, read from the SAM templates. */
+export interface LocalStackModel {
+  root: LocalCfnStack;
+  tables: LocalTable[];
+  functions: LocalFunction[];
+  webSocket: LocalWebSocketApi;
+  httpApi: LocalHttpApi;
+  buses: string[];
+  rules: LocalRule[];
+  stateMachines: LocalStateMachine[];
+  streamMappings: LocalStreamMapping[];
+}
+
+export interface LocalTable {
+  logicalId: string;
+  definition: CreateTableCommandInput;
+  ttlAttribute?: string;
+}
+
+export interface LocalFunction {
+  logicalId: string;
+  name: string;
+  arn: string;
+  /** TypeScript entry file, relative to the repo root. */
+  entry: string;
+  exportName: string;
+  environment: Record<string, string>;
+  timeoutSeconds: number;
+}
+
+export interface LocalWebSocketApi {
+  stage: string;
+  routeSelectionExpression: string;
+  routes: Record<string, { functionName: string; twoWay: boolean }>;
+  authorizer?: { functionName: string; identitySource: string[] };
+}
+
+export interface LocalHttpApi {
+  routes: Array<{ method: string; path: string; functionName: string; authorized: boolean }>;
+  authorizer?: { functionName: string; identitySource: string[] };
+  cors?: { allowOrigins: string[]; allowMethods: string[]; allowHeaders: string[]; maxAge?: number };
+}
+
+export interface LocalStateMachine {
+  name: string;
+  arn: string;
+  type: 'EXPRESS' | 'STANDARD';
+  /** The ASL text with DefinitionSubstitutions applied, as CloudFormation does. */
+  definition: string;
+}
+
+export interface LocalStreamMapping {
+  functionName: string;
+  tableName: string;
+  batchSize: number;
+  maximumBatchingWindowInSeconds: number;
+  bisectBatchOnFunctionError: boolean;
+  maximumRetryAttempts: number;
+  reportBatchItemFailures: boolean;
+  startingPosition: 'LATEST' | 'TRIM_HORIZON';
+  onFailureDestination?: string;
+}
+
+const functionTypes = new Set(['AWS::Serverless::Function']);
+
+function asString(value: unknown, what: string): string {
+  if (typeof value !== 'string' && typeof value !== 'number') throw new Error(`${what} is not a string`);
+  return String(value);
+}
+
+/** `arn:...:function:Name/invocations` or a bare ARN → the function name. */
+export function functionNameFromArn(value: string): string {
+  const match = /function:([^/:]+)/.exec(value);
+  if (!match?.[1]) throw new Error(`not a Lambda ARN: ${value}`);
+  return match[1];
+}
+
+function tableNameFromStreamArn(value: string): string {
+  const match = /table\/([^/]+)\/stream/.exec(value);
+  if (!match?.[1]) throw new Error(`not a stream ARN: ${value}`);
+  return match[1];
+}
+
+function evaluated<T>(stack: LocalCfnStack, resource: CfnResource): T {
+  return stack.evaluate(resource.Properties ?? {}) as T;
+}
+
+function tablesOf(stack: LocalCfnStack): LocalTable[] {
+  return stack.resources('AWS::DynamoDB::Table').map(([logicalId, resource]) => {
+    const props = evaluated<Record<string, unknown>>(stack, resource);
+    const stream = props.StreamSpecification as { StreamViewType?: string } | undefined;
+    const ttl = props.TimeToLiveSpecification as { AttributeName?: string; Enabled?: boolean } | undefined;
+    const indexes = props.GlobalSecondaryIndexes as Array<Record<string, unknown>> | undefined;
+    const definition: CreateTableCommandInput = {
+      TableName: stack.physicalName(logicalId),
+      KeySchema: props.KeySchema as CreateTableCommandInput['KeySchema'],
+      AttributeDefinitions: props.AttributeDefinitions as CreateTableCommandInput['AttributeDefinitions'],
+      BillingMode: 'PAY_PER_REQUEST',
+      ...(indexes
+        ? {
+            GlobalSecondaryIndexes: indexes.map(({ IndexName, KeySchema, Projection }) => ({
+              IndexName,
+              KeySchema,
+              Projection,
+            })) as CreateTableCommandInput['GlobalSecondaryIndexes'],
+          }
+        : {}),
+      ...(stream?.StreamViewType
+        ? { StreamSpecification: { StreamEnabled: true, StreamViewType: stream.StreamViewType as 'NEW_AND_OLD_IMAGES' } }
+        : {}),
+    };
+    return { logicalId, definition, ...(ttl?.Enabled ? { ttlAttribute: ttl.AttributeName } : {}) };
+  });
+}
+
+function functionsOf(stack: LocalCfnStack): LocalFunction[] {
+  const globals = (stack.evaluate(stack.template.Globals?.Function ?? {}) ?? {}) as Record<string, unknown>;
+  const globalEnv = ((globals.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}) as Record<
+    string,
+    unknown
+  >;
+  return stack
+    .resources()
+    .filter(([, resource]) => functionTypes.has(resource.Type))
+    .map(([logicalId, resource]) => {
+      const props = evaluated<Record<string, unknown>>(stack, resource);
+      const env = ((props.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}) as Record<
+        string,
+        unknown
+      >;
+      const build = (resource.Metadata?.BuildProperties ?? {}) as { EntryPoints?: string[] };
+      const entry = build.EntryPoints?.[0];
+      if (!entry) throw new Error(`${logicalId} has no esbuild EntryPoints`);
+      const handler = asString(props.Handler, `${logicalId}.Handler`);
+      const environment: Record<string, string> = {};
+      for (const [key, value] of Object.entries({ ...globalEnv, ...env })) {
+        if (value !== undefined) environment[key] = String(value);
+      }
+      return {
+        logicalId,
+        name: stack.physicalName(logicalId),
+        arn: stack.arnOf(logicalId),
+        entry,
+        exportName: handler.slice(handler.lastIndexOf('.') + 1),
+        environment,
+        timeoutSeconds: Number(props.Timeout ?? globals.Timeout ?? 3),
+      };
+    });
+}
+
+function functionFromIntegrationUri(stack: LocalCfnStack, uri: unknown): string {
+  return functionNameFromArn(asString(stack.evaluate(uri), 'IntegrationUri'));
+}
+
+function webSocketOf(stacks: LocalCfnStack[]): LocalWebSocketApi {
+  for (const stack of stacks) {
+    const api = stack
+      .resources('AWS::ApiGatewayV2::Api')
+      .find(([, resource]) => resource.Properties?.ProtocolType === 'WEBSOCKET');
+    if (!api) continue;
+    const [apiId, apiResource] = api;
+    const byId = (logicalId: string) => stack.template.Resources[logicalId];
+    const refTarget = (value: unknown) =>
+      value && typeof value === 'object' && 'Ref' in value ? String((value as { Ref: unknown }).Ref) : undefined;
+    const routes: LocalWebSocketApi['routes'] = {};
+    let authorizer: LocalWebSocketApi['authorizer'];
+    for (const [, route] of stack.resources('AWS::ApiGatewayV2::Route')) {
+      if (refTarget(route.Properties?.ApiId) !== apiId) continue;
+      const props = route.Properties ?? {};
+      const target = asString(stack.evaluate(props.Target), 'Route.Target');
+      const integration = byId(target.replace(/^integrations\//, ''));
+      if (!integration) throw new Error(`route ${String(props.RouteKey)} targets unknown ${target}`);
+      routes[String(props.RouteKey)] = {
+        functionName: functionFromIntegrationUri(stack, integration.Properties?.IntegrationUri),
+        twoWay: props.RouteResponseSelectionExpression !== undefined,
+      };
+      const authorizerId = refTarget(props.AuthorizerId);
+      const authorizerResource = authorizerId ? byId(authorizerId) : undefined;
+      if (authorizerResource) {
+        const authProps = evaluated<Record<string, unknown>>(stack, authorizerResource);
+        authorizer = {
+          functionName: functionFromIntegrationUri(stack, authorizerResource.Properties?.AuthorizerUri),
+          identitySource: (authProps.IdentitySource as string[] | undefined) ?? [],
+        };
+      }
+    }
+    const stage = stack.resources('AWS::ApiGatewayV2::Stage').find(([, s]) => refTarget(s.Properties?.ApiId) === apiId);
+    return {
+      stage: stage ? asString(stack.evaluate(stage[1].Properties?.StageName), 'StageName') : 'prod',
+      routeSelectionExpression: asString(apiResource.Properties?.RouteSelectionExpression, 'RouteSelectionExpression'),
+      routes,
+      ...(authorizer ? { authorizer } : {}),
+    };
+  }
+  throw new Error('no WebSocket API in the templates');
+}
+
+function httpApiOf(stacks: LocalCfnStack[]): LocalHttpApi {
+  const result: LocalHttpApi = { routes: [] };
+  for (const stack of stacks) {
+    for (const [, api] of stack.resources('AWS::Serverless::HttpApi')) {
+      const props = evaluated<Record<string, unknown>>(stack, api);
+      const auth = props.Auth as
+        | { DefaultAuthorizer?: string; Authorizers?: Record<string, { FunctionArn?: string; Identity?: { Headers?: string[]; QueryStrings?: string[] } }> }
+        | undefined;
+      const chosen = auth?.DefaultAuthorizer ? auth.Authorizers?.[auth.DefaultAuthorizer] : undefined;
+      if (chosen?.FunctionArn) {
+        result.authorizer = {
+          functionName: functionNameFromArn(chosen.FunctionArn),
+          identitySource: [
+            ...(chosen.Identity?.Headers ?? []).map((header) => `$request.header.${header}`),
+            ...(chosen.Identity?.QueryStrings ?? []).map((query) => `$request.querystring.${query}`),
+          ],
+        };
+      }
+      const cors = props.CorsConfiguration as Record<string, unknown> | undefined;
+      if (cors) {
+        result.cors = {
+          allowOrigins: (cors.AllowOrigins as string[] | undefined) ?? ['*'],
+          allowMethods: (cors.AllowMethods as string[] | undefined) ?? ['*'],
+          allowHeaders: (cors.AllowHeaders as string[] | undefined) ?? ['*'],
+          ...(cors.MaxAge !== undefined ? { maxAge: Number(cors.MaxAge) } : {}),
+        };
+      }
+    }
+    for (const [logicalId, resource] of stack.resources('AWS::Serverless::Function')) {
+      const events = (resource.Properties?.Events ?? {}) as Record<string, { Type: string; Properties?: unknown }>;
+      for (const event of Object.values(events)) {
+        if (event.Type !== 'HttpApi') continue;
+        const props = stack.evaluate(event.Properties ?? {}) as { Method?: string; Path?: string; Auth?: { Authorizer?: string } };
+        result.routes.push({
+          method: (props.Method ?? 'ANY').toUpperCase(),
+          path: props.Path ?? '/{proxy+}',
+          functionName: stack.physicalName(logicalId),
+          authorized: props.Auth?.Authorizer !== 'NONE',
+        });
+      }
+    }
+  }
+  return result;
+}
+
+function rulesOf(stack: LocalCfnStack): LocalRule[] {
+  const rules: LocalRule[] = [];
+  for (const [logicalId, resource] of stack.resources()) {
+    if (!functionTypes.has(resource.Type) && resource.Type !== 'AWS::Serverless::StateMachine') continue;
+    const events = (resource.Properties?.Events ?? {}) as Record<string, { Type: string; Properties?: unknown }>;
+    for (const [eventId, event] of Object.entries(events)) {
+      if (event.Type !== 'EventBridgeRule') continue;
+      const props = stack.evaluate(event.Properties ?? {}) as {
+        EventBusName?: string;
+        Pattern: object;
+        InputPath?: string;
+        Input?: string;
+        RetryPolicy?: { MaximumRetryAttempts?: number; MaximumEventAgeInSeconds?: number };
+        DeadLetterConfig?: { Arn?: string };
+      };
+      const target: LocalTarget = {
+        id: `${logicalId}${eventId}`,
+        arn: stack.arnOf(logicalId),
+        ...(props.InputPath ? { inputPath: props.InputPath } : {}),
+        ...(props.Input ? { input: props.Input } : {}),
+        ...(props.RetryPolicy
+          ? {
+              retryPolicy: {
+                maximumRetryAttempts: Number(props.RetryPolicy.MaximumRetryAttempts ?? 185),
+                maximumEventAgeInSeconds: Number(props.RetryPolicy.MaximumEventAgeInSeconds ?? 86400),
+              },
+            }
+          : {}),
+        ...(props.DeadLetterConfig?.Arn ? { deadLetterArn: props.DeadLetterConfig.Arn } : {}),
+      };
+      rules.push({
+        name: `${logicalId}${eventId}`,
+        eventBusName: props.EventBusName ?? 'default',
+        eventPattern: props.Pattern,
+        targets: [target],
+      });
+    }
+  }
+  return rules;
+}
+
+async function stateMachinesOf(stack: LocalCfnStack): Promise<LocalStateMachine[]> {
+  const machines: LocalStateMachine[] = [];
+  for (const [logicalId, resource] of stack.resources('AWS::Serverless::StateMachine')) {
+    const props = evaluated<Record<string, unknown>>(stack, resource);
+    const uri = asString(props.DefinitionUri, `${logicalId}.DefinitionUri`);
+    const text = await readFile(resolve(dirname(stack.templatePath), uri), 'utf8');
+    const substitutions = (props.DefinitionSubstitutions ?? {}) as Record<string, unknown>;
+    const definition = text.replace(/\$\{([A-Za-z0-9_]+)\}/g, (match, name: string) =>
+      name in substitutions ? String(substitutions[name]) : match,
+    );
+    machines.push({
+      name: stack.physicalName(logicalId),
+      arn: stack.arnOf(logicalId),
+      type: props.Type === 'STANDARD' ? 'STANDARD' : 'EXPRESS',
+      definition,
+    });
+  }
+  return machines;
+}
+
+function streamMappingsOf(stack: LocalCfnStack): LocalStreamMapping[] {
+  const mappings: LocalStreamMapping[] = [];
+  for (const [logicalId, resource] of stack.resources('AWS::Serverless::Function')) {
+    const events = (resource.Properties?.Events ?? {}) as Record<string, { Type: string; Properties?: unknown }>;
+    for (const event of Object.values(events)) {
+      if (event.Type !== 'DynamoDB') continue;
+      const props = stack.evaluate(event.Properties ?? {}) as Record<string, unknown>;
+      const destination = (props.DestinationConfig as { OnFailure?: { Destination?: string } } | undefined)?.OnFailure
+        ?.Destination;
+      mappings.push({
+        functionName: stack.physicalName(logicalId),
+        tableName: tableNameFromStreamArn(asString(props.Stream, `${logicalId} stream`)),
+        batchSize: Number(props.BatchSize ?? 100),
+        maximumBatchingWindowInSeconds: Number(props.MaximumBatchingWindowInSeconds ?? 0),
+        bisectBatchOnFunctionError: props.BisectBatchOnFunctionError === true,
+        maximumRetryAttempts: Number(props.MaximumRetryAttempts ?? -1),
+        reportBatchItemFailures: ((props.FunctionResponseTypes as string[] | undefined) ?? []).includes(
+          'ReportBatchItemFailures',
+        ),
+        startingPosition: props.StartingPosition === 'TRIM_HORIZON' ? 'TRIM_HORIZON' : 'LATEST',
+        ...(destination ? { onFailureDestination: destination } : {}),
+      });
+    }
+  }
+  return mappings;
+}
+
+/** Loads the root template and every nested one, and reads the local runtime's model from them. */
+export async function loadLocalStackModel(options: {
+  templatePath: string;
+  stackName: string;
+  parameters?: Record<string, string>;
+  region: string;
+  accountId: string;
+}): Promise<LocalStackModel> {
+  const root = await LocalCfnStack.load(options.templatePath, {
+    name: options.stackName,
+    parameters: options.parameters,
+    env: { region: options.region, accountId: options.accountId },
+  });
+  const stacks = [...root.all()];
+  return {
+    root,
+    tables: stacks.flatMap(tablesOf),
+    functions: stacks.flatMap(functionsOf),
+    webSocket: webSocketOf(stacks),
+    httpApi: httpApiOf(stacks),
+    buses: [
+      'default',
+      ...stacks.flatMap((stack) => stack.resources('AWS::Events::EventBus').map(([id]) => stack.physicalName(id))),
+    ],
+    rules: stacks.flatMap(rulesOf),
+    stateMachines: (await Promise.all(stacks.map(stateMachinesOf))).flat(),
+    streamMappings: stacks.flatMap(streamMappingsOf),
+  };
+}

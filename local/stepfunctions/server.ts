@@ -1,0 +1,442 @@
+import './promise-with-resolvers.js';
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  ExecutionAbortedError,
+  ExecutionError,
+  ExecutionTimeoutError,
+  type RunOptions,
+  StateMachine,
+  type StateMachineDefinition,
+} from 'aws-local-stepfunctions';
+import { findDefinitionPlaceholders } from './definition-substitutions.js';
+import { type InvokeLambda, type JsonValue, prepareTaskHandlers, type TaskHandler } from './task-handlers.js';
+
+/** A state machine the stand-in serves. */
+export interface LocalStateMachineConfig {
+  name: string;
+  arn: string;
+  type: 'EXPRESS' | 'STANDARD';
+  /** ASL text with DefinitionSubstitutions already applied. */
+  definition: string;
+}
+
+/** Options of {@link startLocalStepFunctions}. */
+export interface LocalStepFunctionsOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** Default us-east-1. */
+  region?: string;
+  /** Default 000000000000. */
+  accountId?: string;
+  stateMachines: LocalStateMachineConfig[];
+  /** Runs `lambda:invoke` Tasks and Lambda-ARN Tasks. */
+  invokeLambda: InvokeLambda;
+  /** Pointed at DynamoDB Local; runs `aws-sdk:dynamodb:*` and `dynamodb:*Item` Tasks. */
+  dynamoDbClient: DynamoDBClient;
+  logger?: (msg: string, extra?: object) => void;
+  /** Finished executions kept for DescribeExecution. Default 1000. */
+  maxExecutionHistory?: number;
+  /** When set, every Retry waits this many ms instead of the definition's backoff (AWS waits seconds). */
+  retryDelayMs?: number;
+}
+
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+
+/** One execution, as {@link LocalStepFunctions.executions} lists it. */
+export interface ExecutionSummary {
+  executionArn: string;
+  stateMachineArn: string;
+  name: string;
+  status: ExecutionStatus;
+  startDate: Date;
+  stopDate?: Date;
+  error?: string;
+  cause?: string;
+}
+
+/** A running local Step Functions endpoint. */
+export interface LocalStepFunctions {
+  /** `http://host:port`, for `AWS_ENDPOINT_URL_SFN` or a client's `endpoint`. */
+  url: string;
+  port: number;
+  /** Stops the server and aborts executions still running. */
+  close(): Promise<void>;
+  /** Running executions and the most recent finished ones, oldest first. */
+  executions(): ExecutionSummary[];
+  /** Resolves once no execution is running. */
+  idle(): Promise<void>;
+}
+
+interface PreparedMachine {
+  config: LocalStateMachineConfig;
+  machine: StateMachine;
+  handlers: Record<string, TaskHandler>;
+  retryOverrides: Record<string, number>;
+  createdAt: Date;
+}
+
+interface ExecutionRecord extends ExecutionSummary {
+  input: string;
+  output?: string;
+  done: Promise<void>;
+  abort?: () => void;
+}
+
+class ApiError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly statusCode = 400,
+  ) {
+    super(message);
+  }
+}
+
+const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_INPUT_BYTES = 256 * 1024;
+const EXECUTION_NAME = /^[A-Za-z0-9_-]{1,80}$/;
+
+/**
+ * Starts a local Step Functions endpoint that the unmodified `@aws-sdk/client-sfn` talks to (JSON 1.0:
+ * StartExecution, StartSyncExecution, DescribeExecution, DescribeStateMachine, ListStateMachines).
+ * Machines run in memory with aws-local-stepfunctions; Tasks call `invokeLambda` and DynamoDB Local.
+ * Throws before listening when a definition is invalid or uses a resource the stand-in cannot run.
+ *
+ * Unlike AWS, DescribeExecution also answers for EXPRESS executions, so tests can see outcomes.
+ * StartSyncExecution needs a client built with `disableHostPrefix: true` (the SDK otherwise sends it
+ * to `sync-<host>`).
+ */
+export async function startLocalStepFunctions(options: LocalStepFunctionsOptions): Promise<LocalStepFunctions> {
+  const host = options.host ?? '127.0.0.1';
+  const region = options.region ?? 'us-east-1';
+  const accountId = options.accountId ?? '000000000000';
+  const maxHistory = options.maxExecutionHistory ?? 1000;
+  const log = options.logger ?? (() => {});
+  const machines = new Map<string, PreparedMachine>();
+  for (const config of options.stateMachines) {
+    if (machines.has(config.arn)) throw new Error(`State machine ${config.arn} is configured twice`);
+    machines.set(config.arn, prepareMachine(config, options));
+  }
+
+  const records = new Map<string, ExecutionRecord>();
+  const finished: string[] = [];
+  const running = new Set<ExecutionRecord>();
+  let closing = false;
+
+  const forget = (): void => {
+    while (finished.length > maxHistory) {
+      const arn = finished.shift();
+      if (arn) records.delete(arn);
+    }
+  };
+
+  const start = (prepared: PreparedMachine, name: string, inputText: string): ExecutionRecord => {
+    const { config } = prepared;
+    const executionArn = executionArnFor(config, name, region, accountId);
+    const startDate = new Date();
+    const record: ExecutionRecord = {
+      executionArn,
+      stateMachineArn: config.arn,
+      name,
+      status: 'RUNNING',
+      startDate,
+      input: inputText,
+      done: Promise.resolve(),
+    };
+    const context: NonNullable<RunOptions['context']> = {
+      Execution: {
+        Id: executionArn,
+        Name: name,
+        RoleArn: `arn:aws:iam::${accountId}:role/local-stepfunctions`,
+        StartTime: startDate.toISOString(),
+        RedriveCount: 0,
+      },
+      StateMachine: { Id: config.arn, Name: config.name },
+    };
+    const execution = prepared.machine.run(JSON.parse(inputText) as JsonValue, {
+      overrides: {
+        taskResourceLocalHandlers: prepared.handlers,
+        retryIntervalOverrides: prepared.retryOverrides,
+      },
+      context,
+    });
+    record.abort = execution.abort;
+    record.done = execution.result
+      .then(
+        (output) => {
+          record.status = 'SUCCEEDED';
+          record.output = JSON.stringify(output ?? null);
+        },
+        (err: unknown) => {
+          Object.assign(record, failureOf(err));
+          log('execution did not succeed', {
+            executionArn,
+            status: record.status,
+            error: record.error,
+            cause: record.cause,
+          });
+        },
+      )
+      .then(() => {
+        record.stopDate = new Date();
+        record.abort = undefined;
+        running.delete(record);
+        finished.push(executionArn);
+        forget();
+      });
+    records.set(executionArn, record);
+    running.add(record);
+    log('execution started', { executionArn });
+    return record;
+  };
+
+  const machineFor = (body: Record<string, unknown>): PreparedMachine => {
+    const arn = body.stateMachineArn;
+    if (typeof arn !== 'string' || !arn.startsWith('arn:')) throw new ApiError('InvalidArn', `Invalid Arn: '${arn}'`);
+    const prepared = machines.get(arn);
+    if (!prepared) throw new ApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
+    return prepared;
+  };
+
+  const startExecution = (body: Record<string, unknown>, sync: boolean): ExecutionRecord => {
+    const prepared = machineFor(body);
+    if (sync && prepared.config.type !== 'EXPRESS') {
+      throw new ApiError(
+        'StateMachineTypeNotSupported',
+        'This operation is not supported by this type of state machine',
+      );
+    }
+    const inputText = typeof body.input === 'string' ? body.input : '{}';
+    checkInput(inputText);
+    const name = typeof body.name === 'string' ? body.name : randomUUID();
+    if (!EXECUTION_NAME.test(name)) throw new ApiError('InvalidName', `Invalid Name: '${name}'`);
+    if (prepared.config.type === 'STANDARD') {
+      // Standard executions are idempotent by name; Express ones are not.
+      const existing = records.get(executionArnFor(prepared.config, name, region, accountId));
+      if (existing) {
+        if (existing.status === 'RUNNING' && existing.input === inputText) return existing;
+        throw new ApiError('ExecutionAlreadyExists', `Execution Already Exists: '${existing.executionArn}'`);
+      }
+    }
+    return start(prepared, name, inputText);
+  };
+
+  const operations: Record<string, (body: Record<string, unknown>) => Promise<object>> = {
+    StartExecution: async (body) => {
+      const record = startExecution(body, false);
+      return { executionArn: record.executionArn, startDate: epochSeconds(record.startDate) };
+    },
+    StartSyncExecution: async (body) => {
+      const record = startExecution(body, true);
+      await record.done;
+      return {
+        ...describe(record),
+        billingDetails: { billedDurationInMilliseconds: 0, billedMemoryUsedInMB: 0 },
+      };
+    },
+    DescribeExecution: async (body) => {
+      const arn = body.executionArn;
+      if (typeof arn !== 'string' || !arn.startsWith('arn:')) throw new ApiError('InvalidArn', `Invalid Arn: '${arn}'`);
+      const record = records.get(arn);
+      if (!record) throw new ApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${arn}'`);
+      return describe(record);
+    },
+    DescribeStateMachine: async (body) => {
+      const { config, createdAt } = machineFor(body);
+      return {
+        stateMachineArn: config.arn,
+        name: config.name,
+        status: 'ACTIVE',
+        definition: config.definition,
+        roleArn: `arn:aws:iam::${accountId}:role/local-stepfunctions`,
+        type: config.type,
+        creationDate: epochSeconds(createdAt),
+      };
+    },
+    ListStateMachines: async () => ({
+      stateMachines: [...machines.values()].map(({ config, createdAt }) => ({
+        stateMachineArn: config.arn,
+        name: config.name,
+        type: config.type,
+        creationDate: epochSeconds(createdAt),
+      })),
+    }),
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const requestId = randomUUID();
+    try {
+      if (closing) throw new ApiError('ServiceUnavailable', 'The local Step Functions endpoint is closing', 503);
+      if (req.method !== 'POST') throw new ApiError('UnknownOperationException', `${req.method} is not supported`);
+      const target = String(req.headers['x-amz-target'] ?? '');
+      const operation = operations[target.replace(/^AWSStepFunctions\./, '')];
+      if (!target.startsWith('AWSStepFunctions.') || !operation) {
+        throw new ApiError('UnknownOperationException', `Operation ${target || '(none)'} is not supported locally`);
+      }
+      const body = parseBody(await readBody(req));
+      send(res, 200, requestId, await operation(body));
+    } catch (err) {
+      const apiError =
+        err instanceof ApiError ? err : new ApiError('InternalServerError', (err as Error).message ?? String(err), 500);
+      if (!(err instanceof ApiError)) log('request failed', { error: String(err) });
+      send(res, apiError.statusCode, requestId, { __type: apiError.code, message: apiError.message }, apiError.code);
+    }
+  };
+
+  const server = createServer((req, res) => {
+    void handle(req, res);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${host}:${port}`;
+  log('local Step Functions listening', { url, stateMachines: [...machines.keys()] });
+
+  const idle = async (): Promise<void> => {
+    while (running.size > 0) {
+      await Promise.all([...running].map((record) => record.done));
+    }
+  };
+
+  return {
+    url,
+    port,
+    executions: () => [...records.values()].map(summaryOf),
+    idle,
+    close: async () => {
+      closing = true;
+      for (const record of running) record.abort?.();
+      await idle();
+      await new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+function prepareMachine(config: LocalStateMachineConfig, options: LocalStepFunctionsOptions): PreparedMachine {
+  const leftovers = findDefinitionPlaceholders(config.definition);
+  if (leftovers.length > 0) {
+    throw new Error(`${config.name}: apply DefinitionSubstitutions first (still has ${leftovers.join(', ')})`);
+  }
+  let definition: StateMachineDefinition;
+  try {
+    definition = JSON.parse(config.definition) as StateMachineDefinition;
+  } catch (err) {
+    throw new Error(`${config.name}: definition is not valid JSON: ${(err as Error).message}`);
+  }
+  // The constructor validates the definition (asl-validator, paths and ARNs included).
+  const machine = new StateMachine(definition);
+  const { handlers, retryingStates } = prepareTaskHandlers(definition, {
+    invokeLambda: options.invokeLambda,
+    dynamoDbClient: options.dynamoDbClient,
+    logger: options.logger,
+  });
+  const retryOverrides: Record<string, number> = {};
+  if (options.retryDelayMs !== undefined) {
+    for (const name of retryingStates) retryOverrides[name] = options.retryDelayMs;
+  }
+  return { config, machine, handlers, retryOverrides, createdAt: new Date() };
+}
+
+function executionArnFor(config: LocalStateMachineConfig, name: string, region: string, accountId: string): string {
+  const match = /^(arn:aws[a-z-]*:states:[^:]+:[^:]+):stateMachine:([^:]+)$/.exec(config.arn);
+  const prefix = match?.[1] ?? `arn:aws:states:${region}:${accountId}`;
+  const machineName = match?.[2] ?? config.name;
+  // Express execution ARNs carry a unique suffix because their names need not be unique.
+  return config.type === 'EXPRESS'
+    ? `${prefix}:express:${machineName}:${name}:${randomUUID()}`
+    : `${prefix}:execution:${machineName}:${name}`;
+}
+
+function failureOf(err: unknown): Pick<ExecutionSummary, 'status' | 'error' | 'cause'> {
+  if (err instanceof ExecutionTimeoutError) {
+    return { status: 'TIMED_OUT', error: 'States.Timeout', cause: 'The execution timed out' };
+  }
+  if (err instanceof ExecutionAbortedError) {
+    return { status: 'ABORTED', error: 'States.Aborted', cause: 'The execution was aborted' };
+  }
+  const failure = err instanceof ExecutionError && err.cause instanceof Error ? err.cause : err;
+  if (failure instanceof Error) return { status: 'FAILED', error: failure.name, cause: failure.message };
+  return { status: 'FAILED', error: 'States.Runtime', cause: String(failure) };
+}
+
+function summaryOf(record: ExecutionRecord): ExecutionSummary {
+  const { executionArn, stateMachineArn, name, status, startDate, stopDate, error, cause } = record;
+  return { executionArn, stateMachineArn, name, status, startDate, stopDate, error, cause };
+}
+
+function describe(record: ExecutionRecord): Record<string, unknown> {
+  return {
+    executionArn: record.executionArn,
+    stateMachineArn: record.stateMachineArn,
+    name: record.name,
+    status: record.status,
+    startDate: epochSeconds(record.startDate),
+    ...(record.stopDate ? { stopDate: epochSeconds(record.stopDate) } : {}),
+    input: record.input,
+    inputDetails: { included: true },
+    ...(record.output !== undefined ? { output: record.output, outputDetails: { included: true } } : {}),
+    ...(record.error !== undefined ? { error: record.error } : {}),
+    ...(record.cause !== undefined ? { cause: record.cause } : {}),
+  };
+}
+
+function checkInput(input: string): void {
+  if (Buffer.byteLength(input) > MAX_INPUT_BYTES) {
+    throw new ApiError('InvalidExecutionInput', 'Execution input exceeds the 256 KiB limit');
+  }
+  try {
+    JSON.parse(input);
+  } catch {
+    throw new ApiError('InvalidExecutionInput', 'Invalid State Machine Execution Input: not valid JSON');
+  }
+}
+
+function epochSeconds(date: Date): number {
+  return date.getTime() / 1000;
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new ApiError('RequestEntityTooLarge', 'Request body too large', 413);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseBody(text: string): Record<string, unknown> {
+  if (text.trim() === '') return {};
+  try {
+    const body: unknown = JSON.parse(text);
+    if (body !== null && typeof body === 'object' && !Array.isArray(body)) return body as Record<string, unknown>;
+  } catch {
+    // Reported below as AWS does.
+  }
+  throw new ApiError('SerializationException', 'Request body is not a JSON object');
+}
+
+function send(res: ServerResponse, statusCode: number, requestId: string, body: object, errorType?: string): void {
+  const text = JSON.stringify(body);
+  res.writeHead(statusCode, {
+    'content-type': 'application/x-amz-json-1.0',
+    'content-length': Buffer.byteLength(text),
+    'x-amzn-requestid': requestId,
+    ...(errorType ? { 'x-amzn-errortype': errorType } : {}),
+  });
+  res.end(text);
+}

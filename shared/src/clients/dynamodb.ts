@@ -1,0 +1,18 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { tracer } from '../observability.js';
+import { attachRequestCounter } from './request-counter.js';
+
+let documentClient: DynamoDBDocumentClient | undefined;
+
+/** The container's DynamoDB document client, built once and traced. */
+export function dynamoDb(): DynamoDBDocumentClient {
+  if (!documentClient) {
+    const client = tracer.captureAWSv3Client(new DynamoDBClient({ maxAttempts: 5 }));
+    attachRequestCounter(client);
+    documentClient = DynamoDBDocumentClient.from(client, {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+  }
+  return documentClient;
+}

@@ -1,0 +1,36 @@
+/** Thrown at cold start when a function is deployed without a setting it needs. */
+export class MissingConfigError extends Error {
+  override name = 'MissingConfigError';
+}
+
+/** Reads a required environment variable, naming it when it is missing. */
+export function requireEnv(name: string): string {
+  const value = process.env[name];
+  if (value === undefined || value === '') {
+    throw new MissingConfigError(`Environment variable ${name} is not set`);
+  }
+  return value;
+}
+
+/** Reads an optional numeric environment variable. */
+export function numberFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value)) throw new MissingConfigError(`Environment variable ${name} is not a number: ${raw}`);
+  return value;
+}
+
+/** Table names, read lazily so a function only needs the tables it touches. */
+export const tables = {
+  connections: () => requireEnv('CONNECTIONS_TABLE'),
+  subscriptions: () => requireEnv('SUBSCRIPTIONS_TABLE'),
+  messages: () => requireEnv('MESSAGES_TABLE'),
+  conversations: () => requireEnv('CONVERSATIONS_TABLE'),
+  metrics: () => requireEnv('METRICS_TABLE'),
+  deliveryFailures: () => requireEnv('DELIVERY_FAILURES_TABLE'),
+};
+
+export const eventBusName = () => requireEnv('EVENT_BUS_NAME');
+export const managementApiEndpoint = () => requireEnv('MANAGEMENT_API_ENDPOINT');
+export const messageRetentionDays = () => numberFromEnv('MESSAGE_RETENTION_DAYS', 30);

@@ -1,0 +1,154 @@
+import { z } from 'zod';
+import type { ChatMessage } from './message.js';
+
+/**
+ * Every frame the server sends. The schemas document the protocol (docs/protocol.md is checked
+ * against them) and tests parse real frames with them.
+ */
+export const roomMessageFrameSchema = z.object({
+  type: z.literal('message'),
+  action: z.literal('message'),
+  messageId: z.string(),
+  room: z.string(),
+  user_id: z.string(),
+  userName: z.string(),
+  message: z.string(),
+  timestamp: z.string(),
+});
+
+export const directMessageFrameSchema = z.object({
+  type: z.literal('message'),
+  data: z.object({
+    messageId: z.string(),
+    conversationId: z.string(),
+    senderId: z.string(),
+    senderName: z.string(),
+    recipientId: z.string(),
+    content: z.string(),
+    timestamp: z.string(),
+    status: z.enum(['sent', 'delivered', 'read']),
+    isDeleted: z.boolean().optional(),
+    replyToMessageId: z.string().optional(),
+    replyToContent: z.string().optional(),
+    replyToSenderName: z.string().optional(),
+  }),
+});
+
+export const ackFrameSchema = z.object({
+  type: z.literal('ack'),
+  messageId: z.string(),
+  timestamp: z.string(),
+  room: z.string().optional(),
+  conversationId: z.string().optional(),
+  duplicate: z.boolean().optional(),
+});
+
+export const errorFrameSchema = z.object({
+  type: z.literal('error'),
+  code: z.string(),
+  message: z.string(),
+  messageId: z.string().optional(),
+  issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+});
+
+export const presenceFrameSchema = z.object({
+  type: z.literal('presence'),
+  event: z.enum(['joined', 'left', 'online', 'offline']),
+  room: z.string(),
+  userId: z.string(),
+  userName: z.string(),
+  timestamp: z.string(),
+});
+
+export const onlineUserSchema = z.object({ userId: z.string(), userName: z.string() });
+
+export const welcomeFrameSchema = z.object({
+  type: z.literal('welcome'),
+  connectionId: z.string(),
+  user: onlineUserSchema,
+  rooms: z.array(z.string()),
+  online: z.record(z.string(), z.array(onlineUserSchema)),
+  pending: z.number(),
+});
+
+export const pongFrameSchema = z.object({ type: z.literal('pong'), timestamp: z.string() });
+
+export const joinedFrameSchema = z.object({
+  type: z.literal('joined'),
+  room: z.string(),
+  online: z.array(onlineUserSchema),
+});
+
+export const leftFrameSchema = z.object({ type: z.literal('left'), room: z.string() });
+
+export const roomsFrameSchema = z.object({
+  type: z.literal('rooms'),
+  rooms: z.array(z.object({ room: z.string(), members: z.number() })),
+});
+
+export const historyFrameSchema = z.object({
+  type: z.literal('history'),
+  room: z.string(),
+  messages: z.array(roomMessageFrameSchema),
+  hasMore: z.boolean(),
+});
+
+export type RoomMessageFrame = z.infer<typeof roomMessageFrameSchema>;
+export type DirectMessageFrame = z.infer<typeof directMessageFrameSchema>;
+export type AckFrame = z.infer<typeof ackFrameSchema>;
+export type ErrorFrame = z.infer<typeof errorFrameSchema>;
+export type PresenceFrame = z.infer<typeof presenceFrameSchema>;
+export type WelcomeFrame = z.infer<typeof welcomeFrameSchema>;
+export type OnlineUser = z.infer<typeof onlineUserSchema>;
+export type JoinedFrame = z.infer<typeof joinedFrameSchema>;
+export type RoomsFrame = z.infer<typeof roomsFrameSchema>;
+export type HistoryFrame = z.infer<typeof historyFrameSchema>;
+
+/** Any frame: the distribution path carries frames opaquely. */
+export type Frame = Record<string, unknown> & { type: string };
+
+/** Seed 002's outgoing shape, plus `type`, `messageId` and `userName`. */
+export function roomMessageFrame(message: ChatMessage): RoomMessageFrame {
+  return {
+    type: 'message',
+    action: 'message',
+    messageId: message.messageId,
+    room: message.room,
+    user_id: message.userId,
+    userName: message.userName,
+    message: message.content,
+    timestamp: message.timestamp,
+  };
+}
+
+export function presenceFrame(
+  event: PresenceFrame['event'],
+  room: string,
+  user: OnlineUser,
+  timestamp: string = new Date().toISOString(),
+): PresenceFrame {
+  return { type: 'presence', event, room, userId: user.userId, userName: user.userName, timestamp };
+}
+
+export function errorFrame(code: string, message: string, extra: Partial<ErrorFrame> = {}): ErrorFrame {
+  return { type: 'error', code, message, ...extra };
+}
+
+/** Seed 004's incoming shape, plus `recipientId` and the reply fields. */
+export function directMessageFrame(message: ChatMessage, status = message.status ?? 'sent'): DirectMessageFrame {
+  return {
+    type: 'message',
+    data: {
+      messageId: message.messageId,
+      conversationId: message.conversationId ?? '',
+      senderId: message.userId,
+      senderName: message.userName,
+      recipientId: message.recipientId ?? '',
+      content: message.content,
+      timestamp: message.timestamp,
+      status,
+      ...(message.isDeleted ? { isDeleted: true } : {}),
+      ...(message.reply ?? {}),
+    },
+  };
+}

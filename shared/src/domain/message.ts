@@ -1,0 +1,56 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+
+/** Upper bound on message text, well inside API Gateway's 32 KB frame once JSON-escaped. */
+export const MAX_CONTENT_LENGTH = 4000;
+
+export const messageIdSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/, 'messageId may contain only letters, digits, _ and -');
+
+export const contentSchema = z
+  .string()
+  .max(MAX_CONTENT_LENGTH, `message must be at most ${MAX_CONTENT_LENGTH} characters`)
+  .refine((text) => text.trim().length > 0, 'message must not be empty');
+
+export type DeliveryStatus = 'sent' | 'delivered' | 'read';
+
+const statusRank: Record<DeliveryStatus, number> = { sent: 0, delivered: 1, read: 2 };
+
+/** Status only moves forward: sent → delivered → read. */
+export function isForwardStatus(from: DeliveryStatus, to: DeliveryStatus): boolean {
+  return statusRank[to] > statusRank[from];
+}
+
+export interface ReplyReference {
+  replyToMessageId: string;
+  replyToContent?: string;
+  replyToSenderName?: string;
+}
+
+/** A stored message. Rooms and direct conversations share one shape and one table. */
+export interface ChatMessage {
+  /** Storage partition: a room name, or `dm#<conversationId>` for a direct conversation. */
+  room: string;
+  /** Sort key `<ISO time>#<messageId>`: time-ordered, and unique even within one millisecond. */
+  sk: string;
+  messageId: string;
+  userId: string;
+  userName: string;
+  content: string;
+  timestamp: string;
+  kind: 'room' | 'direct';
+  conversationId?: string;
+  recipientId?: string;
+  status?: DeliveryStatus;
+  isDeleted?: boolean;
+  reply?: ReplyReference;
+}
+
+export const directPartition = (conversationId: string) => `dm#${conversationId}`;
+
+export const sortKeyFor = (timestamp: string, messageId: string) => `${timestamp}#${messageId}`;
+
+export const newMessageId = () => randomUUID();

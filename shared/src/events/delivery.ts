@@ -1,0 +1,20 @@
+import { z } from 'zod';
+
+/** A frame to push to every live subscriber of a topic. */
+export const deliverySchema = z.object({
+  topic: z.string().min(1),
+  frame: z.record(z.string(), z.unknown()).and(z.object({ type: z.string() })),
+  /** Marks a direct message delivered once any of the topic's connections received it. */
+  receipt: z.object({ room: z.string(), sk: z.string() }).optional(),
+});
+
+/** The detail every distributable event carries: the state machine reads only this. */
+export const distributionDetailSchema = z.object({
+  version: z.literal(1),
+  /** Epoch seconds at publish time: subscriptions that expired before it are skipped. */
+  now: z.number().int(),
+  deliveries: z.array(deliverySchema).min(1),
+});
+
+export type Delivery = z.infer<typeof deliverySchema>;
+export type DistributionDetail = z.infer<typeof distributionDetailSchema>;

@@ -1,0 +1,88 @@
+import type { Delivery } from './events/delivery.js';
+import type { ChatMessage, DeliveryStatus } from './domain/message.js';
+import type { Frame, OnlineUser } from './domain/frames.js';
+
+/** Ports the use cases depend on. db/src implements the stores; shared/src/adapters the rest. */
+
+export interface ConnectionRecord {
+  connectionId: string;
+  userId: string;
+  userName: string;
+  /** Epoch milliseconds, as API Gateway reports it. */
+  connectedAt: number;
+  /** Epoch seconds; the record is dead after this even if DynamoDB has not deleted it yet. */
+  expiresAt: number;
+  sourceIp?: string;
+  userAgent?: string;
+}
+
+export interface ConnectionStore {
+  put(record: ConnectionRecord): Promise<void>;
+  get(connectionId: string, nowSeconds: number): Promise<ConnectionRecord | undefined>;
+  /** Deletes and returns the record, or undefined when it was already gone. */
+  remove(connectionId: string): Promise<ConnectionRecord | undefined>;
+  liveConnectionsOf(userId: string, nowSeconds: number): Promise<ConnectionRecord[]>;
+}
+
+export interface Subscription {
+  topic: string;
+  connectionId: string;
+  userId: string;
+  userName: string;
+  expiresAt: number;
+}
+
+export interface SubscriptionStore {
+  subscribe(subscriptions: Subscription[]): Promise<void>;
+  /** Returns whether the subscription existed. */
+  unsubscribe(topic: string, connectionId: string): Promise<boolean>;
+  topicsOf(connectionId: string): Promise<string[]>;
+  /** Removes every subscription of a connection and returns them. */
+  removeAllFor(connectionId: string): Promise<Subscription[]>;
+  /** Every live subscriber of a topic, all pages. */
+  liveSubscribers(topic: string, nowSeconds: number): Promise<Subscription[]>;
+}
+
+export interface HistoryPage {
+  messages: ChatMessage[];
+  nextCursor?: string;
+}
+
+export interface MessageStore {
+  /**
+   * Stores a message unless one with the same messageId exists; then returns the stored original
+   * and `duplicate: true`. Throws ConflictError when the id belongs to another sender.
+   */
+  append(message: ChatMessage, expiresAt: number): Promise<{ message: ChatMessage; duplicate: boolean }>;
+  /** Newest first. */
+  history(room: string, options: { limit: number; cursor?: string; nowSeconds: number }): Promise<HistoryPage>;
+  /** Oldest first, strictly after `afterSk`: reconnect catch-up. */
+  since(room: string, options: { afterSk: string; limit: number; nowSeconds: number }): Promise<HistoryPage>;
+  /** Newest first, through the user-time index. */
+  byUser(userId: string, options: { limit: number; cursor?: string; nowSeconds: number }): Promise<HistoryPage>;
+  findById(messageId: string): Promise<ChatMessage | undefined>;
+  /** Oldest first: direct messages not yet delivered to `userId`. */
+  pendingFor(userId: string, nowSeconds: number): Promise<ChatMessage[]>;
+  /** Moves status forward only; returns whether it changed. */
+  advanceStatus(key: { room: string; sk: string }, to: DeliveryStatus): Promise<boolean>;
+  softDelete(key: { room: string; sk: string }, byUserId: string): Promise<ChatMessage | undefined>;
+}
+
+export interface EventPublisher {
+  publish(detailType: string, detail: object): Promise<void>;
+}
+
+export interface DistributionPublisher {
+  /** Publishes frames for the distribution state machine to fan out. */
+  distribute(detailType: string, deliveries: Delivery[]): Promise<void>;
+}
+
+export type PostOutcome = 'delivered' | 'gone' | 'failed';
+
+export interface ConnectionNotifier {
+  post(connectionId: string, frame: Frame): Promise<PostOutcome>;
+}
+
+export interface PresenceReader {
+  onlineIn(room: string, nowSeconds: number): Promise<OnlineUser[]>;
+}

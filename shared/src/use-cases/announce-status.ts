@@ -1,0 +1,23 @@
+import type { ChatMessage } from '../domain/message.js';
+import { topics } from '../domain/room.js';
+import type { Delivery } from '../events/delivery.js';
+
+/**
+ * What participants must hear when a stored direct message changes: the sender sees status
+ * moving forward, and both sides see a deletion.
+ */
+export function statusDeliveries(before: ChatMessage, after: ChatMessage): Delivery[] {
+  if (after.kind !== 'direct' || !after.recipientId) return [];
+  const reference = { messageId: after.messageId, conversationId: after.conversationId ?? '' };
+  if (after.isDeleted && !before.isDeleted) {
+    const frame = { type: 'deleted', data: reference };
+    return [
+      { topic: topics.user(after.recipientId), frame },
+      { topic: topics.user(after.userId), frame },
+    ];
+  }
+  if (after.status && after.status !== before.status) {
+    return [{ topic: topics.user(after.userId), frame: { type: 'status', data: { ...reference, status: after.status } } }];
+  }
+  return [];
+}

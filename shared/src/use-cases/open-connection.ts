@@ -1,0 +1,53 @@
+import { connectionExpiry } from '../domain/time.js';
+import { topics } from '../domain/room.js';
+import type { Identity } from '../domain/identity.js';
+import { connectionOpened, type ConnectionOpenedDetail } from '../events/connection-opened.js';
+import type { ConnectionStore, EventPublisher, SubscriptionStore } from '../ports.js';
+
+export interface OpenConnectionInput {
+  connectionId: string;
+  identity: Identity;
+  rooms: string[];
+  connectedAt: number;
+  sourceIp?: string;
+  userAgent?: string;
+}
+
+export interface OpenConnectionDeps {
+  connections: ConnectionStore;
+  subscriptions: SubscriptionStore;
+  events: EventPublisher;
+}
+
+/**
+ * $connect. Primary course:
+ * 1. Record the connection with the identity the authorizer fixed, expiring with API Gateway's 2 h cap.
+ * 2. Subscribe it to its user inbox and its starting rooms.
+ * 3. Announce it; the welcome frame is sent from that event because posting during $connect fails.
+ */
+export async function openConnection(input: OpenConnectionInput, deps: OpenConnectionDeps): Promise<void> {
+  const expiresAt = connectionExpiry(input.connectedAt);
+  const { userId, userName } = input.identity;
+  await deps.connections.put({
+    connectionId: input.connectionId,
+    userId,
+    userName,
+    connectedAt: input.connectedAt,
+    expiresAt,
+    sourceIp: input.sourceIp,
+    userAgent: input.userAgent,
+  });
+  const topicList = [topics.user(userId), ...input.rooms.map(topics.room)];
+  await deps.subscriptions.subscribe(
+    topicList.map((topic) => ({ topic, connectionId: input.connectionId, userId, userName, expiresAt })),
+  );
+  const detail: ConnectionOpenedDetail = {
+    version: 1,
+    connectionId: input.connectionId,
+    userId,
+    userName,
+    rooms: input.rooms,
+    connectedAt: input.connectedAt,
+  };
+  await deps.events.publish(connectionOpened.detailType, detail);
+}

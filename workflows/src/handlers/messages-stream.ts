@@ -1,0 +1,36 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { isMessageItem, messageFromItem } from '../../../db/src/messages-store.js';
+import { messageRetentionDays } from '../../../shared/src/config.js';
+import { messageStatusChanged } from '../../../shared/src/events/message-status-changed.js';
+import { instrumented } from '../../../shared/src/observability.js';
+import { statusDeliveries } from '../../../shared/src/use-cases/announce-status.js';
+import { echoMessage, shouldEcho } from '../../../shared/src/use-cases/echo-message.js';
+import { adapters } from '../../../shared/src/wiring.js';
+
+const processor = new BatchProcessor(EventType.DynamoDBStreams);
+
+const imageOf = (image: Record<string, unknown> | undefined) =>
+  image ? unmarshall(image as Record<string, AttributeValue>) : undefined;
+
+/** One stream record: echo new messages in room `echo`, and announce direct-message status changes. */
+async function handleRecord(record: DynamoDBRecord): Promise<void> {
+  const after = imageOf(record.dynamodb?.NewImage);
+  const before = imageOf(record.dynamodb?.OldImage);
+  if (!after || !isMessageItem(after)) return;
+  const message = messageFromItem(after);
+  if (record.eventName === 'INSERT' && shouldEcho(message)) {
+    await echoMessage(message, { messages: adapters.messages(), events: adapters.events(), retentionDays: messageRetentionDays() });
+  }
+  if (record.eventName === 'MODIFY' && before) {
+    const deliveries = statusDeliveries(messageFromItem(before), message);
+    await adapters.events().distribute(messageStatusChanged.detailType, deliveries);
+  }
+}
+
+/** Messages table stream; failed records are reported so only they are retried (bisected). */
+export const handler = instrumented('messagesStream', (event: DynamoDBStreamEvent) =>
+  processPartialResponse(event, handleRecord, processor),
+);

@@ -1,0 +1,23 @@
+import type { EventBridgeEvent } from 'aws-lambda';
+import { connectionOpened, type ConnectionOpenedDetail } from '../../../shared/src/events/connection-opened.js';
+import { instrumented, logger } from '../../../shared/src/observability.js';
+import { startSession } from '../../../shared/src/use-cases/start-session.js';
+import { adapters } from '../../../shared/src/wiring.js';
+
+/** ConnectionOpened → welcome frame, pending direct messages, presence. */
+export const handler = instrumented(
+  'sessionStart',
+  async (event: EventBridgeEvent<'ConnectionOpened', ConnectionOpenedDetail>) => {
+    const detail = connectionOpened.schema.parse(event.detail);
+    logger.appendKeys({ connectionId: detail.connectionId });
+    const result = await startSession(detail, {
+      connections: adapters.connections(),
+      messages: adapters.messages(),
+      notifier: adapters.notifier(),
+      presence: adapters.presence(),
+      events: adapters.events(),
+    });
+    logger.info('session started', { ...result });
+    return result;
+  },
+);
