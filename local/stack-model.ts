@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-import type { LocalRule, LocalTarget } from './eventbridge/types.js';
 import { type CfnResource, LocalCfnStack } from './cfn/stack.js';
+import type { LocalRule, LocalTarget } from './eventbridge/types.js';
 
 /** Everything the local runtime needs, read from the SAM templates. */
 export interface LocalStackModel {
@@ -112,7 +112,9 @@ function tablesOf(stack: LocalCfnStack): LocalTable[] {
           }
         : {}),
       ...(stream?.StreamViewType
-        ? { StreamSpecification: { StreamEnabled: true, StreamViewType: stream.StreamViewType as 'NEW_AND_OLD_IMAGES' } }
+        ? {
+            StreamSpecification: { StreamEnabled: true, StreamViewType: stream.StreamViewType as 'NEW_AND_OLD_IMAGES' },
+          }
         : {}),
     };
     return { logicalId, definition, ...(ttl?.Enabled ? { ttlAttribute: ttl.AttributeName } : {}) };
@@ -121,19 +123,15 @@ function tablesOf(stack: LocalCfnStack): LocalTable[] {
 
 function functionsOf(stack: LocalCfnStack): LocalFunction[] {
   const globals = (stack.evaluate(stack.template.Globals?.Function ?? {}) ?? {}) as Record<string, unknown>;
-  const globalEnv = ((globals.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}) as Record<
-    string,
-    unknown
-  >;
+  const globalEnv = ((globals.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ??
+    {}) as Record<string, unknown>;
   return stack
     .resources()
     .filter(([, resource]) => functionTypes.has(resource.Type))
     .map(([logicalId, resource]) => {
       const props = evaluated<Record<string, unknown>>(stack, resource);
-      const env = ((props.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}) as Record<
-        string,
-        unknown
-      >;
+      const env = ((props.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ??
+        {}) as Record<string, unknown>;
       const build = (resource.Metadata?.BuildProperties ?? {}) as { EntryPoints?: string[] };
       const entry = build.EntryPoints?.[0];
       if (!entry) throw new Error(`${logicalId} has no esbuild EntryPoints`);
@@ -207,7 +205,13 @@ function httpApiOf(stacks: LocalCfnStack[]): LocalHttpApi {
     for (const [, api] of stack.resources('AWS::Serverless::HttpApi')) {
       const props = evaluated<Record<string, unknown>>(stack, api);
       const auth = props.Auth as
-        | { DefaultAuthorizer?: string; Authorizers?: Record<string, { FunctionArn?: string; Identity?: { Headers?: string[]; QueryStrings?: string[] } }> }
+        | {
+            DefaultAuthorizer?: string;
+            Authorizers?: Record<
+              string,
+              { FunctionArn?: string; Identity?: { Headers?: string[]; QueryStrings?: string[] } }
+            >;
+          }
         | undefined;
       const chosen = auth?.DefaultAuthorizer ? auth.Authorizers?.[auth.DefaultAuthorizer] : undefined;
       if (chosen?.FunctionArn) {
@@ -233,7 +237,11 @@ function httpApiOf(stacks: LocalCfnStack[]): LocalHttpApi {
       const events = (resource.Properties?.Events ?? {}) as Record<string, { Type: string; Properties?: unknown }>;
       for (const event of Object.values(events)) {
         if (event.Type !== 'HttpApi') continue;
-        const props = stack.evaluate(event.Properties ?? {}) as { Method?: string; Path?: string; Auth?: { Authorizer?: string } };
+        const props = stack.evaluate(event.Properties ?? {}) as {
+          Method?: string;
+          Path?: string;
+          Auth?: { Authorizer?: string };
+        };
         result.routes.push({
           method: (props.Method ?? 'ANY').toUpperCase(),
           path: props.Path ?? '/{proxy+}',

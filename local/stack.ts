@@ -41,7 +41,14 @@ export interface LocalStack {
   stepFunctions: LocalStepFunctions;
   webSocket: LocalWebSocketGateway;
   httpApi: LocalHttpApi;
-  urls: { webSocket: string; management: string; rest: string; dynamoDb: string; eventBridge: string; stepFunctions: string };
+  urls: {
+    webSocket: string;
+    management: string;
+    rest: string;
+    dynamoDb: string;
+    eventBridge: string;
+    stepFunctions: string;
+  };
   tableNames: Record<string, string>;
   /** Resolves once no event, execution or invocation is in flight. */
   idle(): Promise<void>;
@@ -73,6 +80,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       accountId: LOCAL_ACCOUNT,
     });
 
+    log('templates loaded');
     const dynamoDb = await startDynamoDbLocal({
       host,
       port: options.dynamoDbPort ?? 8000,
@@ -80,7 +88,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       region: LOCAL_REGION,
     });
     closers.push(() => dynamoDb.stop());
+    log('DynamoDB Local answering');
     await createTables(dynamoDb.client, model.tables);
+    log('tables ready');
 
     // The handlers' environment: the templates' variables plus the local endpoints. Credentials are
     // dummies; the stand-ins ignore signatures but the SDK insists on signing.
@@ -127,7 +137,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           await functions.invoke(target.arn, input);
         }
       },
-      onDeadLetter: (target, _event, error) => log(`event dead-lettered to ${target.deadLetterArn}`, { error: error.message }),
+      onDeadLetter: (target, _event, error) =>
+        log(`event dead-lettered to ${target.deadLetterArn}`, { error: error.message }),
       logger: log,
     });
     closers.push(() => eventBridge.close());
@@ -163,7 +174,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     closers.push(() => httpApi.close());
 
-    const tableNames = Object.fromEntries(model.tables.map((table) => [table.logicalId, table.definition.TableName ?? '']));
+    const tableNames = Object.fromEntries(
+      model.tables.map((table) => [table.logicalId, table.definition.TableName ?? '']),
+    );
     return {
       model,
       functions,

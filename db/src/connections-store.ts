@@ -1,4 +1,10 @@
-import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { ConnectionRecord, ConnectionStore } from '../../shared/src/ports.js';
 
 interface ConnectionItem extends ConnectionRecord {
@@ -7,7 +13,8 @@ interface ConnectionItem extends ConnectionRecord {
 }
 
 function toRecord(item: Record<string, unknown>): ConnectionRecord {
-  const { connectionId, userId, userName, connectedAt, expiresAt, sourceIp, userAgent } = item as unknown as ConnectionItem;
+  const { connectionId, userId, userName, connectedAt, expiresAt, sourceIp, userAgent } =
+    item as unknown as ConnectionItem;
   return { connectionId, userId, userName, connectedAt, expiresAt, sourceIp, userAgent };
 }
 
@@ -15,7 +22,10 @@ function toRecord(item: Record<string, unknown>): ConnectionRecord {
 export function createConnectionStore(client: DynamoDBDocumentClient, tableName: string): ConnectionStore {
   return {
     async put(record) {
-      const item: ConnectionItem = { ...record, connectedDate: new Date(record.connectedAt).toISOString().slice(0, 10) };
+      const item: ConnectionItem = {
+        ...record,
+        connectedDate: new Date(record.connectedAt).toISOString().slice(0, 10),
+      };
       await client.send(new PutCommand({ TableName: tableName, Item: item }));
     },
 

@@ -20,7 +20,12 @@ export function createDeliveryFailureStore(client: DynamoDBDocumentClient, table
       await client.send(
         new PutCommand({
           TableName: tableName,
-          Item: { failureId: randomUUID(), ...failure, at: at.toISOString(), expiresAt: epochSeconds(at.getTime()) + FAILURE_RETENTION_SECONDS },
+          Item: {
+            failureId: randomUUID(),
+            ...failure,
+            at: at.toISOString(),
+            expiresAt: epochSeconds(at.getTime()) + FAILURE_RETENTION_SECONDS,
+          },
         }),
       );
     },

@@ -128,11 +128,17 @@ async function collect(
 export function createMessageStore(client: DynamoDBDocumentClient, tableName: string): MessageStore {
   const liveFilter = { FilterExpression: 'expiresAt > :now' };
 
-  function cursorFor(cursor: string | undefined, expected: Record<string, string>): Record<string, unknown> | undefined {
+  function cursorFor(
+    cursor: string | undefined,
+    expected: Record<string, string>,
+  ): Record<string, unknown> | undefined {
     const key = decodeCursor(cursor);
     if (!key) return undefined;
     for (const [name, value] of Object.entries(expected)) {
-      if (key[name] !== value) throw new ValidationError('cursor does not belong to this listing', [{ path: 'before', message: 'cursor mismatch' }]);
+      if (key[name] !== value)
+        throw new ValidationError('cursor does not belong to this listing', [
+          { path: 'before', message: 'cursor mismatch' },
+        ]);
     }
     if (typeof key.sk !== 'string' || typeof key.room !== 'string') {
       throw new ValidationError('cursor is not valid', [{ path: 'before', message: 'not a cursor this API issued' }]);
@@ -154,7 +160,13 @@ export function createMessageStore(client: DynamoDBDocumentClient, tableName: st
           new TransactWriteCommand({
             TransactItems: [
               { Put: { TableName: tableName, Item: marker, ConditionExpression: 'attribute_not_exists(room)' } },
-              { Put: { TableName: tableName, Item: toItem(message, expiresAt), ConditionExpression: 'attribute_not_exists(sk)' } },
+              {
+                Put: {
+                  TableName: tableName,
+                  Item: toItem(message, expiresAt),
+                  ConditionExpression: 'attribute_not_exists(sk)',
+                },
+              },
             ],
           }),
         );
@@ -169,7 +181,9 @@ export function createMessageStore(client: DynamoDBDocumentClient, tableName: st
         if (!existing || existing.user_id !== message.userId) {
           throw new ConflictError('messageId is already used by another message');
         }
-        const original = await client.send(new GetCommand({ TableName: tableName, Key: existing.target, ConsistentRead: true }));
+        const original = await client.send(
+          new GetCommand({ TableName: tableName, Key: existing.target, ConsistentRead: true }),
+        );
         if (!original.Item) throw new ConflictError('messageId is already used by another message');
         return { message: messageFromItem(original.Item), duplicate: true };
       }
@@ -210,7 +224,9 @@ export function createMessageStore(client: DynamoDBDocumentClient, tableName: st
     byUser(userId, { limit, cursor, nowSeconds }) {
       const startKey = decodeCursor(cursor);
       if (startKey && startKey.user_id !== userId) {
-        throw new ValidationError('cursor does not belong to this listing', [{ path: 'before', message: 'cursor mismatch' }]);
+        throw new ValidationError('cursor does not belong to this listing', [
+          { path: 'before', message: 'cursor mismatch' },
+        ]);
       }
       return collect(
         client,

@@ -102,7 +102,8 @@ export class LocalCfnStack {
     if (passed) return passed();
     const declared = this.template.Parameters?.[name];
     if (!declared) throw new TemplateEvaluationError(`${this.name}: unknown parameter ${name}`);
-    if (declared.Default === undefined) throw new TemplateEvaluationError(`${this.name}: parameter ${name} has no value`);
+    if (declared.Default === undefined)
+      throw new TemplateEvaluationError(`${this.name}: parameter ${name} has no value`);
     return declared.Default;
   }
 
@@ -204,7 +205,9 @@ export class LocalCfnStack {
       case 'AWS::Serverless::StateMachine':
       case 'AWS::StepFunctions::StateMachine':
       case 'AWS::SQS::Queue':
-        return resource.Type === 'AWS::SQS::Queue' ? `http://127.0.0.1/queue/${this.physicalName(name)}` : this.arnOf(name);
+        return resource.Type === 'AWS::SQS::Queue'
+          ? `http://127.0.0.1/queue/${this.physicalName(name)}`
+          : this.arnOf(name);
       case 'AWS::Cognito::UserPool':
         return `${region}_local${name}`;
       case 'AWS::Cognito::UserPoolClient':

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { CognitoJwtVerifier, JwtRsaVerifier } from 'aws-jwt-verify';
+import { requireEnv } from '../../../shared/src/config.js';
 import { UnauthorizedError } from '../../../shared/src/domain/errors.js';
 import { type Identity, userIdSchema, userNameSchema } from '../../../shared/src/domain/identity.js';
-import { requireEnv } from '../../../shared/src/config.js';
 
 export type AuthMode = 'cognito' | 'none';
 

@@ -22,7 +22,8 @@ interface HttpAuthorizerEvent {
 
 type AuthorizerEvent = WebSocketAuthorizerEvent | HttpAuthorizerEvent;
 
-const isHttpApi = (event: AuthorizerEvent): event is HttpAuthorizerEvent => 'version' in event && event.version === '2.0';
+const isHttpApi = (event: AuthorizerEvent): event is HttpAuthorizerEvent =>
+  'version' in event && event.version === '2.0';
 
 function bearer(headers: Record<string, string | undefined> | null | undefined): string | undefined {
   const value = headers?.authorization ?? headers?.Authorization;

@@ -3,8 +3,8 @@ import { identityFromAuthorizer } from '../../../shared/src/domain/identity.js';
 import { instrumented, logger } from '../../../shared/src/observability.js';
 import { openConnection } from '../../../shared/src/use-cases/open-connection.js';
 import { adapters } from '../../../shared/src/wiring.js';
-import type { WebSocketEvent, WebSocketResult } from '../websocket/event.js';
 import { roomsFromQuery } from '../websocket/connect-query.js';
+import type { WebSocketEvent, WebSocketResult } from '../websocket/event.js';
 
 /** $connect: the authorizer already fixed the identity; record the connection and its rooms. */
 export const handler = instrumented('connect', async (event: WebSocketEvent): Promise<WebSocketResult> => {

@@ -28,7 +28,8 @@ export const json = (statusCode: number, body: unknown): HttpResult => ({
 /** Domain errors become 4xx with their reason; anything else is a 500 whose details stay in the logs. */
 export function errorResponse(error: unknown, requestId?: string): HttpResult {
   if (error instanceof DomainError) {
-    const issues = 'issues' in error && Array.isArray(error.issues) && error.issues.length > 0 ? { issues: error.issues } : {};
+    const issues =
+      'issues' in error && Array.isArray(error.issues) && error.issues.length > 0 ? { issues: error.issues } : {};
     return json(error.httpStatus, { error: error.code, message: error.message, ...issues });
   }
   logger.error('request failed', { error: error as Error });

@@ -2,13 +2,18 @@ import { z } from 'zod';
 import { messageRetentionDays } from '../../../shared/src/config.js';
 import { InvalidJsonError, NotFoundError, UnauthorizedError } from '../../../shared/src/domain/errors.js';
 import { roomMessageFrame } from '../../../shared/src/domain/frames.js';
-import { type Identity, identityFromAuthorizer, userIdSchema, userNameSchema } from '../../../shared/src/domain/identity.js';
+import {
+  type Identity,
+  identityFromAuthorizer,
+  userIdSchema,
+  userNameSchema,
+} from '../../../shared/src/domain/identity.js';
 import { contentSchema } from '../../../shared/src/domain/message.js';
 import { roomNameSchema } from '../../../shared/src/domain/room.js';
 import { epochSeconds } from '../../../shared/src/domain/time.js';
 import type { HistoryPage } from '../../../shared/src/ports.js';
-import { listRooms } from '../../../shared/src/use-cases/membership.js';
 import { ECHO_ROOM } from '../../../shared/src/use-cases/echo-message.js';
+import { listRooms } from '../../../shared/src/use-cases/membership.js';
 import { postRoomMessage } from '../../../shared/src/use-cases/post-room-message.js';
 import { readRoomHistory, readUserHistory } from '../../../shared/src/use-cases/read-history.js';
 import { adapters } from '../../../shared/src/wiring.js';

@@ -1,8 +1,8 @@
 import { messageRetentionDays } from '../../../shared/src/config.js';
-import { catchUp } from '../../../shared/src/use-cases/read-history.js';
 import { joinRoom, leaveRoom, listRooms } from '../../../shared/src/use-cases/membership.js';
 import { subscribeToMetrics, unsubscribeFromMetrics } from '../../../shared/src/use-cases/metrics-subscriptions.js';
 import { postRoomMessage } from '../../../shared/src/use-cases/post-room-message.js';
+import { catchUp } from '../../../shared/src/use-cases/read-history.js';
 import { adapters } from '../../../shared/src/wiring.js';
 import { type ActionTable, route } from './router.js';
 import {
@@ -20,14 +20,24 @@ export const actions: ActionTable = {
     schema: sendRoomMessageSchema,
     handle: (input, { identity }) =>
       postRoomMessage(
-        { identity, room: input.room, content: input.message, messageId: input.messageId, claimedUserId: input.user_id },
+        {
+          identity,
+          room: input.room,
+          content: input.message,
+          messageId: input.messageId,
+          claimedUserId: input.user_id,
+        },
         { messages: adapters.messages(), events: adapters.events(), retentionDays: messageRetentionDays() },
       ),
   }),
   joinRoom: route({
     schema: roomActionSchema,
     handle: (input, context) => {
-      const deps = { subscriptions: adapters.subscriptions(), events: adapters.events(), presence: adapters.presence() };
+      const deps = {
+        subscriptions: adapters.subscriptions(),
+        events: adapters.events(),
+        presence: adapters.presence(),
+      };
       return input.action === 'joinRoom' ? joinRoom(context, input.room, deps) : leaveRoom(context, input.room, deps);
     },
   }),

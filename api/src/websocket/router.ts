@@ -1,5 +1,10 @@
 import type { z } from 'zod';
-import { DomainError, UnauthorizedError, UnknownActionError, ValidationError } from '../../../shared/src/domain/errors.js';
+import {
+  DomainError,
+  UnauthorizedError,
+  UnknownActionError,
+  ValidationError,
+} from '../../../shared/src/domain/errors.js';
 import { errorFrame, type Frame } from '../../../shared/src/domain/frames.js';
 import { type Identity, identityFromAuthorizer } from '../../../shared/src/domain/identity.js';
 import { logger } from '../../../shared/src/observability.js';
@@ -36,7 +41,9 @@ export function errorReply(error: unknown, messageId?: string): WebSocketResult 
     return reply(errorFrame(error.code, error.message, { ...extra, ...(messageId ? { messageId } : {}) }));
   }
   logger.error('action failed', { error: error as Error });
-  return reply(errorFrame('internal_error', 'Something went wrong; retry with the same messageId', messageId ? { messageId } : {}));
+  return reply(
+    errorFrame('internal_error', 'Something went wrong; retry with the same messageId', messageId ? { messageId } : {}),
+  );
 }
 
 /**
@@ -52,7 +59,9 @@ export async function dispatch(event: WebSocketEvent, actions: ActionTable): Pro
     const action = typeof frame.action === 'string' ? frame.action : undefined;
     const definition = action !== undefined && Object.hasOwn(actions, action) ? actions[action] : undefined;
     if (!definition) {
-      throw new UnknownActionError(action === undefined ? 'frame has no action' : `unknown action: ${action.slice(0, 64)}`);
+      throw new UnknownActionError(
+        action === undefined ? 'frame has no action' : `unknown action: ${action.slice(0, 64)}`,
+      );
     }
     const parsed = definition.schema.safeParse(frame);
     if (!parsed.success) throw new ValidationError(`invalid ${action} frame`, issuesOf(parsed.error));

@@ -10,11 +10,16 @@ export class PublishFailedError extends Error {
 }
 
 /** Publishes Switchboard events on the bus. PutEvents can fail per entry, so that is checked too. */
-export function createEventPublisher(client: EventBridgeClient, eventBusName: string): EventPublisher & DistributionPublisher {
+export function createEventPublisher(
+  client: EventBridgeClient,
+  eventBusName: string,
+): EventPublisher & DistributionPublisher {
   async function publish(detailType: string, detail: object): Promise<void> {
     const result = await client.send(
       new PutEventsCommand({
-        Entries: [{ EventBusName: eventBusName, Source: EVENT_SOURCE, DetailType: detailType, Detail: JSON.stringify(detail) }],
+        Entries: [
+          { EventBusName: eventBusName, Source: EVENT_SOURCE, DetailType: detailType, Detail: JSON.stringify(detail) },
+        ],
       }),
     );
     const entry = result.Entries?.[0];

@@ -7,7 +7,13 @@ type Counts = Record<string, number>;
 const counts: Counts = {};
 
 interface MiddlewareStackLike {
-  add: (middleware: (next: (args: unknown) => Promise<unknown>, context: Record<string, unknown>) => (args: unknown) => Promise<unknown>, options: { step: 'initialize'; name: string }) => void;
+  add: (
+    middleware: (
+      next: (args: unknown) => Promise<unknown>,
+      context: Record<string, unknown>,
+    ) => (args: unknown) => Promise<unknown>,
+    options: { step: 'initialize'; name: string },
+  ) => void;
 }
 
 interface ClientLike {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { hasControlCharacters, hasLoneSurrogate } from './text.js';
 
 /** User ids: Cognito subs, usernames, seed 004's ids. No separators we use in keys (`#`). */
 export const userIdSchema = z
@@ -12,7 +13,8 @@ export const userNameSchema = z
   .trim()
   .min(1)
   .max(64)
-  .refine((name) => !/[\u0000-\u001f\u007f]/.test(name), 'must not contain control characters');
+  .refine((name) => !hasControlCharacters(name), 'must not contain control characters')
+  .refine((name) => !hasLoneSurrogate(name), 'must be valid Unicode');
 
 /** Who a connection is, fixed by the authorizer at $connect and never taken from a message body. */
 export interface Identity {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { hasLoneSurrogate } from './text.js';
 
 /** Upper bound on message text, well inside API Gateway's 32 KB frame once JSON-escaped. */
 export const MAX_CONTENT_LENGTH = 4000;
@@ -13,7 +14,8 @@ export const messageIdSchema = z
 export const contentSchema = z
   .string()
   .max(MAX_CONTENT_LENGTH, `message must be at most ${MAX_CONTENT_LENGTH} characters`)
-  .refine((text) => text.trim().length > 0, 'message must not be empty');
+  .refine((text) => text.trim().length > 0, 'message must not be empty')
+  .refine((text) => !hasLoneSurrogate(text), 'message must be valid Unicode (no lone surrogates)');
 
 export type DeliveryStatus = 'sent' | 'delivered' | 'read';
 

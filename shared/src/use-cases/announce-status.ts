@@ -17,7 +17,9 @@ export function statusDeliveries(before: ChatMessage, after: ChatMessage): Deliv
     ];
   }
   if (after.status && after.status !== before.status) {
-    return [{ topic: topics.user(after.userId), frame: { type: 'status', data: { ...reference, status: after.status } } }];
+    return [
+      { topic: topics.user(after.userId), frame: { type: 'status', data: { ...reference, status: after.status } } },
+    ];
   }
   return [];
 }

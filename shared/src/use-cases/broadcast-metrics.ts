@@ -36,7 +36,10 @@ export function metricsTopicsOf(data: Record<string, unknown>): string[] {
  * Sends each subscriber one METRICS_UPDATE frame holding every update of the batch it asked for
  * (seed 003's shape), finding subscribers by Query per topic instead of scanning connections.
  */
-export async function broadcastMetrics(updates: MetricsUpdate[], deps: BroadcastMetricsDeps): Promise<BroadcastMetricsResult> {
+export async function broadcastMetrics(
+  updates: MetricsUpdate[],
+  deps: BroadcastMetricsDeps,
+): Promise<BroadcastMetricsResult> {
   const subscribersByTopic = new Map<string, string[]>();
   const updatesByConnection = new Map<string, MetricsUpdate[]>();
   for (const update of updates) {

@@ -35,3 +35,24 @@ export async function closeConnection(connectionId: string, deps: CloseConnectio
   await deps.events.distribute(presenceChanged.detailType, deliveries);
   return { removed: true };
 }
+
+/**
+ * API Gateway answers 410 to posts made while a connection's $connect is still running (up to
+ * its 29 s integration timeout). A fan-out that reaches a brand-new connection must not delete
+ * it; a genuinely dead one is removed by a later 410, its $disconnect, or TTL.
+ */
+export const CONNECTING_GRACE_MS = 30_000;
+
+/**
+ * A post to this connection answered 410 Gone. Primary course: remove exactly that connection
+ * (see closeConnection), unless it opened so recently that it may still be connecting.
+ */
+export async function dropGoneConnection(
+  connectionId: string,
+  deps: CloseConnectionDeps,
+  nowMs: number = Date.now(),
+): Promise<{ removed: boolean }> {
+  const record = await deps.connections.get(connectionId, epochSeconds(nowMs));
+  if (record && nowMs - record.connectedAt < CONNECTING_GRACE_MS) return { removed: false };
+  return closeConnection(connectionId, deps);
+}

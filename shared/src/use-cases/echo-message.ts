@@ -1,5 +1,5 @@
-import type { ChatMessage } from '../domain/message.js';
 import type { AckFrame } from '../domain/frames.js';
+import type { ChatMessage } from '../domain/message.js';
 import { type PostRoomMessageDeps, postRoomMessage } from './post-room-message.js';
 
 /** Seed 000's echo processor answers in this room, as this sender. */

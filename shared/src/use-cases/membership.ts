@@ -22,7 +22,13 @@ export interface ConnectionContext {
 export async function joinRoom(context: ConnectionContext, room: string, deps: MembershipDeps): Promise<JoinedFrame> {
   const { userId, userName } = context.identity;
   await deps.subscriptions.subscribe([
-    { topic: topics.room(room), connectionId: context.connectionId, userId, userName, expiresAt: connectionExpiry(context.connectedAt) },
+    {
+      topic: topics.room(room),
+      connectionId: context.connectionId,
+      userId,
+      userName,
+      expiresAt: connectionExpiry(context.connectedAt),
+    },
   ]);
   await deps.events.distribute(presenceChanged.detailType, [
     { topic: topics.room(room), frame: presenceFrame('joined', room, context.identity) },
@@ -63,5 +69,8 @@ export async function listRooms(userId: string, deps: ListRoomsDeps): Promise<Ro
   }
   const sorted = [...rooms].sort();
   const counts = await Promise.all(sorted.map((room) => deps.presence.onlineIn(room, now)));
-  return { type: 'rooms', rooms: sorted.map((room, index) => ({ room, members: (counts[index] as OnlineUser[]).length })) };
+  return {
+    type: 'rooms',
+    rooms: sorted.map((room, index) => ({ room, members: (counts[index] as OnlineUser[]).length })),
+  };
 }

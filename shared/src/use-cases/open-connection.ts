@@ -1,7 +1,7 @@
-import { connectionExpiry } from '../domain/time.js';
-import { topics } from '../domain/room.js';
 import type { Identity } from '../domain/identity.js';
-import { connectionOpened, type ConnectionOpenedDetail } from '../events/connection-opened.js';
+import { topics } from '../domain/room.js';
+import { connectionExpiry } from '../domain/time.js';
+import { type ConnectionOpenedDetail, connectionOpened } from '../events/connection-opened.js';
 import type { ConnectionStore, EventPublisher, SubscriptionStore } from '../ports.js';
 
 export interface OpenConnectionInput {

@@ -38,7 +38,10 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
  * The connection may still be opening when this runs, so a 410 is retried briefly before the
  * connection is treated as gone.
  */
-export async function startSession(detail: ConnectionOpenedDetail, deps: StartSessionDeps): Promise<SessionStartResult> {
+export async function startSession(
+  detail: ConnectionOpenedDetail,
+  deps: StartSessionDeps,
+): Promise<SessionStartResult> {
   const sleep = deps.sleep ?? defaultSleep;
   const now = epochSeconds();
   const user: OnlineUser = { userId: detail.userId, userName: detail.userName };
@@ -65,7 +68,8 @@ export async function startSession(detail: ConnectionOpenedDetail, deps: StartSe
 
   let pendingDelivered = 0;
   for (const message of pending) {
-    if ((await deps.notifier.post(detail.connectionId, directMessageFrame(message, 'delivered'))) !== 'delivered') break;
+    if ((await deps.notifier.post(detail.connectionId, directMessageFrame(message, 'delivered'))) !== 'delivered')
+      break;
     await deps.messages.advanceStatus({ room: message.room, sk: message.sk }, 'delivered');
     pendingDelivered++;
   }

@@ -22,7 +22,11 @@ async function handleRecord(record: DynamoDBRecord): Promise<void> {
   if (!after || !isMessageItem(after)) return;
   const message = messageFromItem(after);
   if (record.eventName === 'INSERT' && shouldEcho(message)) {
-    await echoMessage(message, { messages: adapters.messages(), events: adapters.events(), retentionDays: messageRetentionDays() });
+    await echoMessage(message, {
+      messages: adapters.messages(),
+      events: adapters.events(),
+      retentionDays: messageRetentionDays(),
+    });
   }
   if (record.eventName === 'MODIFY' && before) {
     const deliveries = statusDeliveries(messageFromItem(before), message);

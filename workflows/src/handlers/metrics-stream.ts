@@ -4,7 +4,7 @@ import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 
 import { epochSeconds } from '../../../shared/src/domain/time.js';
 import { instrumented, logger } from '../../../shared/src/observability.js';
 import { broadcastMetrics, type MetricsUpdate } from '../../../shared/src/use-cases/broadcast-metrics.js';
-import { closeConnection } from '../../../shared/src/use-cases/close-connection.js';
+import { dropGoneConnection } from '../../../shared/src/use-cases/close-connection.js';
 import { adapters } from '../../../shared/src/wiring.js';
 
 /** Thrown when a stream record cannot be turned into an update; the batch is then bisected. */
@@ -27,28 +27,35 @@ function toUpdate(record: DynamoDBRecord): MetricsUpdate {
  * the whole invocation before anything is sent, so bisecting isolates it without re-sending the
  * good records' updates more than needed; updates are then batched per subscriber.
  */
-export const handler = instrumented('metricsStream', async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
-  const parsed: MetricsUpdate[] = [];
-  const batchItemFailures: DynamoDBBatchResponse['batchItemFailures'] = [];
-  for (const record of event.Records) {
-    try {
-      parsed.push(toUpdate(record));
-    } catch (error) {
-      logger.error('malformed metrics record', { error: error as Error });
-      // Report the first bad record: Lambda checkpoints before it and retries from there.
-      batchItemFailures.push({ itemIdentifier: record.dynamodb?.SequenceNumber ?? '' });
-      break;
+export const handler = instrumented(
+  'metricsStream',
+  async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
+    const parsed: MetricsUpdate[] = [];
+    const batchItemFailures: DynamoDBBatchResponse['batchItemFailures'] = [];
+    for (const record of event.Records) {
+      try {
+        parsed.push(toUpdate(record));
+      } catch (error) {
+        logger.error('malformed metrics record', { error: error as Error });
+        // Report the first bad record: Lambda checkpoints before it and retries from there.
+        batchItemFailures.push({ itemIdentifier: record.dynamodb?.SequenceNumber ?? '' });
+        break;
+      }
     }
-  }
-  const closeDeps = { connections: adapters.connections(), subscriptions: adapters.subscriptions(), events: adapters.events() };
-  const result = await broadcastMetrics(parsed, {
-    subscriptions: adapters.subscriptions(),
-    notifier: adapters.notifier(),
-    nowSeconds: epochSeconds(),
-    onGone: async (connectionId) => {
-      await closeConnection(connectionId, closeDeps);
-    },
-  });
-  logger.info('metrics broadcast', { records: event.Records.length, ...result });
-  return { batchItemFailures };
-});
+    const closeDeps = {
+      connections: adapters.connections(),
+      subscriptions: adapters.subscriptions(),
+      events: adapters.events(),
+    };
+    const result = await broadcastMetrics(parsed, {
+      subscriptions: adapters.subscriptions(),
+      notifier: adapters.notifier(),
+      nowSeconds: epochSeconds(),
+      onGone: async (connectionId) => {
+        await dropGoneConnection(connectionId, closeDeps);
+      },
+    });
+    logger.info('metrics broadcast', { records: event.Records.length, ...result });
+    return { batchItemFailures };
+  },
+);

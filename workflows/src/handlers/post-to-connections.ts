@@ -3,8 +3,8 @@ import { createDeliveryFailureStore } from '../../../db/src/delivery-failures-st
 import { dynamoDb } from '../../../shared/src/clients/dynamodb.js';
 import { numberFromEnv, tables } from '../../../shared/src/config.js';
 import { instrumented, logger } from '../../../shared/src/observability.js';
-import { closeConnection } from '../../../shared/src/use-cases/close-connection.js';
-import { deliverBatch, type DeliverBatchResult } from '../../../shared/src/use-cases/deliver-batch.js';
+import { dropGoneConnection } from '../../../shared/src/use-cases/close-connection.js';
+import { type DeliverBatchResult, deliverBatch } from '../../../shared/src/use-cases/deliver-batch.js';
 import { adapters } from '../../../shared/src/wiring.js';
 
 /** What the state machine's inner Map passes: one page slice of the topic's subscribers. */
@@ -20,7 +20,11 @@ const failures = () => createDeliveryFailureStore(dynamoDb(), tables.deliveryFai
 /** Fan-out task: posts one frame to a batch of connections with bounded concurrency. */
 export const handler = instrumented('postToConnections', async (event: unknown): Promise<DeliverBatchResult> => {
   const batch = batchSchema.parse(event);
-  const closeDeps = { connections: adapters.connections(), subscriptions: adapters.subscriptions(), events: adapters.events() };
+  const closeDeps = {
+    connections: adapters.connections(),
+    subscriptions: adapters.subscriptions(),
+    events: adapters.events(),
+  };
   const result = await deliverBatch(
     { frame: batch.frame, connectionIds: batch.connectionIds, receipt: batch.receipt },
     {
@@ -28,7 +32,7 @@ export const handler = instrumented('postToConnections', async (event: unknown):
       messages: adapters.messages(),
       concurrency: numberFromEnv('POST_CONCURRENCY', 32),
       onGone: async (connectionId) => {
-        await closeConnection(connectionId, closeDeps);
+        await dropGoneConnection(connectionId, closeDeps);
       },
       onFailed: (connectionIds) =>
         failures().record({

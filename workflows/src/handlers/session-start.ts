@@ -1,5 +1,5 @@
 import type { EventBridgeEvent } from 'aws-lambda';
-import { connectionOpened, type ConnectionOpenedDetail } from '../../../shared/src/events/connection-opened.js';
+import { type ConnectionOpenedDetail, connectionOpened } from '../../../shared/src/events/connection-opened.js';
 import { instrumented, logger } from '../../../shared/src/observability.js';
 import { startSession } from '../../../shared/src/use-cases/start-session.js';
 import { adapters } from '../../../shared/src/wiring.js';

@@ -1,0 +1,115 @@
+import WebSocket from 'ws';
+import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../local/stack.js';
+import { freePort } from './dynamodb-local.js';
+
+/** Starts the whole local stack on free ports, for one test file. */
+export async function startTestStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  return startLocalStack({
+    restPort: 0,
+    webSocketPort: 0,
+    eventBridgePort: 0,
+    stepFunctionsPort: 0,
+    dynamoDbPort: await freePort(),
+    ...options,
+    // Handlers log at ERROR in tests, so a failure's output shows what went wrong and little else.
+    parameters: { LogLevel: 'ERROR', ...options.parameters },
+  });
+}
+
+export type Frame = Record<string, unknown> & { type?: string };
+
+/** A real `ws` client that records every frame it receives and can wait for one. */
+export class TestClient {
+  readonly frames: Frame[] = [];
+  private waiters: Array<{ predicate: (frame: Frame) => boolean; resolve: (frame: Frame) => void }> = [];
+  closed = false;
+  closeCode: number | undefined;
+
+  private constructor(readonly socket: WebSocket) {
+    socket.on('message', (data) => {
+      const frame = JSON.parse(data.toString()) as Frame;
+      this.frames.push(frame);
+      this.waiters = this.waiters.filter((waiter) => {
+        if (!waiter.predicate(frame)) return true;
+        waiter.resolve(frame);
+        return false;
+      });
+    });
+    socket.on('close', (code) => {
+      this.closed = true;
+      this.closeCode = code;
+    });
+  }
+
+  static connect(stack: LocalStack, query: Record<string, string>): Promise<TestClient> {
+    const url = `${stack.urls.webSocket}/?${new URLSearchParams(query)}`;
+    return new Promise((resolve, reject) => {
+      const socket = new WebSocket(url);
+      const client = new TestClient(socket);
+      socket.once('open', () => resolve(client));
+      socket.once('error', reject);
+      socket.once('unexpected-response', (_request, response) =>
+        reject(new Error(`handshake refused: ${response.statusCode}`)),
+      );
+    });
+  }
+
+  /** Connects and waits for the welcome frame, so the connection is fully set up. */
+  static async join(stack: LocalStack, query: Record<string, string>): Promise<TestClient> {
+    const client = await TestClient.connect(stack, query);
+    await client.waitFor((frame) => frame.type === 'welcome');
+    return client;
+  }
+
+  get connectionId(): string {
+    const welcome = this.frames.find((frame) => frame.type === 'welcome');
+    return String(welcome?.connectionId);
+  }
+
+  send(frame: unknown): void {
+    this.socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+  }
+
+  /** Resolves with the first frame (already received or future) that matches. */
+  waitFor(predicate: (frame: Frame) => boolean, timeoutMs = 15_000): Promise<Frame> {
+    const seen = this.frames.find(predicate);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          reject(new Error(`no matching frame within ${timeoutMs} ms; got ${JSON.stringify(this.frames.slice(-5))}`)),
+        timeoutMs,
+      );
+      this.waiters.push({
+        predicate,
+        resolve: (frame) => {
+          clearTimeout(timer);
+          resolve(frame);
+        },
+      });
+    });
+  }
+
+  /** Sends a frame and waits for the direct reply (ack, error or the action's result). */
+  async request(frame: Record<string, unknown>, replyType?: string): Promise<Frame> {
+    const before = this.frames.length;
+    this.send(frame);
+    return this.waitFor(
+      (candidate) =>
+        this.frames.indexOf(candidate) >= before &&
+        (replyType ? candidate.type === replyType : ['ack', 'error'].includes(String(candidate.type))),
+    );
+  }
+
+  messages(room?: string): Frame[] {
+    return this.frames.filter((frame) => frame.type === 'message' && (room === undefined || frame.room === room));
+  }
+
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.socket.once('close', () => resolve());
+      this.socket.close();
+    });
+  }
+}
