@@ -274,6 +274,32 @@ export function createMessageStore(client: DynamoDBDocumentClient, tableName: st
       return messages;
     },
 
+    async unreadFor(room, readerId, upToSk, nowSeconds) {
+      const messages: ChatMessage[] = [];
+      let ExclusiveStartKey: Record<string, unknown> | undefined;
+      do {
+        const page = await client.send(
+          new QueryCommand({
+            TableName: tableName,
+            KeyConditionExpression: 'room = :room AND sk <= :upTo',
+            FilterExpression: 'expiresAt > :now AND recipientId = :reader AND #status <> :read',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: {
+              ':room': room,
+              ':upTo': upToSk,
+              ':now': nowSeconds,
+              ':reader': readerId,
+              ':read': 'read',
+            },
+            ExclusiveStartKey,
+          }),
+        );
+        for (const item of page.Items ?? []) messages.push(messageFromItem(item));
+        ExclusiveStartKey = page.LastEvaluatedKey;
+      } while (ExclusiveStartKey);
+      return messages;
+    },
+
     async advanceStatus(key, to) {
       const earlier: DeliveryStatus[] = to === 'read' ? ['sent', 'delivered'] : to === 'delivered' ? ['sent'] : [];
       if (earlier.length === 0) return false;

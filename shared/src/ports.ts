@@ -63,6 +63,8 @@ export interface MessageStore {
   findById(messageId: string): Promise<ChatMessage | undefined>;
   /** Oldest first: direct messages not yet delivered to `userId`. */
   pendingFor(userId: string, nowSeconds: number): Promise<ChatMessage[]>;
+  /** Oldest first: direct messages in `room` to `readerId`, up to and including `upToSk`, not yet read. */
+  unreadFor(room: string, readerId: string, upToSk: string, nowSeconds: number): Promise<ChatMessage[]>;
   /** Moves status forward only; returns whether it changed. */
   advanceStatus(key: { room: string; sk: string }, to: DeliveryStatus): Promise<boolean>;
   softDelete(key: { room: string; sk: string }, byUserId: string): Promise<ChatMessage | undefined>;
@@ -85,4 +87,29 @@ export interface ConnectionNotifier {
 
 export interface PresenceReader {
   onlineIn(room: string, nowSeconds: number): Promise<OnlineUser[]>;
+}
+
+export interface ConversationSummary {
+  conversationId: string;
+  peerId: string;
+  peerName: string;
+  lastMessage?: { messageId: string; senderId: string; content: string; timestamp: string };
+  unreadCount: number;
+  updatedAt: string;
+}
+
+export interface ConversationStore {
+  /**
+   * The conversation two users share, created on first use. `requestedId` (seed 004 lets the
+   * client pick one) is honoured only when the pair has none yet.
+   */
+  resolve(
+    sender: { userId: string; userName: string },
+    recipient: { userId: string; userName: string },
+    requestedId?: string,
+  ): Promise<string>;
+  participants(conversationId: string): Promise<string[] | undefined>;
+  recordMessage(message: ChatMessage): Promise<void>;
+  markRead(userId: string, conversationId: string, count: number): Promise<void>;
+  list(userId: string): Promise<ConversationSummary[]>;
 }

@@ -1,4 +1,5 @@
 import { createConnectionStore } from '../../db/src/connections-store.js';
+import { createConversationStore } from '../../db/src/conversations-store.js';
 import { createMessageStore } from '../../db/src/messages-store.js';
 import { createSubscriptionStore } from '../../db/src/subscriptions-store.js';
 import { createConnectionNotifier } from './adapters/connection-notifier.js';
@@ -27,6 +28,7 @@ export const adapters = {
   connections: once(() => createConnectionStore(dynamoDb(), tables.connections())),
   subscriptions,
   messages: once(() => createMessageStore(dynamoDb(), tables.messages())),
+  conversations: once(() => createConversationStore(dynamoDb(), tables.conversations())),
   events: once(() => createEventPublisher(eventBridge(), eventBusName())),
   notifier: once(() => createConnectionNotifier(managementApi(managementApiEndpoint()))),
   presence: once(() => createPresenceReader(subscriptions())),

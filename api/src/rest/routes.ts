@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { messageRetentionDays } from '../../../shared/src/config.js';
 import { InvalidJsonError, NotFoundError, UnauthorizedError } from '../../../shared/src/domain/errors.js';
-import { roomMessageFrame } from '../../../shared/src/domain/frames.js';
+import { directMessageFrame, roomMessageFrame } from '../../../shared/src/domain/frames.js';
 import {
   type Identity,
   identityFromAuthorizer,
@@ -12,6 +12,7 @@ import { contentSchema } from '../../../shared/src/domain/message.js';
 import { roomNameSchema } from '../../../shared/src/domain/room.js';
 import { epochSeconds } from '../../../shared/src/domain/time.js';
 import type { HistoryPage } from '../../../shared/src/ports.js';
+import { readConversation } from '../../../shared/src/use-cases/direct-messages.js';
 import { ECHO_ROOM } from '../../../shared/src/use-cases/echo-message.js';
 import { listRooms } from '../../../shared/src/use-cases/membership.js';
 import { postRoomMessage } from '../../../shared/src/use-cases/post-room-message.js';
@@ -24,6 +25,13 @@ type RouteHandler = (event: HttpEvent) => Promise<HttpResult>;
 
 const roomPathSchema = z.object({ room: roomNameSchema });
 const userPathSchema = z.object({ userId: userIdSchema });
+const conversationPathSchema = z.object({
+  conversationId: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9_-]+$/, 'conversationId may contain only letters, digits, _ and -'),
+});
 const echoBodySchema = z.object({ message: contentSchema, sender: userNameSchema.optional() });
 
 function callerOf(event: HttpEvent): Identity {
@@ -89,6 +97,26 @@ export const routes: Record<string, RouteHandler> = {
     const { limit, before } = parseParams(pageQuerySchema, event.queryStringParameters);
     const page = await readUserHistory(userId, { limit, cursor: before }, { messages: adapters.messages() });
     return json(200, { userId, ...historyBody(page) });
+  },
+
+  'GET /conversations': async (event) => {
+    const conversations = await adapters.conversations().list(callerOf(event).userId);
+    return json(200, { conversations });
+  },
+
+  'GET /conversations/{conversationId}/messages': async (event) => {
+    const identity = callerOf(event);
+    const { conversationId } = parseParams(conversationPathSchema, event.pathParameters);
+    const { limit, before } = parseParams(pageQuerySchema, event.queryStringParameters);
+    const page = await readConversation(
+      { identity, conversationId, limit, cursor: before },
+      { messages: adapters.messages(), conversations: adapters.conversations() },
+    );
+    return json(200, {
+      conversationId,
+      messages: page.messages.map((message) => directMessageFrame(message).data),
+      ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
+    });
   },
 
   'GET /': async (event) => postToEcho(callerOf(event), 'Hello from Switchboard!'),

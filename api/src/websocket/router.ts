@@ -34,6 +34,13 @@ function issuesOf(error: z.ZodError) {
   return error.issues.map((issue) => ({ path: issue.path.join('.') || '(frame)', message: issue.message }));
 }
 
+/** Parses with a schema, turning failures into a ValidationError that lists each problem. */
+export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new ValidationError(`invalid ${what} frame`, issuesOf(parsed.error));
+  return parsed.data;
+}
+
 /** Maps any failure to the error frame the sender sees; only domain errors reveal their message. */
 export function errorReply(error: unknown, messageId?: string): WebSocketResult {
   if (error instanceof DomainError) {
@@ -63,8 +70,7 @@ export async function dispatch(event: WebSocketEvent, actions: ActionTable): Pro
         action === undefined ? 'frame has no action' : `unknown action: ${action.slice(0, 64)}`,
       );
     }
-    const parsed = definition.schema.safeParse(frame);
-    if (!parsed.success) throw new ValidationError(`invalid ${action} frame`, issuesOf(parsed.error));
+    const input = parseOrThrow(definition.schema, frame, String(action));
     const identity = identityFromAuthorizer(event.requestContext.authorizer);
     if (!identity) throw new UnauthorizedError('connection has no identity');
     const context: ActionContext = {
@@ -72,7 +78,7 @@ export async function dispatch(event: WebSocketEvent, actions: ActionTable): Pro
       identity,
       connectedAt: event.requestContext.connectedAt,
     };
-    return reply(await definition.handle(parsed.data, context));
+    return reply(await definition.handle(input, context));
   } catch (error) {
     return errorReply(error, messageId);
   }

@@ -52,3 +52,46 @@ export const topicActionSchema = z
     message: 'give entity_type or entity_id',
     path: ['entity_type'],
   });
+
+const conversationIdSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/, 'conversationId may contain only letters, digits, _ and -');
+
+/**
+ * Seed 004's direct message. `senderName`, `timestamp` and the reply quote fields are accepted
+ * for compatibility and ignored: the name comes from the connection, the time from the server,
+ * and the quote from the stored original.
+ */
+export const sendDirectMessageSchema = z.object({
+  action: z.literal('sendMessage'),
+  recipientId: userIdSchema,
+  content: contentSchema,
+  messageId: messageIdSchema.optional(),
+  conversationId: conversationIdSchema.optional(),
+  senderId: userIdSchema.optional(),
+  replyToMessageId: messageIdSchema.optional(),
+});
+
+export const markReadSchema = z
+  .object({
+    action: z.literal('markRead'),
+    conversationId: conversationIdSchema,
+    upToMessageId: messageIdSchema.optional(),
+    messageIds: z.array(messageIdSchema).min(1).max(100).optional(),
+  })
+  .refine((frame) => (frame.upToMessageId === undefined) !== (frame.messageIds === undefined), {
+    message: 'give upToMessageId or messageIds',
+    path: ['upToMessageId'],
+  });
+
+export const deleteMessageSchema = z.object({ action: z.literal('deleteMessage'), messageId: messageIdSchema });
+
+/** A direct conversation's recent history over the socket (the REST route's twin). */
+export const conversationHistorySchema = z.object({
+  action: z.literal('conversationHistory'),
+  conversationId: conversationIdSchema,
+  limit: z.number().int().min(1).max(100).optional(),
+  before: z.string().max(2048).optional(),
+});

@@ -93,6 +93,29 @@ export const historyFrameSchema = z.object({
   hasMore: z.boolean(),
 });
 
+export const statusFrameSchema = z.object({
+  type: z.literal('status'),
+  data: z.object({ messageId: z.string(), conversationId: z.string(), status: z.enum(['sent', 'delivered', 'read']) }),
+});
+
+export const deletedFrameSchema = z.object({
+  type: z.literal('deleted'),
+  data: z.object({ messageId: z.string(), conversationId: z.string().optional(), room: z.string().optional() }),
+});
+
+export const readFrameSchema = z.object({ type: z.literal('read'), conversationId: z.string(), count: z.number() });
+
+export const metricsUpdateFrameSchema = z.object({
+  type: z.literal('METRICS_UPDATE'),
+  updates: z.array(
+    z.object({
+      eventType: z.enum(['INSERT', 'MODIFY', 'REMOVE']),
+      timestamp: z.number(),
+      data: z.record(z.string(), z.unknown()),
+    }),
+  ),
+});
+
 export type RoomMessageFrame = z.infer<typeof roomMessageFrameSchema>;
 export type DirectMessageFrame = z.infer<typeof directMessageFrameSchema>;
 export type AckFrame = z.infer<typeof ackFrameSchema>;

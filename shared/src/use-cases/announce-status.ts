@@ -3,11 +3,20 @@ import { topics } from '../domain/room.js';
 import type { Delivery } from '../events/delivery.js';
 
 /**
- * What participants must hear when a stored direct message changes: the sender sees status
- * moving forward, and both sides see a deletion.
+ * What participants must hear when a stored message changes: a direct message's sender sees its
+ * status move forward, and everyone who could see a message sees its deletion.
  */
 export function statusDeliveries(before: ChatMessage, after: ChatMessage): Delivery[] {
-  if (after.kind !== 'direct' || !after.recipientId) return [];
+  if (after.kind === 'room') {
+    if (!after.isDeleted || before.isDeleted) return [];
+    return [
+      {
+        topic: topics.room(after.room),
+        frame: { type: 'deleted', data: { messageId: after.messageId, room: after.room } },
+      },
+    ];
+  }
+  if (!after.recipientId) return [];
   const reference = { messageId: after.messageId, conversationId: after.conversationId ?? '' };
   if (after.isDeleted && !before.isDeleted) {
     const frame = { type: 'deleted', data: reference };

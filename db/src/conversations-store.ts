@@ -1,0 +1,188 @@
+import { createHash } from 'node:crypto';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { ForbiddenError } from '../../shared/src/domain/errors.js';
+import type { ChatMessage } from '../../shared/src/domain/message.js';
+import type { ConversationStore, ConversationSummary } from '../../shared/src/ports.js';
+
+/** Last-message previews are short; the message itself is in the Messages table. */
+const PREVIEW_LENGTH = 200;
+
+const conversationKey = (userId: string, conversationId: string) => ({ userId, sk: `conv#${conversationId}` });
+const peerKey = (userId: string, peerId: string) => ({ userId, sk: `peer#${peerId}` });
+const metaKey = (conversationId: string) => ({ userId: `conversation#${conversationId}`, sk: 'meta' });
+
+/** The id two users share when neither side named one: stable whoever writes first. */
+export function derivedConversationId(a: string, b: string): string {
+  const [first, second] = [a, b].sort();
+  return `dm-${createHash('sha256').update(`${first}\n${second}`).digest('base64url').slice(0, 32)}`;
+}
+
+interface SummaryItem {
+  userId: string;
+  sk: string;
+  conversationId: string;
+  peerId: string;
+  peerName?: string;
+  lastMessage?: ConversationSummary['lastMessage'];
+  unreadCount?: number;
+  updatedAt?: string;
+}
+
+/**
+ * The Conversations table. Per participant: `conv#<id>` (summary: last message, unread count) and
+ * `peer#<userId>` (which conversation two users share). Per conversation: `conversation#<id>`/`meta`
+ * (its two participants), which is what authorization checks.
+ */
+export function createConversationStore(client: DynamoDBDocumentClient, tableName: string): ConversationStore {
+  async function participantsOf(conversationId: string): Promise<string[] | undefined> {
+    const { Item } = await client.send(
+      new GetCommand({ TableName: tableName, Key: metaKey(conversationId), ConsistentRead: true }),
+    );
+    return Item ? (Item.participants as string[]) : undefined;
+  }
+
+  async function existingFor(userId: string, peerId: string): Promise<string | undefined> {
+    const { Item } = await client.send(
+      new GetCommand({ TableName: tableName, Key: peerKey(userId, peerId), ConsistentRead: true }),
+    );
+    return Item ? (Item.conversationId as string) : undefined;
+  }
+
+  return {
+    participants: participantsOf,
+
+    async resolve(sender, recipient, requestedId) {
+      const existing = await existingFor(sender.userId, recipient.userId);
+      if (existing) return existing;
+      const conversationId = requestedId ?? derivedConversationId(sender.userId, recipient.userId);
+      const now = new Date().toISOString();
+      const summary = (owner: { userId: string }, peer: { userId: string; userName: string }): SummaryItem => ({
+        ...conversationKey(owner.userId, conversationId),
+        conversationId,
+        peerId: peer.userId,
+        peerName: peer.userName,
+        unreadCount: 0,
+        updatedAt: now,
+      });
+      const put = (Item: object) => ({
+        Put: { TableName: tableName, Item, ConditionExpression: 'attribute_not_exists(sk)' },
+      });
+      try {
+        await client.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              put({
+                ...metaKey(conversationId),
+                conversationId,
+                participants: [sender.userId, recipient.userId].sort(),
+                createdAt: now,
+              }),
+              put({ ...peerKey(sender.userId, recipient.userId), conversationId }),
+              put({ ...peerKey(recipient.userId, sender.userId), conversationId }),
+              put(summary(sender, recipient)),
+              put(summary(recipient, sender)),
+            ],
+          }),
+        );
+        return conversationId;
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+        // Lost a race with the other side creating the same conversation: use theirs.
+        const winner = await existingFor(sender.userId, recipient.userId);
+        if (winner) return winner;
+        const participants = await participantsOf(conversationId);
+        if (participants && !participants.includes(sender.userId)) {
+          throw new ForbiddenError('that conversationId belongs to another conversation');
+        }
+        throw error;
+      }
+    },
+
+    async recordMessage(message: ChatMessage) {
+      if (!message.conversationId || !message.recipientId) return;
+      const lastMessage = {
+        messageId: message.messageId,
+        senderId: message.userId,
+        content: message.content.slice(0, PREVIEW_LENGTH),
+        timestamp: message.timestamp,
+      };
+      const update = (userId: string, unreadDelta: number) =>
+        client
+          .send(
+            new UpdateCommand({
+              TableName: tableName,
+              Key: conversationKey(userId, message.conversationId as string),
+              // Only a newer message replaces the preview; the unread count always moves.
+              UpdateExpression: 'SET lastMessage = :last, updatedAt = :at ADD unreadCount :delta',
+              ConditionExpression: 'attribute_not_exists(updatedAt) OR updatedAt <= :at',
+              ExpressionAttributeValues: { ':last': lastMessage, ':at': message.timestamp, ':delta': unreadDelta },
+            }),
+          )
+          .catch((error: Error) => {
+            if (error.name !== 'ConditionalCheckFailedException') throw error;
+          });
+      await Promise.all([update(message.userId, 0), update(message.recipientId, 1)]);
+    },
+
+    async markRead(userId, conversationId, count) {
+      if (count <= 0) return;
+      await client
+        .send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: conversationKey(userId, conversationId),
+            UpdateExpression: 'SET unreadCount = if_not_exists(unreadCount, :zero) - :count',
+            ConditionExpression: 'unreadCount >= :count',
+            ExpressionAttributeValues: { ':count': count, ':zero': 0 },
+          }),
+        )
+        .catch(async (error: Error) => {
+          if (error.name !== 'ConditionalCheckFailedException') throw error;
+          // The count drifted below what was read (e.g. a retried read): never let it go negative.
+          await client.send(
+            new UpdateCommand({
+              TableName: tableName,
+              Key: conversationKey(userId, conversationId),
+              UpdateExpression: 'SET unreadCount = :zero',
+              ExpressionAttributeValues: { ':zero': 0 },
+            }),
+          );
+        });
+    },
+
+    async list(userId) {
+      const summaries: ConversationSummary[] = [];
+      let ExclusiveStartKey: Record<string, unknown> | undefined;
+      do {
+        const page = await client.send(
+          new QueryCommand({
+            TableName: tableName,
+            KeyConditionExpression: 'userId = :userId AND begins_with(sk, :prefix)',
+            ExpressionAttributeValues: { ':userId': userId, ':prefix': 'conv#' },
+            ExclusiveStartKey,
+          }),
+        );
+        for (const raw of page.Items ?? []) {
+          const item = raw as SummaryItem;
+          summaries.push({
+            conversationId: item.conversationId,
+            peerId: item.peerId,
+            peerName: item.peerName ?? item.peerId,
+            unreadCount: Math.max(0, item.unreadCount ?? 0),
+            ...(item.lastMessage ? { lastMessage: item.lastMessage } : {}),
+            updatedAt: item.updatedAt ?? '',
+          });
+        }
+        ExclusiveStartKey = page.LastEvaluatedKey;
+      } while (ExclusiveStartKey);
+      return summaries.sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
+    },
+  };
+}
