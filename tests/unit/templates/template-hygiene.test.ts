@@ -195,14 +195,17 @@ describe('stack hygiene', () => {
       }
     });
 
-    it('the root passes its own parameters through unchanged (same name, same meaning)', () => {
-      const rootParameters = new Set(Object.keys(templates.root.Parameters ?? {}));
-      for (const [id, app] of applications) {
-        for (const [key, value] of Object.entries((app.Properties?.Parameters as Json | undefined) ?? {})) {
-          if (rootParameters.has(key)) expect(value, `${id}.${key}`).toEqual({ Ref: key });
+    it.each(applications)(
+      '%s gets every root parameter it shares a name with, unchanged (same name, same meaning)',
+      async (id, app) => {
+        const child = await loadCfnTemplate(resolve(REPO_ROOT, String(app.Properties?.Location)));
+        const passed = (app.Properties?.Parameters as Json | undefined) ?? {};
+        for (const key of Object.keys(templates.root.Parameters ?? {})) {
+          // Not passing it would leave the child on its own default, silently ignoring the deployer's value.
+          if (key in (child.Parameters ?? {})) expect(passed[key], `${id}.${key}`).toEqual({ Ref: key });
         }
-      }
-    });
+      },
+    );
   });
 
   it('the distribution state machine substitutes every placeholder its ASL file uses', async () => {
