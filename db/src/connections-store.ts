@@ -4,6 +4,7 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { ConnectionRecord, ConnectionStore } from '../../shared/src/ports.js';
 
@@ -40,6 +41,47 @@ export function createConnectionStore(client: DynamoDBDocumentClient, tableName:
         new DeleteCommand({ TableName: tableName, Key: { connectionId }, ReturnValues: 'ALL_OLD' }),
       );
       return Attributes ? toRecord(Attributes) : undefined;
+    },
+
+    /**
+     * GCRA rate limiting on the connection item: `rateTat` is the theoretical arrival time of the
+     * next allowed frame. One conditional update per frame (two when inside a burst), correct
+     * across every Lambda container; a missing connection is refused, never recreated.
+     */
+    async consumeRateToken(connectionId, nowMs, { ratePerSecond, burst }) {
+      const interval = Math.ceil(1000 / ratePerSecond);
+      const tolerance = interval * Math.max(0, burst - 1);
+      const attempt = async (update: string, condition: string, values: Record<string, number>) => {
+        try {
+          await client.send(
+            new UpdateCommand({
+              TableName: tableName,
+              Key: { connectionId },
+              UpdateExpression: update,
+              ConditionExpression: `attribute_exists(connectionId) AND (${condition})`,
+              ExpressionAttributeValues: values,
+            }),
+          );
+          return true;
+        } catch (error) {
+          if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+          throw error;
+        }
+      };
+      // Idle long enough that the bucket is full: restart from now.
+      if (
+        await attempt('SET rateTat = :next', 'attribute_not_exists(rateTat) OR rateTat < :now', {
+          ':next': nowMs + interval,
+          ':now': nowMs,
+        })
+      ) {
+        return true;
+      }
+      // Within the burst allowance: move the arrival time one interval on.
+      return attempt('SET rateTat = rateTat + :interval', 'rateTat <= :limit', {
+        ':interval': interval,
+        ':limit': nowMs + tolerance,
+      });
     },
 
     async liveConnectionsOf(userId, nowSeconds) {

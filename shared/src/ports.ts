@@ -22,6 +22,13 @@ export interface ConnectionStore {
   /** Deletes and returns the record, or undefined when it was already gone. */
   remove(connectionId: string): Promise<ConnectionRecord | undefined>;
   liveConnectionsOf(userId: string, nowSeconds: number): Promise<ConnectionRecord[]>;
+  /** Takes one token from the connection's rate budget; false when it is spent. */
+  consumeRateToken(connectionId: string, nowMs: number, limit: RateLimit): Promise<boolean>;
+}
+
+export interface RateLimit {
+  ratePerSecond: number;
+  burst: number;
 }
 
 export interface Subscription {

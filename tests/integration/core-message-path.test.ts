@@ -192,3 +192,31 @@ describe('the core message path on the local stack', () => {
     await expect.poll(() => client.closeCode, { timeout: 10_000 }).toBe(1009);
   });
 });
+
+describe('the per-connection rate limit', () => {
+  it('answers a flood past the limit with rate_limited, stores only what was allowed, and stays connected', async () => {
+    const flooder = await join({ userId: 'flooder', room: 'flood-room' });
+    const before = await storedMessageCount();
+    for (let index = 0; index < 40; index++) {
+      flooder.send({
+        action: 'sendMessage',
+        room: 'flood-room',
+        message: `spam ${index}`,
+        messageId: `flood-${index}`,
+      });
+    }
+    const isReply = (frame: Record<string, unknown>) =>
+      (frame.type === 'ack' || frame.type === 'error') && String(frame.messageId).startsWith('flood-');
+    await expect.poll(() => flooder.frames.filter(isReply).length, { timeout: 30_000 }).toBe(40);
+    const replies = flooder.frames.filter(isReply);
+    const limited = replies.filter((reply) => reply.type === 'error' && reply.code === 'rate_limited');
+    const accepted = replies.filter((reply) => reply.type === 'ack');
+    // Burst 20 at 10/s: a few more may refill while the flood is in flight, never all 40.
+    expect(accepted.length).toBeGreaterThanOrEqual(20);
+    expect(limited.length).toBeGreaterThan(0);
+    expect(accepted.length + limited.length).toBe(40);
+    // Each accepted message is a message plus its idempotency marker.
+    expect((await storedMessageCount()) - before).toBe(accepted.length * 2);
+    expect(flooder.closed).toBe(false);
+  });
+});

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import {
   DomainError,
+  RateLimitedError,
   UnauthorizedError,
   UnknownActionError,
   ValidationError,
@@ -56,9 +57,19 @@ export function errorReply(error: unknown, messageId?: string): WebSocketResult 
 /**
  * Dispatches a WebSocket frame by its action. API Gateway already picked the route from
  * `action`; frames without a matching route arrive on $default, and are dispatched (or refused)
- * here the same way, so every action works whichever route carried it.
+ * here the same way, so every action works whichever route carried it. Valid frames spend the
+ * connection's rate budget; an exhausted budget gets `rate_limited` and the connection stays up.
  */
-export async function dispatch(event: WebSocketEvent, actions: ActionTable): Promise<WebSocketResult> {
+export interface DispatchOptions {
+  /** Takes one token from the connection's rate budget; false when it is spent. */
+  allowFrame?: (connectionId: string) => Promise<boolean>;
+}
+
+export async function dispatch(
+  event: WebSocketEvent,
+  actions: ActionTable,
+  options: DispatchOptions = {},
+): Promise<WebSocketResult> {
   let messageId: string | undefined;
   try {
     const frame = parseFrame(event.body);
@@ -73,6 +84,10 @@ export async function dispatch(event: WebSocketEvent, actions: ActionTable): Pro
     const input = parseOrThrow(definition.schema, frame, String(action));
     const identity = identityFromAuthorizer(event.requestContext.authorizer);
     if (!identity) throw new UnauthorizedError('connection has no identity');
+    // Only valid frames spend the budget: invalid ones are refused before touching any table.
+    if (options.allowFrame && !(await options.allowFrame(event.requestContext.connectionId))) {
+      throw new RateLimitedError('too many frames; slow down and retry');
+    }
     const context: ActionContext = {
       connectionId: event.requestContext.connectionId,
       identity,
