@@ -34,12 +34,15 @@ interface MessageItem {
   replyToSenderName?: string;
 }
 
-/** Idempotency marker: one per messageId, pointing at the message it belongs to. */
+/**
+ * Idempotency marker: one per messageId, pointing at the message it belongs to. It names its
+ * owner `ownerId`, not `user_id`, so it stays out of the user-time index.
+ */
 interface MarkerItem {
   room: string;
   sk: 'msgid';
   messageId: string;
-  user_id: string;
+  ownerId: string;
   target: { room: string; sk: string };
   expiresAt: number;
 }
@@ -151,7 +154,7 @@ export function createMessageStore(client: DynamoDBDocumentClient, tableName: st
       const marker: MarkerItem = {
         ...markerKey(message.messageId),
         messageId: message.messageId,
-        user_id: message.userId,
+        ownerId: message.userId,
         target: { room: message.room, sk: message.sk },
         expiresAt,
       };
@@ -178,7 +181,7 @@ export function createMessageStore(client: DynamoDBDocumentClient, tableName: st
           new GetCommand({ TableName: tableName, Key: markerKey(message.messageId), ConsistentRead: true }),
         );
         const existing = Item as MarkerItem | undefined;
-        if (!existing || existing.user_id !== message.userId) {
+        if (!existing || existing.ownerId !== message.userId) {
           throw new ConflictError('messageId is already used by another message');
         }
         const original = await client.send(
