@@ -1,0 +1,115 @@
+import type { Frame } from '../../shared/src/domain/frames.js';
+import type { Delivery } from '../../shared/src/events/delivery.js';
+import type {
+  ConnectionNotifier,
+  ConnectionRecord,
+  ConnectionStore,
+  DistributionPublisher,
+  EventPublisher,
+  PostOutcome,
+  Subscription,
+  SubscriptionStore,
+} from '../../shared/src/ports.js';
+
+/** In-memory ports for use-case unit tests: plain objects, no module mocking. */
+export function fakeConnections(
+  records: ConnectionRecord[] = [],
+): ConnectionStore & { records: Map<string, ConnectionRecord> } {
+  const map = new Map(records.map((record) => [record.connectionId, record]));
+  return {
+    records: map,
+    async put(record) {
+      map.set(record.connectionId, record);
+    },
+    async get(connectionId, nowSeconds) {
+      const record = map.get(connectionId);
+      return record && record.expiresAt > nowSeconds ? record : undefined;
+    },
+    async remove(connectionId) {
+      const record = map.get(connectionId);
+      map.delete(connectionId);
+      return record;
+    },
+    async liveConnectionsOf(userId, nowSeconds) {
+      return [...map.values()].filter((record) => record.userId === userId && record.expiresAt > nowSeconds);
+    },
+    async consumeRateToken() {
+      return true;
+    },
+  };
+}
+
+export function fakeSubscriptions(initial: Subscription[] = []): SubscriptionStore & { items: Subscription[] } {
+  const items = [...initial];
+  return {
+    items,
+    async subscribe(subscriptions) {
+      for (const subscription of subscriptions) {
+        const index = items.findIndex(
+          (s) => s.topic === subscription.topic && s.connectionId === subscription.connectionId,
+        );
+        if (index >= 0) items.splice(index, 1);
+        items.push(subscription);
+      }
+    },
+    async unsubscribe(topic, connectionId) {
+      const index = items.findIndex((s) => s.topic === topic && s.connectionId === connectionId);
+      if (index >= 0) items.splice(index, 1);
+      return index >= 0;
+    },
+    async topicsOf(connectionId) {
+      return items.filter((s) => s.connectionId === connectionId).map((s) => s.topic);
+    },
+    async removeAllFor(connectionId) {
+      const removed = items.filter((s) => s.connectionId === connectionId);
+      for (const subscription of removed) items.splice(items.indexOf(subscription), 1);
+      return removed;
+    },
+    async liveSubscribers(topic, nowSeconds) {
+      return items.filter((s) => s.topic === topic && s.expiresAt > nowSeconds);
+    },
+  };
+}
+
+export function fakeEvents(): EventPublisher &
+  DistributionPublisher & { published: Array<{ detailType: string; detail: object }>; deliveries: Delivery[] } {
+  const published: Array<{ detailType: string; detail: object }> = [];
+  const deliveries: Delivery[] = [];
+  return {
+    published,
+    deliveries,
+    async publish(detailType, detail) {
+      published.push({ detailType, detail });
+    },
+    async distribute(detailType, list) {
+      if (list.length === 0) return;
+      published.push({ detailType, detail: { deliveries: list } });
+      deliveries.push(...list);
+    },
+  };
+}
+
+export function fakeNotifier(
+  outcomes: Record<string, PostOutcome> = {},
+): ConnectionNotifier & { posts: Array<{ connectionId: string; frame: Frame }> } {
+  const posts: Array<{ connectionId: string; frame: Frame }> = [];
+  return {
+    posts,
+    async post(connectionId, frame) {
+      posts.push({ connectionId, frame });
+      return outcomes[connectionId] ?? 'delivered';
+    },
+  };
+}
+
+export const connection = (
+  connectionId: string,
+  userId: string,
+  connectedAt = Date.now() - 60_000,
+): ConnectionRecord => ({
+  connectionId,
+  userId,
+  userName: userId,
+  connectedAt,
+  expiresAt: Math.floor(connectedAt / 1000) + 7800,
+});

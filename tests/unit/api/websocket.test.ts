@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { roomsFromQuery } from '../../../api/src/websocket/connect-query.js';
+import type { WebSocketEvent } from '../../../api/src/websocket/event.js';
+import { MAX_JSON_DEPTH, parseFrame } from '../../../api/src/websocket/frame-parser.js';
+import { type ActionTable, dispatch, route } from '../../../api/src/websocket/router.js';
+import { ValidationError } from '../../../shared/src/domain/errors.js';
+
+const event = (
+  body: string,
+  authorizer: Record<string, unknown> | null = { userId: 'alice', userName: 'Alice' },
+): WebSocketEvent => ({
+  body,
+  requestContext: {
+    routeKey: '$default',
+    eventType: 'MESSAGE',
+    connectionId: 'conn-1',
+    connectedAt: Date.now(),
+    requestTimeEpoch: Date.now(),
+    domainName: 'localhost',
+    stage: 'prod',
+    ...(authorizer ? { authorizer } : {}),
+  },
+});
+
+const echoActions: ActionTable = {
+  echo: route({
+    schema: z.object({ action: z.literal('echo'), text: z.string().max(5) }),
+    handle: async (input, context) => ({ type: 'echo', text: input.text, by: context.identity.userId }),
+  }),
+  boom: route({
+    schema: z.object({ action: z.literal('boom') }),
+    handle: async () => {
+      throw new Error('secret internals');
+    },
+  }),
+};
+
+const bodyOf = async (result: Promise<{ body?: string }>) => JSON.parse(String((await result).body));
+
+describe('the WebSocket router', () => {
+  it('dispatches by action with the identity the authorizer fixed', async () => {
+    expect(await bodyOf(dispatch(event('{"action":"echo","text":"hi","user_id":"mallory"}'), echoActions))).toEqual({
+      type: 'echo',
+      text: 'hi',
+      by: 'alice',
+    });
+  });
+
+  it('maps bad frames to typed error frames', async () => {
+    expect((await bodyOf(dispatch(event('nope'), echoActions))).code).toBe('invalid_json');
+    expect((await bodyOf(dispatch(event('{"action":"fly"}'), echoActions))).code).toBe('unknown_action');
+    expect((await bodyOf(dispatch(event('{"action":"__proto__"}'), echoActions))).code).toBe('unknown_action');
+    const invalid = await bodyOf(dispatch(event('{"action":"echo","text":"too long"}'), echoActions));
+    expect(invalid).toMatchObject({ code: 'validation_failed', issues: [{ path: 'text' }] });
+  });
+
+  it('hides internal errors behind internal_error', async () => {
+    const reply = await bodyOf(dispatch(event('{"action":"boom"}'), echoActions));
+    expect(reply.code).toBe('internal_error');
+    expect(JSON.stringify(reply)).not.toContain('secret');
+  });
+
+  it('refuses a connection without identity', async () => {
+    expect((await bodyOf(dispatch(event('{"action":"echo","text":"x"}', null), echoActions))).code).toBe(
+      'unauthorized',
+    );
+  });
+
+  it('answers rate_limited when the budget is spent, before running the action', async () => {
+    let ran = false;
+    const actions: ActionTable = {
+      go: route({
+        schema: z.object({ action: z.literal('go') }),
+        handle: async () => {
+          ran = true;
+          return { type: 'gone' };
+        },
+      }),
+    };
+    const reply = await bodyOf(dispatch(event('{"action":"go"}'), actions, { allowFrame: async () => false }));
+    expect(reply.code).toBe('rate_limited');
+    expect(ran).toBe(false);
+  });
+});
+
+describe('frame parsing limits', () => {
+  it('refuses JSON nested deeper than the limit', () => {
+    const deep = `${'{"a":'.repeat(MAX_JSON_DEPTH + 2)}1${'}'.repeat(MAX_JSON_DEPTH + 2)}`;
+    expect(() => parseFrame(deep)).toThrow(ValidationError);
+    expect(parseFrame('{"a":{"b":1}}')).toEqual({ a: { b: 1 } });
+  });
+});
+
+describe('rooms from the connect URL', () => {
+  it('defaults to general, accepts a list, and refuses bad names', () => {
+    expect(roomsFromQuery(undefined)).toEqual(['general']);
+    expect(roomsFromQuery({ room: 'a,b,a' })).toEqual(['a', 'b']);
+    expect(() => roomsFromQuery({ room: 'bad room' })).toThrow(ValidationError);
+  });
+});
