@@ -16,7 +16,7 @@ repo=$(pwd)
 SAM_CLI_VERSION=1.170.0
 CFN_LINT_VERSION=1.58.0
 venv=${SAM_VENV:-.venv/sam}
-templates=(template.yaml db/template.yaml shared/template.yaml api/template.yaml workflows/template.yaml)
+templates=(template.yaml db/template.yaml shared/template.yaml front/template.yaml api/template.yaml workflows/template.yaml)
 
 log() { printf '\n== [%ss] %s\n' "$SECONDS" "$*"; }
 

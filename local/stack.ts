@@ -75,7 +75,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const model = await loadLocalStackModel({
       templatePath: resolve(repoRoot, 'template.yaml'),
       stackName: 'switchboard',
-      parameters: { AuthMode: 'none', ...options.parameters },
+      // Locally the app is served from another port, so CORS allows any origin.
+      parameters: { AuthMode: 'none', AllowedOrigin: '*', ...options.parameters },
       region: LOCAL_REGION,
       accountId: LOCAL_ACCOUNT,
     });

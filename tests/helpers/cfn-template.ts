@@ -21,6 +21,7 @@ export const TEMPLATE_FILES = {
   shared: 'shared/template.yaml',
   api: 'api/template.yaml',
   workflows: 'workflows/template.yaml',
+  front: 'front/template.yaml',
 } as const;
 
 export type TemplateName = keyof typeof TEMPLATE_FILES;

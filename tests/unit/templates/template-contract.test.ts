@@ -394,7 +394,7 @@ describe('template.yaml (root)', () => {
       LogLevel: 'INFO',
       LogRetentionDays: 14,
       AuthMode: 'cognito',
-      AllowedOrigin: '*',
+      AllowedOrigin: '',
       ConnectionPageSize: 1000,
       PostBatchSize: 100,
       StreamBatchingWindowSeconds: 5,

@@ -163,10 +163,11 @@ describe('stack hygiene', () => {
   describe('nested applications', () => {
     const applications = resourcesOfType(templates.root, 'AWS::Serverless::Application');
 
-    it('the root nests db, shared, api and workflows', () => {
+    it('the root nests db, shared, front, api and workflows', () => {
       expect(Object.fromEntries(applications.map(([id, app]) => [id, app.Properties?.Location]))).toEqual({
         Database: 'db/template.yaml',
         Shared: 'shared/template.yaml',
+        Frontend: 'front/template.yaml',
         Api: 'api/template.yaml',
         Workflows: 'workflows/template.yaml',
       });
@@ -202,7 +203,13 @@ describe('stack hygiene', () => {
         const passed = (app.Properties?.Parameters as Json | undefined) ?? {};
         for (const key of Object.keys(templates.root.Parameters ?? {})) {
           // Not passing it would leave the child on its own default, silently ignoring the deployer's value.
-          if (key in (child.Parameters ?? {})) expect(passed[key], `${id}.${key}`).toEqual({ Ref: key });
+          if (!(key in (child.Parameters ?? {}))) continue;
+          // An empty AllowedOrigin means "the stack's own frontend": the root resolves it before passing it on.
+          const expected =
+            key === 'AllowedOrigin'
+              ? { 'Fn::If': ['UseFrontendOrigin', { 'Fn::GetAtt': ['Frontend', 'Outputs.FrontendUrl'] }, { Ref: key }] }
+              : { Ref: key };
+          expect(passed[key], `${id}.${key}`).toEqual(expected);
         }
       },
     );
