@@ -8,6 +8,7 @@ import { type LocalHttpApi, startLocalHttpApi } from './gateway/http-api.js';
 import { type LocalWebSocketGateway, startLocalWebSocketGateway } from './gateway/websocket-gateway.js';
 import { type LocalStackModel, loadLocalStackModel } from './stack-model.js';
 import { type LocalStepFunctions, startLocalStepFunctions } from './stepfunctions/server.js';
+import { type StreamPollers, startStreamPollers } from './streams/stream-pollers.js';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -41,6 +42,7 @@ export interface LocalStack {
   stepFunctions: LocalStepFunctions;
   webSocket: LocalWebSocketGateway;
   httpApi: LocalHttpApi;
+  streams: StreamPollers;
   urls: {
     webSocket: string;
     management: string;
@@ -175,6 +177,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     closers.push(() => httpApi.close());
 
+    // Lambda's event source mappings for the templates' DynamoDB stream events.
+    const streams = await startStreamPollers({
+      dynamoDbEndpoint: dynamoDb.endpoint,
+      region: LOCAL_REGION,
+      accountId: LOCAL_ACCOUNT,
+      mappings: model.streamMappings,
+      invoke: (name, event) => functions.invoke(name, event),
+      onFailure: (destination, failure) => log(`stream batch discarded to ${destination}`, failure),
+      logger: log,
+    });
+    closers.push(() => streams.close());
+
     const tableNames = Object.fromEntries(
       model.tables.map((table) => [table.logicalId, table.definition.TableName ?? '']),
     );
@@ -186,6 +200,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       stepFunctions,
       webSocket,
       httpApi,
+      streams,
       tableNames,
       urls: {
         webSocket: webSocket.url,
@@ -196,13 +211,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         stepFunctions: stepFunctions.url,
       },
       async idle() {
-        // Events start executions which publish events: settle until a full pass finds nothing running.
+        // Events start executions which post, write and publish again, and stream records start
+        // more: settle until a full pass finds nothing new anywhere.
+        const snapshot = () => JSON.stringify([eventBridge.stats(), stepFunctions.executions().length, streams.stats()]);
         for (let pass = 0; pass < 20; pass++) {
-          const before = JSON.stringify([eventBridge.stats(), stepFunctions.executions().length]);
+          const before = snapshot();
           await eventBridge.idle();
           await stepFunctions.idle();
+          await streams.idle();
           await new Promise((resolve) => setTimeout(resolve, 20));
-          if (JSON.stringify([eventBridge.stats(), stepFunctions.executions().length]) === before) return;
+          if (snapshot() === before) return;
         }
       },
       close: closeAll,

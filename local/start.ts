@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { startFrontServer } from './front-server.js';
 import { checkPrerequisites, MissingPrerequisiteError } from './prerequisites.js';
 import { startLocalStack } from './stack.js';
 
@@ -8,6 +9,7 @@ const { values: flags } = parseArgs({
     'rest-port': { type: 'string', default: process.env.SWITCHBOARD_REST_PORT ?? '3000' },
     'ws-port': { type: 'string', default: process.env.SWITCHBOARD_WS_PORT ?? '3001' },
     'dynamodb-port': { type: 'string', default: process.env.SWITCHBOARD_DYNAMODB_PORT ?? '8000' },
+    'front-port': { type: 'string', default: process.env.SWITCHBOARD_FRONT_PORT ?? '8080' },
     'data-dir': { type: 'string', default: process.env.SWITCHBOARD_DATA_DIR },
     verbose: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
@@ -20,6 +22,7 @@ if (flags.help) {
   --rest-port <n>        HTTP API (default 3000)                      SWITCHBOARD_REST_PORT
   --ws-port <n>          WebSocket + @connections (default 3001)      SWITCHBOARD_WS_PORT
   --dynamodb-port <n>    DynamoDB Local (default 8000)                SWITCHBOARD_DYNAMODB_PORT
+  --front-port <n>       browser chat app (default 8080)              SWITCHBOARD_FRONT_PORT
   --data-dir <path>      keep DynamoDB data across restarts           SWITCHBOARD_DATA_DIR
   --verbose              log the stand-ins' activity`);
   process.exit(0);
@@ -49,7 +52,14 @@ const stack = await startLocalStack({
   log: flags.verbose ? (message, extra) => console.log(`[local] ${message}`, extra ?? '') : undefined,
 });
 
+const front = await startFrontServer({
+  host: flags.host,
+  port: Number(flags['front-port']),
+  config: { webSocketUrl: stack.urls.webSocket, restUrl: stack.urls.rest, authMode: process.env.AUTH_MODE ?? 'none' },
+});
+
 console.log(`Switchboard local stack (auth mode: ${process.env.AUTH_MODE ?? 'none'})
+  Chat app         ${front.url}
   WebSocket        ${stack.urls.webSocket}?userId=alice&room=general
   @connections     ${stack.urls.management}/@connections/{connectionId}
   REST (history)   ${stack.urls.rest}
@@ -66,6 +76,7 @@ const stop = async (signal: string) => {
   if (stopping) return;
   stopping = true;
   console.log(`\n${signal}: stopping...`);
+  await front.close();
   await stack.close();
   process.exit(0);
 };

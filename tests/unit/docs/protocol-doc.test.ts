@@ -6,7 +6,7 @@ import * as client from '../../../api/src/websocket/schemas.js';
 import * as server from '../../../shared/src/domain/frames.js';
 
 const doc = readFileSync(new URL('../../../docs/protocol.md', import.meta.url), 'utf8');
-const examples = [...doc.matchAll(/<!-- (client|server): ([\w.]+) -->\n```json\n(.+)\n```/g)].map(
+const examples = [...doc.matchAll(/<!-- (client|server): ([\w.]+) -->\n```json\n([\s\S]+?)\n```/g)].map(
   ([, side, name, json]) => ({
     side: side as 'client' | 'server',
     name: String(name),

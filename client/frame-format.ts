@@ -1,0 +1,124 @@
+import {
+  directMessageFrameSchema,
+  errorFrameSchema,
+  joinedFrameSchema,
+  leftFrameSchema,
+  type OnlineUser,
+  presenceFrameSchema,
+  type RoomMessageFrame,
+  roomMessageFrameSchema,
+  roomsFrameSchema,
+  welcomeFrameSchema,
+} from '../shared/src/domain/frames.js';
+import { type Painter, sanitize } from './ansi.js';
+
+export interface FormatContext {
+  paint: Painter;
+  /** Renders a frame's ISO timestamp for display. */
+  clock(iso: string): string;
+}
+
+const pad = (value: number) => String(value).padStart(2, '0');
+
+/**
+ * Local wall-clock time, `HH:MM:SS`; older than today also gets the date, so history from
+ * yesterday does not read as if it were just now.
+ */
+export function localClock(now: () => Date = () => new Date()): (iso: string) => string {
+  return (iso) => {
+    const date = new Date(iso);
+    if (Number.isNaN(date.getTime())) return '--:--:--';
+    const time = `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
+    const today = now();
+    const sameDay =
+      date.getFullYear() === today.getFullYear() &&
+      date.getMonth() === today.getMonth() &&
+      date.getDate() === today.getDate();
+    return sameDay ? time : `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${time}`;
+  };
+}
+
+const names = (users: OnlineUser[]) => users.map((user) => sanitize(user.userName)).join(', ') || 'nobody';
+
+/** One room message as a line: time, room, sender in their colour, text. */
+export function formatRoomMessage(frame: RoomMessageFrame, context: FormatContext): string {
+  const { paint } = context;
+  return `${paint.dim(context.clock(frame.timestamp))} ${paint.dim(`#${frame.room}`)} ${paint.sender(
+    frame.user_id,
+    sanitize(frame.userName),
+  )}: ${sanitize(frame.message)}`;
+}
+
+/**
+ * The human-readable lines for a server frame (none for frames not worth showing, such as
+ * acks). History frames are unrolled by the session, which dedups their messages.
+ */
+export function formatFrame(frame: unknown, context: FormatContext): string[] {
+  const { paint } = context;
+  const message = roomMessageFrameSchema.safeParse(frame);
+  if (message.success) return [formatRoomMessage(message.data, context)];
+
+  const direct = directMessageFrameSchema.safeParse(frame);
+  if (direct.success) {
+    const data = direct.data.data;
+    const text = data.isDeleted ? paint.dim('(deleted)') : sanitize(data.content);
+    return [
+      `${paint.dim(context.clock(data.timestamp))} ${paint.accent('DM')} ${paint.sender(
+        data.senderId,
+        sanitize(data.senderName),
+      )} → ${sanitize(data.recipientId)}: ${text}`,
+    ];
+  }
+
+  const presence = presenceFrameSchema.safeParse(frame);
+  if (presence.success) {
+    const { event, room, userId, userName, timestamp } = presence.data;
+    const what = {
+      joined: `joined #${room}`,
+      left: `left #${room}`,
+      online: `came online in #${room}`,
+      offline: `went offline in #${room}`,
+    }[event];
+    return [
+      `${paint.dim(context.clock(timestamp))} ${paint.dim('*')} ${paint.sender(userId, sanitize(userName))} ${paint.dim(what)}`,
+    ];
+  }
+
+  const error = errorFrameSchema.safeParse(frame);
+  if (error.success) {
+    const issues = (error.data.issues ?? []).map((issue) => `${issue.path}: ${issue.message}`).join('; ');
+    return [
+      paint.error(`! ${error.data.code}: ${sanitize(error.data.message)}${issues ? ` (${sanitize(issues)})` : ''}`),
+    ];
+  }
+
+  const welcome = welcomeFrameSchema.safeParse(frame);
+  if (welcome.success) {
+    const { user, rooms, online, pending } = welcome.data;
+    const lines = [
+      paint.dim(
+        `connected as ${sanitize(user.userName)} (${sanitize(user.userId)}) · rooms: ${rooms.map((r) => `#${r}`).join(', ')}`,
+      ),
+    ];
+    for (const room of rooms) lines.push(paint.dim(`  online in #${room}: ${names(online[room] ?? [])}`));
+    if (pending > 0) lines.push(paint.dim(`  ${pending} direct message(s) were waiting for you`));
+    return lines;
+  }
+
+  const joined = joinedFrameSchema.safeParse(frame);
+  if (joined.success) return [paint.dim(`joined #${joined.data.room} · online: ${names(joined.data.online)}`)];
+
+  const left = leftFrameSchema.safeParse(frame);
+  if (left.success) return [paint.dim(`left #${left.data.room}`)];
+
+  const rooms = roomsFrameSchema.safeParse(frame);
+  if (rooms.success) {
+    if (rooms.data.rooms.length === 0) return [paint.dim('no rooms')];
+    return [paint.dim(`rooms: ${rooms.data.rooms.map((room) => `#${room.room} (${room.members})`).join(', ')}`)];
+  }
+
+  const type = (frame as { type?: unknown } | null)?.type;
+  if (type === 'ack') return [];
+  if (type === 'pong') return [paint.dim('pong')];
+  return [paint.dim(sanitize(JSON.stringify(frame)))];
+}

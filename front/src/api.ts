@@ -1,0 +1,46 @@
+import type { ConversationHistoryPage, ConversationSummary, OnlineUser, RoomHistoryPage } from './protocol.js';
+
+export class RestError extends Error {
+  override name = 'RestError';
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface RestClient {
+  roomHistory(room: string, before?: string, limit?: number): Promise<RoomHistoryPage>;
+  roomPresence(room: string): Promise<{ room: string; online: OnlineUser[] }>;
+  conversations(): Promise<{ conversations: ConversationSummary[] }>;
+  conversationHistory(conversationId: string, before?: string, limit?: number): Promise<ConversationHistoryPage>;
+}
+
+/** The HTTP API: reads only. `headers` supplies the identity (x-user-id, or a fresh bearer token) per call. */
+export function createRestClient(baseUrl: string, headers: () => Promise<Record<string, string>>): RestClient {
+  async function get<T>(path: string, query: Record<string, string | number | undefined> = {}): Promise<T> {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
+    const search = params.size > 0 ? `?${params}` : '';
+    const response = await fetch(`${baseUrl}${path}${search}`, { headers: await headers() });
+    const body: unknown = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      const detail = body as { error?: unknown; message?: unknown };
+      throw new RestError(
+        response.status,
+        typeof detail.error === 'string' ? detail.error : `http_${response.status}`,
+        typeof detail.message === 'string' ? detail.message : response.statusText,
+      );
+    }
+    return body as T;
+  }
+  const segment = encodeURIComponent;
+  return {
+    roomHistory: (room, before, limit = 50) => get(`/rooms/${segment(room)}/messages`, { limit, before }),
+    roomPresence: (room) => get(`/rooms/${segment(room)}/presence`),
+    conversations: () => get('/conversations'),
+    conversationHistory: (id, before, limit = 50) => get(`/conversations/${segment(id)}/messages`, { limit, before }),
+  };
+}
