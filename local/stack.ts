@@ -213,7 +213,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       async idle() {
         // Events start executions which post, write and publish again, and stream records start
         // more: settle until a full pass finds nothing new anywhere.
-        const snapshot = () => JSON.stringify([eventBridge.stats(), stepFunctions.executions().length, streams.stats()]);
+        const snapshot = () =>
+          JSON.stringify([eventBridge.stats(), stepFunctions.executions().length, streams.stats()]);
         for (let pass = 0; pass < 20; pass++) {
           const before = snapshot();
           await eventBridge.idle();

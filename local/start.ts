@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { startTokenIssuer } from './auth/token-issuer.js';
 import { startFrontServer } from './front-server.js';
 import { checkPrerequisites, MissingPrerequisiteError } from './prerequisites.js';
 import { startLocalStack } from './stack.js';
@@ -10,6 +11,8 @@ const { values: flags } = parseArgs({
     'ws-port': { type: 'string', default: process.env.SWITCHBOARD_WS_PORT ?? '3001' },
     'dynamodb-port': { type: 'string', default: process.env.SWITCHBOARD_DYNAMODB_PORT ?? '8000' },
     'front-port': { type: 'string', default: process.env.SWITCHBOARD_FRONT_PORT ?? '8080' },
+    auth: { type: 'string', default: process.env.SWITCHBOARD_AUTH ?? 'none' },
+    'issuer-port': { type: 'string', default: process.env.SWITCHBOARD_ISSUER_PORT ?? '3002' },
     'data-dir': { type: 'string', default: process.env.SWITCHBOARD_DATA_DIR },
     verbose: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
@@ -23,6 +26,9 @@ if (flags.help) {
   --ws-port <n>          WebSocket + @connections (default 3001)      SWITCHBOARD_WS_PORT
   --dynamodb-port <n>    DynamoDB Local (default 8000)                SWITCHBOARD_DYNAMODB_PORT
   --front-port <n>       browser chat app (default 8080)              SWITCHBOARD_FRONT_PORT
+  --auth none|local-jwt  demo identities (?userId=) or JWTs from a    SWITCHBOARD_AUTH
+                         local issuer, verified like Cognito's
+  --issuer-port <n>      local token issuer (default 3002)            SWITCHBOARD_ISSUER_PORT
   --data-dir <path>      keep DynamoDB data across restarts           SWITCHBOARD_DATA_DIR
   --verbose              log the stand-ins' activity`);
   process.exit(0);
@@ -43,22 +49,54 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 // Handlers log JSON through Powertools; keep the console readable unless asked otherwise.
 process.env.POWERTOOLS_LOG_LEVEL ??= flags.verbose ? 'INFO' : 'WARN';
 
+if (flags.auth !== 'none' && flags.auth !== 'local-jwt') {
+  console.error(`Cannot start: --auth must be none or local-jwt, not ${flags.auth}`);
+  process.exit(1);
+}
+// The issuer is always on loopback: the verifier fetches plain-http JWKS from loopback only.
+const issuer =
+  flags.auth === 'local-jwt'
+    ? await startTokenIssuer({ host: '127.0.0.1', port: Number(flags['issuer-port']) })
+    : undefined;
+
 const stack = await startLocalStack({
   host: flags.host,
   restPort: Number(flags['rest-port']),
   webSocketPort: Number(flags['ws-port']),
   dynamoDbPort: Number(flags['dynamodb-port']),
   dataDir: flags['data-dir'],
+  ...(issuer
+    ? {
+        parameters: { AuthMode: 'cognito' },
+        environment: { JWT_ISSUER: issuer.issuer, JWT_JWKS_URI: issuer.jwksUri, JWT_AUDIENCE: issuer.audience },
+      }
+    : {}),
   log: flags.verbose ? (message, extra) => console.log(`[local] ${message}`, extra ?? '') : undefined,
 });
 
 const front = await startFrontServer({
   host: flags.host,
   port: Number(flags['front-port']),
-  config: { webSocketUrl: stack.urls.webSocket, restUrl: stack.urls.rest, authMode: process.env.AUTH_MODE ?? 'none' },
+  config: issuer
+    ? {
+        webSocketUrl: stack.urls.webSocket,
+        restUrl: stack.urls.rest,
+        authMode: 'cognito',
+        cognito: {
+          userPoolId: 'us-east-1_local',
+          clientId: issuer.audience,
+          region: 'us-east-1',
+          endpoint: `${issuer.url}/`,
+        },
+      }
+    : { webSocketUrl: stack.urls.webSocket, restUrl: stack.urls.rest, authMode: 'none' },
 });
 
-console.log(`Switchboard local stack (auth mode: ${process.env.AUTH_MODE ?? 'none'})
+const authHint = issuer
+  ? `Auth: local JWTs (verified like Cognito's). Get one: curl -s -XPOST ${issuer.url}/token -d '{"username":"alice"}'
+  then connect with ?token=<token>; REST takes Authorization: Bearer <token>.`
+  : 'Auth: demo mode, identity = ?userId= (REST: x-user-id). For JWTs like a deployed stack: npm start -- --auth local-jwt';
+console.log(`Switchboard local stack
   Chat app         ${front.url}
   WebSocket        ${stack.urls.webSocket}?userId=alice&room=general
   @connections     ${stack.urls.management}/@connections/{connectionId}
@@ -68,6 +106,7 @@ console.log(`Switchboard local stack (auth mode: ${process.env.AUTH_MODE ?? 'non
   Step Functions   ${stack.urls.stepFunctions}
   Tables           ${Object.values(stack.tableNames).join(', ')}
   Data             ${flags['data-dir'] ?? 'in memory (use --data-dir to keep it)'}
+${authHint}
 Try: npx wscat -c "${stack.urls.webSocket}?userId=alice"  then  {"action":"sendMessage","room":"general","message":"Hello!"}
 ready`);
 
@@ -78,6 +117,7 @@ const stop = async (signal: string) => {
   console.log(`\n${signal}: stopping...`);
   await front.close();
   await stack.close();
+  await issuer?.close();
   process.exit(0);
 };
 process.on('SIGINT', () => void stop('SIGINT'));

@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { CognitoJwtVerifier, JwtRsaVerifier } from 'aws-jwt-verify';
+import { NonRetryableFetchError } from 'aws-jwt-verify/error';
+import { type Fetcher, SimpleFetcher } from 'aws-jwt-verify/https';
+import { SimpleJwksCache } from 'aws-jwt-verify/jwk';
 import { requireEnv } from '../../../shared/src/config.js';
 import { UnauthorizedError } from '../../../shared/src/domain/errors.js';
 import { type Identity, userIdSchema, userNameSchema } from '../../../shared/src/domain/identity.js';
@@ -18,6 +21,32 @@ interface TokenVerifier {
 
 let verifier: TokenVerifier | undefined;
 
+const LOOPBACK_HOSTNAMES = new Set(['127.0.0.1', 'localhost', '[::1]']);
+const JWKS_FETCH_TIMEOUT_MS = 3000;
+
+/**
+ * aws-jwt-verify fetches JWKS over https only, and the local token issuer serves plain http on
+ * loopback. http is allowed there and nowhere else: keys fetched over a network without TLS could
+ * be swapped for an attacker's, who could then sign any identity.
+ */
+export function jwksFetcher(https: Fetcher = new SimpleFetcher()): Fetcher {
+  return {
+    async fetch(uri, requestOptions, data) {
+      const url = new URL(uri);
+      if (url.protocol !== 'http:') return https.fetch(uri, requestOptions, data);
+      if (!LOOPBACK_HOSTNAMES.has(url.hostname)) {
+        throw new NonRetryableFetchError(uri, 'a JWKS is fetched over http only from a loopback address');
+      }
+      // No redirects: a loopback URL must not hand the fetch on to a host off this machine.
+      const response = await fetch(url, { redirect: 'error', signal: AbortSignal.timeout(JWKS_FETCH_TIMEOUT_MS) });
+      if (response.status !== 200) {
+        throw new NonRetryableFetchError(uri, `Status code is ${response.status}, expected 200`);
+      }
+      return response.arrayBuffer();
+    },
+  };
+}
+
 /**
  * Built once per container so the JWKS it downloads is cached across invocations. JWT_ISSUER
  * points it at another issuer with Cognito-shaped tokens (the local token issuer).
@@ -26,11 +55,10 @@ function tokenVerifier(): TokenVerifier {
   if (!verifier) {
     const issuer = process.env.JWT_ISSUER;
     if (issuer) {
-      const rsa = JwtRsaVerifier.create({
-        issuer,
-        audience: process.env.JWT_AUDIENCE ?? null,
-        jwksUri: process.env.JWT_JWKS_URI,
-      });
+      const rsa = JwtRsaVerifier.create(
+        { issuer, audience: process.env.JWT_AUDIENCE ?? null, jwksUri: process.env.JWT_JWKS_URI },
+        { jwksCache: new SimpleJwksCache({ fetcher: jwksFetcher() }) },
+      );
       verifier = { verify: (token) => rsa.verify(token) as Promise<Record<string, unknown>> };
     } else {
       const cognito = CognitoJwtVerifier.create({

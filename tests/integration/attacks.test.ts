@@ -1,0 +1,625 @@
+import { connect as connectTcp } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { resolve } from 'node:path';
+import { type AttributeValue, GetItemCommand, QueryCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { type LocalTokenIssuer, startTokenIssuer } from '../../local/auth/token-issuer.js';
+import { type CfnTemplate, loadCfnTemplate } from '../../local/cfn/template-loader.js';
+import { type LocalStack, repoRoot } from '../../local/stack.js';
+import { ackFrameSchema, errorFrameSchema } from '../../shared/src/domain/frames.js';
+import { type Frame, startTestStack, TestClient } from '../helpers/local-stack.js';
+
+/**
+ * The attacker's suite: the local stack with AuthMode cognito, trusting only the local token
+ * issuer. Every attack asserts the exact refusal AND that nothing was stored.
+ */
+
+let stack: LocalStack;
+let issuer: LocalTokenIssuer;
+const clients: TestClient[] = [];
+
+const SECRET = 'the launch code is 0000';
+const OWN_API_POST_CONNECTIONS =
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub syntax, not a template literal.
+  'arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${WebSocketApiId}/${Stage}/POST/@connections/*';
+const OTHER_POOL = 'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_SomeoneElse';
+
+beforeAll(async () => {
+  issuer = await startTokenIssuer({ port: 0 });
+  stack = await startTestStack({
+    parameters: { AuthMode: 'cognito' },
+    environment: { JWT_ISSUER: issuer.issuer, JWT_JWKS_URI: issuer.jwksUri, JWT_AUDIENCE: issuer.audience },
+  });
+});
+
+afterAll(async () => {
+  await Promise.all(clients.map((client) => client.close()));
+  await stack?.close();
+  await issuer?.close();
+});
+
+/** Connects with a valid token for `userId` and waits for the welcome frame. */
+async function connectAs(userId: string, room = 'atk-lobby'): Promise<TestClient> {
+  const client = await TestClient.join(stack, { token: issuer.mint({ sub: userId }), room });
+  clients.push(client);
+  return client;
+}
+
+/** What a refused handshake answered: the HTTP status and body, before any upgrade. */
+function attemptHandshake(query: Record<string, string>): Promise<{ status: number; body: string }> {
+  const url = `${stack.urls.webSocket}/?${new URLSearchParams(query)}`;
+  return new Promise((resolvePromise, reject) => {
+    const socket = new WebSocket(url);
+    socket.on('error', reject);
+    socket.once('open', () => {
+      socket.terminate();
+      reject(new Error('the handshake was accepted'));
+    });
+    socket.once('unexpected-response', (request, response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      response.on('end', () => {
+        resolvePromise({ status: response.statusCode ?? 0, body });
+        request.destroy();
+      });
+    });
+  });
+}
+
+async function rest(path: string, token?: string): Promise<{ status: number; text: string }> {
+  const response = await fetch(`${stack.urls.rest}${path}`, {
+    headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+  });
+  return { status: response.status, text: await response.text() };
+}
+
+type Item = Record<string, AttributeValue>;
+
+async function scan(table: string, filter?: { attribute: string; value: string }): Promise<Item[]> {
+  const items: Item[] = [];
+  let ExclusiveStartKey: Item | undefined;
+  do {
+    const page = await stack.dynamoDb.client.send(
+      new ScanCommand({
+        TableName: stack.tableNames[table],
+        ExclusiveStartKey,
+        ...(filter
+          ? {
+              FilterExpression: '#a = :v',
+              ExpressionAttributeNames: { '#a': filter.attribute },
+              ExpressionAttributeValues: { ':v': { S: filter.value } },
+            }
+          : {}),
+      }),
+    );
+    items.push(...(page.Items ?? []));
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+  return items;
+}
+
+/** Every item in one Messages partition: a room, or `dm#<conversationId>`. */
+async function partition(room: string): Promise<Item[]> {
+  const page = await stack.dynamoDb.client.send(
+    new QueryCommand({
+      TableName: stack.tableNames.MessagesTable,
+      KeyConditionExpression: 'room = :room',
+      ExpressionAttributeValues: { ':room': { S: room } },
+      ConsistentRead: true,
+    }),
+  );
+  return page.Items ?? [];
+}
+
+const messageCount = async () => (await scan('MessagesTable')).length;
+
+async function connectionRecord(connectionId: string): Promise<Item | undefined> {
+  const { Item } = await stack.dynamoDb.client.send(
+    new GetItemCommand({ TableName: stack.tableNames.ConnectionsTable, Key: { connectionId: { S: connectionId } } }),
+  );
+  return Item;
+}
+
+function invocationsOf(logicalId: string): number {
+  const fn = stack.functions.functions.find((candidate) => candidate.logicalId === logicalId);
+  if (!fn) throw new Error(`no function ${logicalId}`);
+  return stack.functions.invocations()[fn.name] ?? 0;
+}
+
+const errorCode = async (client: TestClient, frame: Record<string, unknown> | string) =>
+  errorFrameSchema.parse(await client.request(frame as Record<string, unknown>, 'error')).code;
+
+const mentionsSecret = (frames: Frame[]) => frames.some((frame) => JSON.stringify(frame).includes(SECRET));
+
+describe('the handshake refuses anyone without a valid token', () => {
+  it.each([
+    ['no token', 'atk-anon', () => ({})],
+    ['an empty token', 'atk-empty', () => ({ token: '' })],
+    ['an expired token', 'atk-expired', () => ({ token: issuer.mint({ sub: 'atk-expired', expiresInSeconds: -60 }) })],
+    [
+      'a token signed by another key',
+      'atk-forged',
+      () => ({ token: issuer.mintWithForeignKey({ sub: 'atk-forged' }) }),
+    ],
+    [
+      'a token for another user pool',
+      'atk-other-pool',
+      () => ({ token: issuer.mint({ sub: 'atk-other-pool', issuer: OTHER_POOL }) }),
+    ],
+    [
+      'a token for another app client',
+      'atk-other-client',
+      () => ({ token: issuer.mint({ sub: 'atk-other-client', audience: 'another-client' }) }),
+    ],
+    ['an unsigned (alg none) token', 'atk-unsigned', () => ({ token: unsigned(issuer.mint({ sub: 'atk-unsigned' })) })],
+    [
+      'a good token with its subject rewritten',
+      'atk-admin',
+      () => ({ token: withClaims(issuer.mint({ sub: 'atk-someone' }), { sub: 'atk-admin' }) }),
+    ],
+    ["a userId in the query instead of a token (demo mode's way in)", 'atk-demo', () => ({ userId: 'atk-demo' })],
+  ])('answers %s with 401 and records no connection', async (_name, subject, query) => {
+    const connectsBefore = invocationsOf('ConnectFunction');
+    const rejectedBefore = stack.webSocket.stats().connectionsRejected;
+    const outcome = await attemptHandshake(query());
+    expect(outcome.status).toBe(401);
+    expect(JSON.parse(outcome.body)).toEqual({ message: 'Unauthorized' });
+    expect(stack.webSocket.stats().connectionsRejected).toBe(rejectedBefore + 1);
+    // $connect never ran, so nothing can have been written for this handshake.
+    expect(invocationsOf('ConnectFunction')).toBe(connectsBefore);
+    expect(await scan('ConnectionsTable', { attribute: 'userId', value: subject })).toEqual([]);
+    expect(await scan('SubscriptionsTable', { attribute: 'userId', value: subject })).toEqual([]);
+  });
+
+  it('accepts the same user with a valid token (the control)', async () => {
+    const client = await connectAs('atk-control');
+    const record = await connectionRecord(client.connectionId);
+    expect(record?.userId?.S).toBe('atk-control');
+  });
+});
+
+describe('the REST API refuses anyone without a valid token', () => {
+  it.each([
+    ['no token', () => undefined],
+    ['an expired token', () => issuer.mint({ sub: 'atk-alice', expiresInSeconds: -60 })],
+    ['a token signed by another key', () => issuer.mintWithForeignKey({ sub: 'atk-alice' })],
+    ['a token for another user pool', () => issuer.mint({ sub: 'atk-alice', issuer: OTHER_POOL })],
+    ['garbage', () => 'not-a-jwt'],
+  ])('answers %s with 403 and returns nothing', async (_name, token) => {
+    for (const path of ['/rooms', '/rooms/atk-lobby/messages', '/conversations', '/users/atk-alice/messages']) {
+      const response = await rest(path, token());
+      expect(response.status).toBe(403);
+      expect(JSON.parse(response.text)).toEqual({ message: 'Forbidden' });
+    }
+  });
+
+  it('cannot post through the seed endpoints without a token', async () => {
+    const before = await messageCount();
+    const response = await fetch(`${stack.urls.rest}/message`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ message: 'anonymous post' }),
+    });
+    expect(response.status).toBe(403);
+    expect(await messageCount()).toBe(before);
+  });
+});
+
+describe('identity comes from the token, never from the frame', () => {
+  it('refuses a room message that claims another user_id, and stores nothing', async () => {
+    const mallory = await connectAs('atk-mallory');
+    const before = await partition('atk-lobby');
+    expect(
+      await errorCode(mallory, {
+        action: 'sendMessage',
+        room: 'atk-lobby',
+        user_id: 'atk-alice',
+        message: 'I am alice',
+      }),
+    ).toBe('identity_mismatch');
+    expect(await partition('atk-lobby')).toHaveLength(before.length);
+  });
+
+  it('refuses a direct message that claims another senderId, and creates no conversation', async () => {
+    const mallory = await connectAs('atk-spoofer');
+    const before = await messageCount();
+    expect(
+      await errorCode(mallory, {
+        action: 'sendMessage',
+        recipientId: 'atk-carol',
+        senderId: 'atk-alice',
+        senderName: 'Alice',
+        content: 'hi carol, alice here',
+      }),
+    ).toBe('identity_mismatch');
+    expect(await messageCount()).toBe(before);
+    expect(await scan('ConversationsTable', { attribute: 'userId', value: 'atk-carol' })).toEqual([]);
+  });
+});
+
+describe("someone else's conversation stays private", () => {
+  let alice: TestClient;
+  let bob: TestClient;
+  let mallory: TestClient;
+  let conversationId: string;
+
+  beforeAll(async () => {
+    alice = await connectAs('atk-alice');
+    bob = await connectAs('atk-bob');
+    mallory = await connectAs('atk-eve');
+    const ack = ackFrameSchema.parse(
+      await alice.request({ action: 'sendMessage', recipientId: 'atk-bob', content: SECRET, messageId: 'secret-1' }),
+    );
+    conversationId = String(ack.conversationId);
+    await bob.waitFor((frame) => JSON.stringify(frame).includes(SECRET));
+    await stack.idle();
+  });
+
+  it('lets the participants read it (the control)', async () => {
+    const response = await rest(`/conversations/${conversationId}/messages`, issuer.mint({ sub: 'atk-bob' }));
+    expect(response.status).toBe(200);
+    expect(response.text).toContain(SECRET);
+  });
+
+  it('refuses its history over REST to anyone else: 403 forbidden, no content', async () => {
+    const response = await rest(`/conversations/${conversationId}/messages`, issuer.mint({ sub: 'atk-eve' }));
+    expect(response.status).toBe(403);
+    expect(JSON.parse(response.text)).toMatchObject({ error: 'forbidden' });
+    expect(response.text).not.toContain(SECRET);
+  });
+
+  it('refuses its history over the WebSocket to anyone else', async () => {
+    expect(await errorCode(mallory, { action: 'conversationHistory', conversationId })).toBe('forbidden');
+    expect(mentionsSecret(mallory.frames)).toBe(false);
+  });
+
+  it("keeps it out of the sender's public message listing and out of room reads", async () => {
+    const listing = await rest('/users/atk-alice/messages', issuer.mint({ sub: 'atk-eve' }));
+    expect(listing.status).toBe(200);
+    expect(listing.text).not.toContain(SECRET);
+    // The conversation's partition is `dm#<id>`; room names cannot contain `#`.
+    const roomRead = await rest(
+      `/rooms/${encodeURIComponent(`dm#${conversationId}`)}/messages`,
+      issuer.mint({ sub: 'atk-eve' }),
+    );
+    expect(roomRead.status).toBe(400);
+    expect(roomRead.text).not.toContain(SECRET);
+    for (const frame of [
+      { action: 'resume', room: `dm#${conversationId}`, lastTimestamp: '2000-01-01T00:00:00Z' },
+      { action: 'joinRoom', room: `dm#${conversationId}` },
+    ]) {
+      expect(await errorCode(mallory, frame)).toBe('validation_failed');
+    }
+    expect(mentionsSecret(mallory.frames)).toBe(false);
+  });
+
+  it('refuses a message posted into it by an outsider, and stores nothing', async () => {
+    const before = await partition(`dm#${conversationId}`);
+    expect(
+      await errorCode(mallory, {
+        action: 'sendMessage',
+        recipientId: 'atk-alice',
+        conversationId,
+        content: 'let me in',
+      }),
+    ).toBe('forbidden');
+    expect(await partition(`dm#${conversationId}`)).toHaveLength(before.length);
+    expect(await scan('ConversationsTable', { attribute: 'userId', value: 'atk-eve' })).toEqual([]);
+  });
+
+  it("keeps an outsider's message in the outsider's own conversation when naming this one", async () => {
+    const before = await partition(`dm#${conversationId}`);
+    // Eve first talks to Bob, then names Alice and Bob's conversation while writing to Bob again.
+    const own = ackFrameSchema.parse(
+      await mallory.request({ action: 'sendMessage', recipientId: 'atk-bob', content: 'hi' }),
+    );
+    const redirected = ackFrameSchema.parse(
+      await mallory.request({ action: 'sendMessage', recipientId: 'atk-bob', conversationId, content: 'sneaky' }),
+    );
+    expect(own.conversationId).not.toBe(conversationId);
+    expect(redirected.conversationId).toBe(own.conversationId);
+    await stack.idle();
+    expect(await partition(`dm#${conversationId}`)).toHaveLength(before.length);
+  });
+
+  it('refuses marking it read for an outsider, and changes nothing', async () => {
+    const [message] = (await partition(`dm#${conversationId}`)).filter((item) => item.messageId?.S === 'secret-1');
+    const summaryBefore = await conversationSummary('atk-bob', conversationId);
+    expect(await errorCode(mallory, { action: 'markRead', conversationId, upToMessageId: 'secret-1' })).toBe(
+      'forbidden',
+    );
+    expect(await errorCode(mallory, { action: 'markRead', conversationId, messageIds: ['secret-1'] })).toBe(
+      'forbidden',
+    );
+    const [after] = (await partition(`dm#${conversationId}`)).filter((item) => item.messageId?.S === 'secret-1');
+    expect(after?.status).toEqual(message?.status);
+    expect(after?.status?.S).not.toBe('read');
+    expect(await conversationSummary('atk-bob', conversationId)).toEqual(summaryBefore);
+  });
+
+  it("refuses deleting someone else's message, even to the other participant", async () => {
+    expect(await errorCode(mallory, { action: 'deleteMessage', messageId: 'secret-1' })).toBe('forbidden');
+    expect(await errorCode(bob, { action: 'deleteMessage', messageId: 'secret-1' })).toBe('forbidden');
+    const [item] = (await partition(`dm#${conversationId}`)).filter((entry) => entry.messageId?.S === 'secret-1');
+    expect(item?.isDeleted).toBeUndefined();
+    expect(item?.message?.S).toBe(SECRET);
+  });
+
+  it('never delivered any of it to the outsider', async () => {
+    await stack.idle();
+    expect(mentionsSecret(mallory.frames)).toBe(false);
+  });
+});
+
+describe('hostile frames are refused, store nothing and keep the connection', () => {
+  const nested = (depth: number) =>
+    `{"action":"sendMessage","room":"atk-lobby","message":"x","n":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+
+  it.each([
+    { name: 'malformed JSON', body: '{"action":"sendMessage","room":', code: 'invalid_json' },
+    { name: 'JSON nested 50 deep', body: nested(50), code: 'validation_failed' },
+    { name: 'JSON nested 7000 deep (inside 16 KB)', body: nested(7000), code: 'validation_failed' },
+    {
+      name: 'a 20 KB frame',
+      body: JSON.stringify({ action: 'sendMessage', room: 'atk-lobby', message: 'x', pad: 'y'.repeat(20_000) }),
+      code: 'payload_too_large',
+    },
+    {
+      name: 'a lone surrogate in a room message',
+      body: '{"action":"sendMessage","room":"atk-lobby","message":"\\ud800"}',
+      code: 'validation_failed',
+    },
+    {
+      name: 'a lone surrogate in a direct message',
+      body: '{"action":"sendMessage","recipientId":"atk-bob","content":"hi \\udfff"}',
+      code: 'validation_failed',
+    },
+    { name: 'a prototype-polluting action', body: '{"action":"__proto__","room":"atk-lobby"}', code: 'unknown_action' },
+    { name: 'an action inherited from Object', body: '{"action":"constructor"}', code: 'unknown_action' },
+  ])('answers $name with $code', async ({ body, code }) => {
+    const client = await connectAs('atk-fuzzer');
+    const before = await messageCount();
+    expect(await errorCode(client, body)).toBe(code);
+    expect(await messageCount()).toBe(before);
+    expect((await client.request({ action: 'ping' }, 'pong')).type).toBe('pong');
+    expect(client.closed).toBe(false);
+  });
+
+  it.each([
+    {
+      name: 'a frame over 32 KB',
+      send: (socket: WebSocket) =>
+        socket.send(JSON.stringify({ action: 'sendMessage', room: 'atk-lobby', message: 'x'.repeat(40_000) })),
+      closeCode: 1009,
+    },
+    {
+      name: 'a text frame that is not UTF-8',
+      send: (socket: WebSocket) =>
+        socket.send(Buffer.from('{"action":"sendMessage","room":"atk-lobby","message":"\xff\xfe"}', 'latin1'), {
+          binary: false,
+        }),
+      closeCode: 1007,
+    },
+    {
+      name: 'a binary frame',
+      send: (socket: WebSocket) =>
+        socket.send(Buffer.from('{"action":"sendMessage","room":"atk-lobby","message":"bin"}'), { binary: true }),
+      closeCode: 1003,
+    },
+  ])('closes on $name with $closeCode, stores nothing and forgets the connection', async ({ send, closeCode }) => {
+    const client = await connectAs('atk-closer');
+    expect(await connectionRecord(client.connectionId)).toBeDefined();
+    const before = await messageCount();
+    send(client.socket);
+    await expect.poll(() => client.closeCode, { timeout: 10_000 }).toBe(closeCode);
+    await stack.idle();
+    expect(await messageCount()).toBe(before);
+    await expect.poll(() => connectionRecord(client.connectionId), { timeout: 10_000 }).toBeUndefined();
+  });
+});
+
+describe('a flood', () => {
+  it('gets rate_limited past the budget, only allowed messages are stored, and the connection stays', async () => {
+    const flooder = await connectAs('atk-flooder', 'atk-flood');
+    const before = await partition('atk-flood');
+    for (let index = 0; index < 40; index++) {
+      flooder.send({
+        action: 'sendMessage',
+        room: 'atk-flood',
+        message: `spam ${index}`,
+        messageId: `atk-flood-${index}`,
+      });
+    }
+    const isReply = (frame: Frame) =>
+      (frame.type === 'ack' || frame.type === 'error') && String(frame.messageId).startsWith('atk-flood-');
+    await expect.poll(() => flooder.frames.filter(isReply).length, { timeout: 30_000 }).toBe(40);
+    const replies = flooder.frames.filter(isReply);
+    const accepted = replies.filter((reply) => reply.type === 'ack');
+    const limited = replies.filter((reply) => reply.type === 'error' && reply.code === 'rate_limited');
+    expect(limited.length).toBeGreaterThan(0);
+    expect(accepted.length + limited.length).toBe(40);
+    const stored = (await partition('atk-flood')).length - before.length;
+    expect(stored).toBe(accepted.length);
+    const storedIds = new Set((await partition('atk-flood')).map((item) => item.messageId?.S));
+    for (const reply of limited) expect(storedIds.has(String(reply.messageId))).toBe(false);
+    expect(flooder.closed).toBe(false);
+  });
+});
+
+describe('the @connections management API is out of clients’ reach', () => {
+  it('cannot be driven through the socket: management-shaped frames get an error frame and nothing else', async () => {
+    const victim = await connectAs('atk-victim');
+    const attacker = await connectAs('atk-puppeteer');
+    const target = victim.connectionId;
+    const attempts: Array<[Record<string, unknown> | string, string]> = [
+      [{ action: 'postToConnection', connectionId: target, data: 'pwned' }, 'unknown_action'],
+      [{ action: '@connections', method: 'POST', connectionId: target, data: 'pwned' }, 'unknown_action'],
+      [{ action: 'deleteConnection', connectionId: target }, 'unknown_action'],
+      [{ action: '$disconnect', connectionId: target }, 'unknown_action'],
+      [{ action: '$connect', userId: 'atk-victim' }, 'unknown_action'],
+      [`POST /@connections/${target} HTTP/1.1\r\nContent-Length: 5\r\n\r\npwned`, 'invalid_json'],
+    ];
+    for (const [frame, code] of attempts) expect(await errorCode(attacker, frame)).toBe(code);
+    await stack.idle();
+    expect(victim.frames.some((frame) => JSON.stringify(frame).includes('pwned'))).toBe(false);
+    expect(victim.closed).toBe(false);
+    expect((await connectionRecord(target))?.userId?.S).toBe('atk-victim');
+    expect(stack.webSocket.connectionIds()).toContain(target);
+  });
+
+  it('listens on loopback only, so nothing off this machine reaches it (nor the REST API)', async () => {
+    for (const url of [stack.urls.webSocket, stack.urls.management, stack.urls.rest, issuer.url]) {
+      expect(new URL(url).hostname).toBe('127.0.0.1');
+    }
+    const external = Object.values(networkInterfaces())
+      .flat()
+      .filter((address) => address !== undefined && !address.internal && !address.address.startsWith('fe80:'))
+      .map((address) => address?.address as string);
+    if (external.length === 0) {
+      console.log('no non-loopback interface on this machine: the off-machine connection check has nothing to try');
+    }
+    const ports = [stack.webSocket.port, Number(new URL(stack.urls.rest).port), Number(new URL(issuer.url).port)];
+    for (const host of external) {
+      for (const port of ports) {
+        expect(await tcpOutcome(host, port), `${host}:${port}`).toBe('ECONNREFUSED');
+      }
+    }
+    // The control: the same ports do answer on loopback.
+    for (const port of ports) expect(await tcpOutcome('127.0.0.1', port)).toBe('connected');
+  });
+
+  it('in AWS, only fan-out functions hold execute-api:ManageConnections, on their own API’s POST @connections', async () => {
+    const [root, api, workflows] = await Promise.all(
+      ['template.yaml', 'api/template.yaml', 'workflows/template.yaml'].map((file) =>
+        loadCfnTemplate(resolve(repoRoot, file)),
+      ),
+    );
+    if (!root || !api || !workflows) throw new Error('templates did not load');
+    const grants = [...manageConnectionGrants(api, 'api'), ...manageConnectionGrants(workflows, 'workflows')];
+    expect(grants.map((grant) => grant.holder).sort()).toEqual([
+      'workflows.MetricsStreamFunction',
+      'workflows.PostToConnectionsFunction',
+      'workflows.SessionStartFunction',
+    ]);
+    for (const grant of grants) {
+      expect(grant.type, grant.holder).toBe('AWS::Serverless::Function');
+      expect(grant.resources, grant.holder).toEqual([{ 'Fn::Sub': OWN_API_POST_CONNECTIONS }]);
+      // No API invokes a holder: its triggers are EventBridge rules, streams or the state machine.
+      const events = Object.values(
+        (workflows.Resources[grant.holder.split('.')[1] ?? '']?.Properties?.Events ?? {}) as Record<
+          string,
+          { Type: string }
+        >,
+      );
+      for (const event of events) expect(['EventBridgeRule', 'DynamoDB', 'SQS']).toContain(event.Type);
+    }
+    // WebSocketApiId is the stack's own API, not a parameter an operator could point elsewhere.
+    expect(root.Resources.Workflows?.Properties?.Parameters).toMatchObject({
+      WebSocketApiId: { 'Fn::GetAtt': ['Api', 'Outputs.WebSocketApiId'] },
+    });
+    expect(api.Outputs?.WebSocketApiId?.Value).toEqual({ Ref: 'WebSocketApi' });
+
+    // Every function an API invokes is a client's reach: none of them may hold the permission.
+    const apiFunctions = Object.entries(api.Resources)
+      .filter(([, resource]) => resource.Type === 'AWS::Serverless::Function')
+      .map(([logicalId]) => `api.${logicalId}`);
+    expect(apiFunctions.length).toBeGreaterThan(0);
+    for (const fn of apiFunctions) expect(grants.map((grant) => grant.holder)).not.toContain(fn);
+
+    // The only unauthenticated routes: the HTTP health check; the WebSocket authorizes $connect.
+    const openHttpRoutes = Object.values(api.Resources.RestApiFunction?.Properties?.Events ?? {})
+      .map((event) => event as { Properties: { Method: string; Path: string; Auth?: { Authorizer?: string } } })
+      .filter((event) => event.Properties.Auth?.Authorizer === 'NONE')
+      .map((event) => `${event.Properties.Method} ${event.Properties.Path}`);
+    expect(openHttpRoutes).toEqual(['GET /health']);
+    expect(api.Resources.ConnectRoute?.Properties).toMatchObject({
+      AuthorizationType: 'CUSTOM',
+      AuthorizerId: { Ref: 'WebSocketAuthorizer' },
+    });
+  });
+});
+
+// ------------------------------------------------------------------------------------------ helpers
+
+/** The `alg: none` attack: the same claims, a header that says unsigned, no signature. */
+function unsigned(token: string): string {
+  const [, payload] = token.split('.');
+  return `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${payload}.`;
+}
+
+/** A validly signed token with some claims rewritten after signing. */
+function withClaims(token: string, claims: Record<string, unknown>): string {
+  const [header, payload, signature] = token.split('.');
+  const original = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+  const rewritten = Buffer.from(JSON.stringify({ ...original, ...claims })).toString('base64url');
+  return `${header}.${rewritten}.${signature}`;
+}
+
+async function conversationSummary(userId: string, conversationId: string): Promise<Item | undefined> {
+  const items = await scan('ConversationsTable', { attribute: 'userId', value: userId });
+  return items.find((item) => item.conversationId?.S === conversationId && item.sk?.S?.startsWith('conv#'));
+}
+
+function tcpOutcome(host: string, port: number): Promise<string> {
+  return new Promise((resolvePromise) => {
+    const socket = connectTcp({ host, port, timeout: 3000 });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolvePromise('connected');
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolvePromise('timeout');
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => resolvePromise(error.code ?? error.message));
+  });
+}
+
+interface Grant {
+  holder: string;
+  type: string;
+  resources: unknown[];
+}
+
+const asArray = (value: unknown): unknown[] => (Array.isArray(value) ? value : value === undefined ? [] : [value]);
+
+/** Allow statements granting ManageConnections (or a wildcard covering it), by the resource that holds them. */
+function manageConnectionGrants(template: CfnTemplate, name: string): Grant[] {
+  const grants: Grant[] = [];
+  const covers = (action: unknown) =>
+    typeof action === 'string' &&
+    ['*', 'execute-api:*', 'execute-api:ManageConnections', 'execute-api:Manage*'].includes(action);
+  for (const [logicalId, resource] of Object.entries(template.Resources)) {
+    const props = resource.Properties ?? {};
+    const documents: unknown[] = [];
+    if (resource.Type === 'AWS::Serverless::Function' || resource.Type === 'AWS::Serverless::StateMachine') {
+      for (const policy of asArray(props.Policies)) {
+        // Managed policies by name would hide what they grant: none that touches API Gateway.
+        if (typeof policy === 'string') expect(policy).not.toMatch(/APIGateway|Administrator|PowerUser/i);
+        else documents.push(policy);
+      }
+    }
+    if (resource.Type === 'AWS::IAM::Role') {
+      for (const policy of asArray(props.Policies))
+        documents.push((policy as { PolicyDocument?: unknown }).PolicyDocument);
+      for (const arn of asArray(props.ManagedPolicyArns))
+        expect(JSON.stringify(arn)).not.toMatch(/APIGateway|Administrator/i);
+    }
+    if (resource.Type === 'AWS::IAM::Policy' || resource.Type === 'AWS::IAM::ManagedPolicy') {
+      documents.push(props.PolicyDocument);
+    }
+    for (const document of documents) {
+      for (const statement of asArray((document as { Statement?: unknown } | undefined)?.Statement)) {
+        const { Effect, Action, Resource } = statement as { Effect?: string; Action?: unknown; Resource?: unknown };
+        if (Effect === 'Allow' && asArray(Action).some(covers)) {
+          grants.push({ holder: `${name}.${logicalId}`, type: resource.Type, resources: asArray(Resource) });
+        }
+      }
+    }
+  }
+  return grants;
+}
