@@ -1,53 +1,56 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { z } from 'zod';
 import { epochSeconds } from '../../../shared/src/domain/time.js';
 import { instrumented, logger } from '../../../shared/src/observability.js';
 import { broadcastMetrics, type MetricsUpdate } from '../../../shared/src/use-cases/broadcast-metrics.js';
 import { dropGoneConnection } from '../../../shared/src/use-cases/close-connection.js';
 import { adapters } from '../../../shared/src/wiring.js';
 
-/** Thrown when a stream record cannot be turned into an update; the batch is then bisected. */
-export class MalformedRecordError extends Error {
-  override name = 'MalformedRecordError';
-}
+/** Seed 003's metrics item. Anything else on the stream is a poison record. */
+const metricsItemSchema = z.looseObject({
+  entity_id: z.string().min(1),
+  entity_type: z.string().min(1),
+  metric_value: z.number(),
+  timestamp: z.string(),
+});
+
+const processor = new BatchProcessor(EventType.DynamoDBStreams);
 
 function toUpdate(record: DynamoDBRecord): MetricsUpdate {
   const image = record.dynamodb?.NewImage ?? record.dynamodb?.OldImage;
   const eventType = record.eventName;
-  if (!image || !eventType) throw new MalformedRecordError(`record ${record.eventID} has no image`);
-  const data = unmarshall(image as Record<string, AttributeValue>);
-  if (typeof data.entity_id !== 'string') throw new MalformedRecordError(`record ${record.eventID} has no entity_id`);
+  if (!image || !eventType) throw new Error(`record ${record.eventID} has no image`);
+  const data = metricsItemSchema.parse(unmarshall(image as Record<string, AttributeValue>));
   const seconds = record.dynamodb?.ApproximateCreationDateTime;
   return { eventType, timestamp: seconds ? Math.round(seconds * 1000) : Date.now(), data };
 }
 
 /**
- * Metrics table stream → dashboards (seed 003). Records are parsed first: a poison record fails
- * the whole invocation before anything is sent, so bisecting isolates it without re-sending the
- * good records' updates more than needed; updates are then batched per subscriber.
+ * Metrics table stream → dashboards (seed 003). Records are parsed one by one through
+ * Powertools' batch utility, so a poison record is reported (and, after Lambda's bisecting and
+ * retries, sent to the on-failure queue) without holding back the good ones; the good updates of
+ * the batch then go out as one METRICS_UPDATE per subscriber.
  */
 export const handler = instrumented(
   'metricsStream',
   async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
-    const parsed: MetricsUpdate[] = [];
-    const batchItemFailures: DynamoDBBatchResponse['batchItemFailures'] = [];
-    for (const record of event.Records) {
-      try {
-        parsed.push(toUpdate(record));
-      } catch (error) {
-        logger.error('malformed metrics record', { error: error as Error });
-        // Report the first bad record: Lambda checkpoints before it and retries from there.
-        batchItemFailures.push({ itemIdentifier: record.dynamodb?.SequenceNumber ?? '' });
-        break;
-      }
-    }
+    const updates: MetricsUpdate[] = [];
+    const response = await processPartialResponse(
+      event,
+      async (record: DynamoDBRecord) => {
+        updates.push(toUpdate(record));
+      },
+      processor,
+    );
     const closeDeps = {
       connections: adapters.connections(),
       subscriptions: adapters.subscriptions(),
       events: adapters.events(),
     };
-    const result = await broadcastMetrics(parsed, {
+    const result = await broadcastMetrics(updates, {
       subscriptions: adapters.subscriptions(),
       notifier: adapters.notifier(),
       nowSeconds: epochSeconds(),
@@ -55,7 +58,11 @@ export const handler = instrumented(
         await dropGoneConnection(connectionId, closeDeps);
       },
     });
-    logger.info('metrics broadcast', { records: event.Records.length, ...result });
-    return { batchItemFailures };
+    logger.info('metrics broadcast', {
+      records: event.Records.length,
+      poison: response.batchItemFailures.length,
+      ...result,
+    });
+    return response;
   },
 );
