@@ -35,7 +35,7 @@ event from the file, and prints the handler's JSON result on stdout. Logs go to 
   --help
 
 API Gateway routes messages only from connections that completed $connect, so before such an event
-the $connect route runs first with the event's connectionId, connectedAt and authorizer context.
+the $connect route runs first with the event's connectionId and authorizer context, opened now.
 
 Exit status: 0 when the handler returned, 1 when it threw (name and message on stderr), 2 on bad usage.
 Example: npm run -s invoke -- Api/WebSocketActionsFunction events/websocket-send-message.json | jq .body`;
@@ -126,17 +126,25 @@ function exit(code: number, result?: unknown): never {
   process.exit(code);
 }
 
+function parseFlags() {
+  try {
+    return parseArgs({
+      allowPositionals: true,
+      options: {
+        'data-dir': { type: 'string' },
+        verbose: { type: 'boolean', default: false },
+        'skip-connect': { type: 'boolean', default: false },
+        list: { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+      },
+    });
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\n\n${USAGE}`);
+  }
+}
+
 async function main(): Promise<number> {
-  const { values: flags, positionals } = parseArgs({
-    allowPositionals: true,
-    options: {
-      'data-dir': { type: 'string' },
-      verbose: { type: 'boolean', default: false },
-      'skip-connect': { type: 'boolean', default: false },
-      list: { type: 'boolean', default: false },
-      help: { type: 'boolean', default: false },
-    },
-  });
+  const { values: flags, positionals } = parseFlags();
   if (flags.help) {
     console.error(USAGE);
     return 0;

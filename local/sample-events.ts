@@ -182,11 +182,19 @@ export function isEventOfOpenConnection(event: unknown): event is { requestConte
   );
 }
 
+/** `10/Oct/2024:22:56:18 +0000`, the format of `requestContext.requestTime`. */
+function requestTime(ms: number): string {
+  const [, day, month, year, time] = /^\w+, (\d+) (\w+) (\d+) ([\d:]+)/.exec(new Date(ms).toUTCString()) ?? [];
+  return `${day}/${month}/${year}:${time} +0000`;
+}
+
 /**
  * Keeps API Gateway's promise for a sample message event: runs the `$connect` route first with the
- * same connection id, connection time, identity and authorizer context, so the handlers find the
- * connection they would always find on AWS (its item, its rate budget, its rooms). Returns the id it
- * opened, or undefined when the event is not one of an open connection.
+ * same connection id, identity and authorizer context, so the handlers find the connection they
+ * would always find on AWS (its item, its rate budget, its rooms). The connection opens now: one
+ * opened at a captured event's `connectedAt` would be past API Gateway's 2-hour limit, and its
+ * record past its TTL, which DynamoDB Local enforces within seconds. Returns the id it opened, or
+ * undefined when the event is not one of an open connection.
  */
 export async function openConnectionFor(stack: LocalStack, event: unknown): Promise<string | undefined> {
   if (!isEventOfOpenConnection(event)) return undefined;
@@ -194,10 +202,18 @@ export async function openConnectionFor(stack: LocalStack, event: unknown): Prom
   if (!route) return undefined;
   const { messageId: _m, disconnectStatusCode: _c, disconnectReason: _r, ...context } = event.requestContext;
   const host = event.requestContext.domainName ?? 'localhost';
+  const now = Date.now();
   const connectEvent = {
     headers: { Host: host },
     multiValueHeaders: { Host: [host] },
-    requestContext: { ...context, routeKey: '$connect', eventType: 'CONNECT' },
+    requestContext: {
+      ...context,
+      routeKey: '$connect',
+      eventType: 'CONNECT',
+      connectedAt: now,
+      requestTimeEpoch: now,
+      requestTime: requestTime(now),
+    },
     isBase64Encoded: false,
   };
   const result = (await stack.functions.invoke(route.functionName, connectEvent)) as

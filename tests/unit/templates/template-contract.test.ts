@@ -116,18 +116,29 @@ describe('db/template.yaml matches docs/architecture.md', () => {
     expect(tableShape(id)).toMatchObject(expected);
   });
 
-  it('every table is on-demand, encrypted, projects ALL and declares only the attributes its keys use', () => {
+  it('every table is on-demand, encrypted, projects what its readers need and declares only the attributes its keys use', () => {
     for (const [id, table] of Object.entries(templates.db.Resources)) {
       const p = table.Properties ?? {};
       expect(p.BillingMode, id).toBe('PAY_PER_REQUEST');
       expect(p.SSESpecification, id).toEqual({ SSEEnabled: true });
       const shape = tableShape(id);
-      expect(new Set(shape.projections), id).toEqual(new Set(shape.projections.length ? ['ALL'] : []));
+      // Connections' indexes project only what liveConnectionsOf reads, so rate-limit writes skip them.
+      const expectedProjection = id === 'ConnectionsTable' ? ['INCLUDE'] : ['ALL'];
+      expect(new Set(shape.projections), id).toEqual(new Set(shape.projections.length ? expectedProjection : []));
       const keyed = new Set([...shape.keys, ...Object.values(shape.indexes).flat()].map((k) => k.split(':')[0]));
       const declared = (p.AttributeDefinitions as { AttributeName: string }[]).map((a) => a.AttributeName);
       expect(new Set(declared), id).toEqual(keyed);
     }
   });
+});
+
+it('the Connections indexes carry every attribute a live-connection lookup returns', () => {
+  const indexes = (templates.db.Resources.ConnectionsTable?.Properties?.GlobalSecondaryIndexes ?? []) as Array<{
+    IndexName: string;
+    Projection: { NonKeyAttributes?: string[] };
+  }>;
+  const userIndex = indexes.find((index) => index.IndexName === 'userId-index');
+  expect(userIndex?.Projection.NonKeyAttributes).toEqual(expect.arrayContaining(['userName', 'expiresAt']));
 });
 
 describe('api/template.yaml: WebSocket API', () => {
