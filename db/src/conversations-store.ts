@@ -33,6 +33,7 @@ interface SummaryItem {
   lastMessage?: ConversationSummary['lastMessage'];
   unreadCount?: number;
   updatedAt?: string;
+  expiresAt?: number;
 }
 
 /**
@@ -97,15 +98,15 @@ export function createConversationStore(client: DynamoDBDocumentClient, tableNam
         // Lost a race with the other side creating the same conversation: use theirs.
         const winner = await existingFor(sender.userId, recipient.userId);
         if (winner) return winner;
-        const participants = await participantsOf(conversationId);
-        if (participants && !participants.includes(sender.userId)) {
+        // The id is taken by another pair's conversation (this pair has none yet).
+        if (await participantsOf(conversationId)) {
           throw new ForbiddenError('that conversationId belongs to another conversation');
         }
         throw error;
       }
     },
 
-    async recordMessage(message: ChatMessage) {
+    async recordMessage(message: ChatMessage, expiresAt: number) {
       if (!message.conversationId || !message.recipientId) return;
       const lastMessage = {
         messageId: message.messageId,
@@ -113,22 +114,56 @@ export function createConversationStore(client: DynamoDBDocumentClient, tableNam
         content: message.content.slice(0, PREVIEW_LENGTH),
         timestamp: message.timestamp,
       };
-      const update = (userId: string, unreadDelta: number) =>
+      // An upsert: the summary may have expired with its messages while the pair mapping lives on.
+      const update = (userId: string, peerId: string, peerName: string, unreadDelta: number) =>
         client
           .send(
             new UpdateCommand({
               TableName: tableName,
               Key: conversationKey(userId, message.conversationId as string),
               // Only a newer message replaces the preview; the unread count always moves.
-              UpdateExpression: 'SET lastMessage = :last, updatedAt = :at ADD unreadCount :delta',
+              UpdateExpression:
+                'SET lastMessage = :last, updatedAt = :at, expiresAt = :expires, conversationId = :conversation, ' +
+                'peerId = :peer, peerName = if_not_exists(peerName, :peerName) ADD unreadCount :delta',
               ConditionExpression: 'attribute_not_exists(updatedAt) OR updatedAt <= :at',
-              ExpressionAttributeValues: { ':last': lastMessage, ':at': message.timestamp, ':delta': unreadDelta },
+              ExpressionAttributeValues: {
+                ':last': lastMessage,
+                ':at': message.timestamp,
+                ':expires': expiresAt,
+                ':conversation': message.conversationId,
+                ':peer': peerId,
+                ':peerName': peerName,
+                ':delta': unreadDelta,
+              },
             }),
           )
           .catch((error: Error) => {
             if (error.name !== 'ConditionalCheckFailedException') throw error;
           });
-      await Promise.all([update(message.userId, 0), update(message.recipientId, 1)]);
+      await Promise.all([
+        update(message.userId, message.recipientId, message.recipientId, 0),
+        update(message.recipientId, message.userId, message.userName, 1),
+      ]);
+    },
+
+    async redactPreview(participants, conversationId, messageId) {
+      await Promise.all(
+        participants.map((userId) =>
+          client
+            .send(
+              new UpdateCommand({
+                TableName: tableName,
+                Key: conversationKey(userId, conversationId),
+                UpdateExpression: 'SET lastMessage.content = :empty, lastMessage.isDeleted = :true',
+                ConditionExpression: 'lastMessage.messageId = :id',
+                ExpressionAttributeValues: { ':empty': '', ':true': true, ':id': messageId },
+              }),
+            )
+            .catch((error: Error) => {
+              if (error.name !== 'ConditionalCheckFailedException') throw error;
+            }),
+        ),
+      );
     },
 
     async markRead(userId, conversationId, count) {
@@ -157,7 +192,7 @@ export function createConversationStore(client: DynamoDBDocumentClient, tableNam
         });
     },
 
-    async list(userId) {
+    async list(userId, nowSeconds) {
       const summaries: ConversationSummary[] = [];
       let ExclusiveStartKey: Record<string, unknown> | undefined;
       do {
@@ -171,6 +206,8 @@ export function createConversationStore(client: DynamoDBDocumentClient, tableNam
         );
         for (const raw of page.Items ?? []) {
           const item = raw as SummaryItem;
+          // TTL deletion lags: a summary whose messages expired is gone already.
+          if (item.expiresAt !== undefined && item.expiresAt <= nowSeconds) continue;
           summaries.push({
             conversationId: item.conversationId,
             peerId: item.peerId,

@@ -100,7 +100,7 @@ export interface ConversationSummary {
   conversationId: string;
   peerId: string;
   peerName: string;
-  lastMessage?: { messageId: string; senderId: string; content: string; timestamp: string };
+  lastMessage?: { messageId: string; senderId: string; content: string; timestamp: string; isDeleted?: boolean };
   unreadCount: number;
   updatedAt: string;
 }
@@ -116,7 +116,10 @@ export interface ConversationStore {
     requestedId?: string,
   ): Promise<string>;
   participants(conversationId: string): Promise<string[] | undefined>;
-  recordMessage(message: ChatMessage): Promise<void>;
+  /** Updates both participants' summaries; they expire with the message (`expiresAt`). */
+  recordMessage(message: ChatMessage, expiresAt: number): Promise<void>;
+  /** Blanks the preview of a deleted message wherever it is still the last one. */
+  redactPreview(participants: string[], conversationId: string, messageId: string): Promise<void>;
   markRead(userId: string, conversationId: string, count: number): Promise<void>;
-  list(userId: string): Promise<ConversationSummary[]>;
+  list(userId: string, nowSeconds: number): Promise<ConversationSummary[]>;
 }

@@ -250,5 +250,11 @@ describe('direct messages (seed 004)', () => {
     await stack.idle();
     const [stored] = await historyOf(String(ack.conversationId), 'del-b');
     expect(stored).toMatchObject({ messageId: ack.messageId, isDeleted: true, content: '' });
+    // Nor does the conversation list keep the text as a preview.
+    for (const userId of ['del-a', 'del-b']) {
+      const { body } = await rest('/conversations', userId);
+      const [summary] = body.conversations as Array<{ lastMessage: { content: string; isDeleted?: boolean } }>;
+      expect(summary?.lastMessage).toMatchObject({ content: '', isDeleted: true });
+    }
   });
 });

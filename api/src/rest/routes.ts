@@ -100,7 +100,7 @@ export const routes: Record<string, RouteHandler> = {
   },
 
   'GET /conversations': async (event) => {
-    const conversations = await adapters.conversations().list(callerOf(event).userId);
+    const conversations = await adapters.conversations().list(callerOf(event).userId, epochSeconds());
     return json(200, { conversations });
   },
 

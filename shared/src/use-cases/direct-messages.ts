@@ -102,13 +102,14 @@ export async function sendDirectMessage(input: SendDirectMessageInput, deps: Dir
     status: 'sent',
     ...(reply ? { reply } : {}),
   };
-  const { message, duplicate } = await deps.messages.append(draft, retentionExpiry(now.getTime(), deps.retentionDays));
+  const expiresAt = retentionExpiry(now.getTime(), deps.retentionDays);
+  const { message, duplicate } = await deps.messages.append(draft, expiresAt);
   if (message.kind !== 'direct' || message.conversationId !== conversationId) {
     throw new ValidationError('messageId already names a message elsewhere', [
       { path: 'messageId', message: 'in use' },
     ]);
   }
-  if (!duplicate) await deps.conversations.recordMessage(message);
+  if (!duplicate) await deps.conversations.recordMessage(message, expiresAt);
   await deps.events.distribute(messagePosted.detailType, [
     {
       topic: topics.user(input.recipientId),
@@ -156,13 +157,20 @@ export async function markRead(
 /** deleteMessage: the sender soft-deletes their own message; participants hear it through the stream. */
 export async function deleteMessage(
   input: { identity: Identity; messageId: string },
-  deps: Pick<DirectMessageDeps, 'messages'>,
+  deps: Pick<DirectMessageDeps, 'messages' | 'conversations'>,
 ): Promise<Frame> {
   const message = await deps.messages.findById(input.messageId);
   if (!message) throw new NotFoundError('no such message');
   if (message.userId !== input.identity.userId) throw new ForbiddenError('only the sender can delete a message');
   const deleted = await deps.messages.softDelete({ room: message.room, sk: message.sk }, input.identity.userId);
   if (!deleted) throw new NotFoundError('no such message');
+  if (message.conversationId && message.recipientId) {
+    await deps.conversations.redactPreview(
+      [message.userId, message.recipientId],
+      message.conversationId,
+      message.messageId,
+    );
+  }
   return {
     type: 'deleted',
     messageId: message.messageId,
