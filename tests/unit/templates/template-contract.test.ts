@@ -91,7 +91,7 @@ describe('db/template.yaml matches docs/architecture.md', () => {
       {
         keys: ['userId:S:HASH', 'sk:S:RANGE'],
         indexes: {},
-        ttl: undefined,
+        ttl: 'expiresAt',
         stream: undefined,
         pitr: true,
         retained: true,
