@@ -3,10 +3,10 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { ConnectionRecord, ConnectionStore } from '../../shared/src/ports.js';
+import { queryAll } from './query-all.js';
 
 interface ConnectionItem extends ConnectionRecord {
   /** Partition of the connectedAt-index: one day per partition keeps the index from running hot. */
@@ -85,24 +85,15 @@ export function createConnectionStore(client: DynamoDBDocumentClient, tableName:
     },
 
     async liveConnectionsOf(userId, nowSeconds) {
-      const records: ConnectionRecord[] = [];
-      let ExclusiveStartKey: Record<string, unknown> | undefined;
-      do {
-        const page = await client.send(
-          new QueryCommand({
-            TableName: tableName,
-            IndexName: 'userId-index',
-            KeyConditionExpression: 'userId = :userId',
-            // TTL deletion lags by up to two days: expired records must never count as live.
-            FilterExpression: 'expiresAt > :now',
-            ExpressionAttributeValues: { ':userId': userId, ':now': nowSeconds },
-            ExclusiveStartKey,
-          }),
-        );
-        for (const item of page.Items ?? []) records.push(toRecord(item));
-        ExclusiveStartKey = page.LastEvaluatedKey;
-      } while (ExclusiveStartKey);
-      return records;
+      const items = await queryAll(client, {
+        TableName: tableName,
+        IndexName: 'userId-index',
+        KeyConditionExpression: 'userId = :userId',
+        // TTL deletion lags by up to two days: expired records must never count as live.
+        FilterExpression: 'expiresAt > :now',
+        ExpressionAttributeValues: { ':userId': userId, ':now': nowSeconds },
+      });
+      return items.map(toRecord);
     },
   };
 }

@@ -11,6 +11,7 @@ import { decodeCursor, encodeCursor } from '../../shared/src/domain/cursor.js';
 import { ConflictError, ValidationError } from '../../shared/src/domain/errors.js';
 import type { ChatMessage, DeliveryStatus } from '../../shared/src/domain/message.js';
 import type { HistoryPage, MessageStore } from '../../shared/src/ports.js';
+import { queryAll } from './query-all.js';
 
 /** Seed 002's attribute names (`user_id`, `message`) so its AWS CLI queries work unchanged. */
 interface MessageItem {
@@ -257,50 +258,32 @@ export function createMessageStore(client: DynamoDBDocumentClient, tableName: st
     },
 
     async pendingFor(userId, nowSeconds) {
-      const messages: ChatMessage[] = [];
-      let ExclusiveStartKey: Record<string, unknown> | undefined;
-      do {
-        const page = await client.send(
-          new QueryCommand({
-            TableName: tableName,
-            IndexName: 'pending-index',
-            KeyConditionExpression: 'pendingFor = :userId',
-            FilterExpression: 'expiresAt > :now',
-            ExpressionAttributeValues: { ':userId': userId, ':now': nowSeconds },
-            ScanIndexForward: true,
-            ExclusiveStartKey,
-          }),
-        );
-        for (const item of page.Items ?? []) messages.push(messageFromItem(item));
-        ExclusiveStartKey = page.LastEvaluatedKey;
-      } while (ExclusiveStartKey);
-      return messages;
+      const items = await queryAll(client, {
+        TableName: tableName,
+        IndexName: 'pending-index',
+        KeyConditionExpression: 'pendingFor = :userId',
+        FilterExpression: 'expiresAt > :now',
+        ExpressionAttributeValues: { ':userId': userId, ':now': nowSeconds },
+        ScanIndexForward: true,
+      });
+      return items.map(messageFromItem);
     },
 
     async unreadFor(room, readerId, upToSk, nowSeconds) {
-      const messages: ChatMessage[] = [];
-      let ExclusiveStartKey: Record<string, unknown> | undefined;
-      do {
-        const page = await client.send(
-          new QueryCommand({
-            TableName: tableName,
-            KeyConditionExpression: 'room = :room AND sk <= :upTo',
-            FilterExpression: 'expiresAt > :now AND recipientId = :reader AND #status <> :read',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: {
-              ':room': room,
-              ':upTo': upToSk,
-              ':now': nowSeconds,
-              ':reader': readerId,
-              ':read': 'read',
-            },
-            ExclusiveStartKey,
-          }),
-        );
-        for (const item of page.Items ?? []) messages.push(messageFromItem(item));
-        ExclusiveStartKey = page.LastEvaluatedKey;
-      } while (ExclusiveStartKey);
-      return messages;
+      const items = await queryAll(client, {
+        TableName: tableName,
+        KeyConditionExpression: 'room = :room AND sk <= :upTo',
+        FilterExpression: 'expiresAt > :now AND recipientId = :reader AND #status <> :read',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':room': room,
+          ':upTo': upToSk,
+          ':now': nowSeconds,
+          ':reader': readerId,
+          ':read': 'read',
+        },
+      });
+      return items.map(messageFromItem);
     },
 
     async advanceStatus(key, to) {

@@ -4,27 +4,15 @@ import {
   DeleteCommand,
   type DynamoDBDocumentClient,
   PutCommand,
-  QueryCommand,
-  type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import type { Subscription, SubscriptionStore } from '../../shared/src/ports.js';
+import { queryAll } from './query-all.js';
 
 const BATCH_WRITE_LIMIT = 25;
 
 function toSubscription(item: Record<string, unknown>): Subscription {
   const { topic, connectionId, userId, userName, expiresAt } = item as unknown as Subscription;
   return { topic, connectionId, userId, userName, expiresAt };
-}
-
-async function queryAll(client: DynamoDBDocumentClient, input: QueryCommandInput): Promise<Record<string, unknown>[]> {
-  const items: Record<string, unknown>[] = [];
-  let ExclusiveStartKey: Record<string, unknown> | undefined;
-  do {
-    const page = await client.send(new QueryCommand({ ...input, ExclusiveStartKey }));
-    items.push(...(page.Items ?? []));
-    ExclusiveStartKey = page.LastEvaluatedKey;
-  } while (ExclusiveStartKey);
-  return items;
 }
 
 /** BatchWriteItem is not atomic and may leave items unprocessed: retry those with backoff. */
