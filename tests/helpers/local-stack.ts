@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest';
 import WebSocket from 'ws';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../local/stack.js';
 import { freePort } from './dynamodb-local.js';
@@ -112,4 +113,44 @@ export class TestClient {
       this.socket.close();
     });
   }
+}
+
+export interface StackFixture {
+  /** The running stack (set in beforeAll). */
+  stack: LocalStack;
+  /** Connects a client, waits for its welcome, and closes it after the file. */
+  join(query: Record<string, string>): Promise<TestClient>;
+  /** Closes a client opened some other way at the end of the file. */
+  track(client: TestClient): TestClient;
+  /** GET on the REST API as a given user (demo auth), parsed. */
+  rest(path: string, userId?: string): Promise<{ status: number; body: Record<string, unknown> }>;
+}
+
+/** One local stack for a test file, with the clients it opened closed at the end. */
+export function useLocalStack(options: LocalStackOptions = {}): StackFixture {
+  const clients: TestClient[] = [];
+  const fixture: StackFixture = {
+    stack: undefined as unknown as LocalStack,
+    async join(query) {
+      const client = await TestClient.join(fixture.stack, query);
+      clients.push(client);
+      return client;
+    },
+    track(client) {
+      clients.push(client);
+      return client;
+    },
+    async rest(path, userId = 'reader') {
+      const response = await fetch(`${fixture.stack.urls.rest}${path}`, { headers: { 'x-user-id': userId } });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    },
+  };
+  beforeAll(async () => {
+    fixture.stack = await startTestStack(options);
+  });
+  afterAll(async () => {
+    await Promise.all(clients.map((client) => client.close()));
+    await fixture.stack?.close();
+  });
+  return fixture;
 }

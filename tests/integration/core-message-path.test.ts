@@ -1,6 +1,5 @@
 import { GetItemCommand, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalStack } from '../../local/stack.js';
+import { describe, expect, it } from 'vitest';
 import {
   ackFrameSchema,
   errorFrameSchema,
@@ -8,35 +7,20 @@ import {
   welcomeFrameSchema,
 } from '../../shared/src/domain/frames.js';
 import { connectionExpiry } from '../../shared/src/domain/time.js';
-import { startTestStack, TestClient } from '../helpers/local-stack.js';
+import { useLocalStack } from '../helpers/local-stack.js';
 
-let stack: LocalStack;
-const clients: TestClient[] = [];
+const local = useLocalStack({ parameters: { ConnectionPageSize: '3', PostBatchSize: '2' } });
 
-async function join(query: Record<string, string>) {
-  const client = await TestClient.join(stack, query);
-  clients.push(client);
-  return client;
-}
+const join = (query: Record<string, string>) => local.join(query);
 
 async function storedMessageCount(): Promise<number> {
-  const result = await stack.dynamoDb.client.send(
-    new ScanCommand({ TableName: stack.tableNames.MessagesTable, Select: 'COUNT' }),
+  const result = await local.stack.dynamoDb.client.send(
+    new ScanCommand({ TableName: local.stack.tableNames.MessagesTable, Select: 'COUNT' }),
   );
   return result.Count ?? 0;
 }
 
-beforeAll(async () => {
-  // Small pages and batches so a modest room spans several Query pages and Lambda batches.
-  stack = await startTestStack({ parameters: { ConnectionPageSize: '3', PostBatchSize: '2' } });
-});
-
-afterAll(async () => {
-  await Promise.all(clients.map((client) => client.close()));
-  await stack?.close();
-});
-
-describe('the core message path on the local stack', () => {
+describe('the core message path on the local local.stack', () => {
   it('welcomes a connection with its identity, rooms and who is online', async () => {
     const alice = await join({ userId: 'welcome-alice', room: 'welcome-room' });
     const welcome = welcomeFrameSchema.parse(alice.frames.find((frame) => frame.type === 'welcome'));
@@ -69,7 +53,7 @@ describe('the core message path on the local stack', () => {
     expect(atAlice).toMatchObject(expected);
     expect(new Date(atBob.timestamp).toISOString()).toBe(atBob.timestamp);
 
-    await stack.idle();
+    await local.stack.idle();
     expect(carol.messages()).toEqual([]);
   });
 
@@ -98,9 +82,9 @@ describe('the core message path on the local stack', () => {
     const frank = await join({ userId: 'frank', room: 'ghost-room' });
     const ghost = 'GhostConnection0=';
     const expiresAt = { N: String(connectionExpiry(Date.now())) };
-    await stack.dynamoDb.client.send(
+    await local.stack.dynamoDb.client.send(
       new PutItemCommand({
-        TableName: stack.tableNames.ConnectionsTable,
+        TableName: local.stack.tableNames.ConnectionsTable,
         Item: {
           connectionId: { S: ghost },
           userId: { S: 'ghost' },
@@ -111,9 +95,9 @@ describe('the core message path on the local stack', () => {
         },
       }),
     );
-    await stack.dynamoDb.client.send(
+    await local.stack.dynamoDb.client.send(
       new PutItemCommand({
-        TableName: stack.tableNames.SubscriptionsTable,
+        TableName: local.stack.tableNames.SubscriptionsTable,
         Item: {
           topic: { S: 'room#ghost-room' },
           connectionId: { S: ghost },
@@ -129,15 +113,15 @@ describe('the core message path on the local stack', () => {
     );
     await frank.waitFor((frame) => frame.messageId === ack.messageId);
     await erin.waitFor((frame) => frame.type === 'message' && frame.messageId === ack.messageId);
-    await stack.idle();
+    await local.stack.idle();
 
-    const ghostRecord = await stack.dynamoDb.client.send(
-      new GetItemCommand({ TableName: stack.tableNames.ConnectionsTable, Key: { connectionId: { S: ghost } } }),
+    const ghostRecord = await local.stack.dynamoDb.client.send(
+      new GetItemCommand({ TableName: local.stack.tableNames.ConnectionsTable, Key: { connectionId: { S: ghost } } }),
     );
     expect(ghostRecord.Item).toBeUndefined();
-    const erinRecord = await stack.dynamoDb.client.send(
+    const erinRecord = await local.stack.dynamoDb.client.send(
       new GetItemCommand({
-        TableName: stack.tableNames.ConnectionsTable,
+        TableName: local.stack.tableNames.ConnectionsTable,
         Key: { connectionId: { S: erin.connectionId } },
       }),
     );
@@ -156,7 +140,7 @@ describe('the core message path on the local stack', () => {
     await Promise.all(
       members.map((member) => member.waitFor((frame) => frame.type === 'message' && frame.messageId === ack.messageId)),
     );
-    await stack.idle();
+    await local.stack.idle();
     for (const member of members) {
       expect(member.messages('big-room').filter((frame) => frame.messageId === ack.messageId)).toHaveLength(1);
     }

@@ -1,19 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalStack } from '../../local/stack.js';
+import { describe, expect, it } from 'vitest';
 import { ackFrameSchema, directMessageFrameSchema, errorFrameSchema } from '../../shared/src/domain/frames.js';
-import { startTestStack, TestClient } from '../helpers/local-stack.js';
+import { TestClient, useLocalStack } from '../helpers/local-stack.js';
 
-let stack: LocalStack;
-const clients: TestClient[] = [];
+const local = useLocalStack();
 
-async function join(userId: string) {
-  const client = await TestClient.join(stack, { userId, room: `lobby-${userId}` });
-  clients.push(client);
-  return client;
-}
+const join = (userId: string) => local.join({ userId, room: `lobby-${userId}` });
 
 async function rest(path: string, userId: string) {
-  const response = await fetch(`${stack.urls.rest}${path}`, { headers: { 'x-user-id': userId } });
+  const response = await fetch(`${local.stack.urls.rest}${path}`, { headers: { 'x-user-id': userId } });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
@@ -26,15 +20,6 @@ async function historyOf(conversationId: string, userId: string): Promise<Direct
 
 const isDirect = (messageId: string) => (frame: Record<string, unknown>) =>
   frame.type === 'message' && (frame.data as { messageId?: string } | undefined)?.messageId === messageId;
-
-beforeAll(async () => {
-  stack = await startTestStack();
-});
-
-afterAll(async () => {
-  await Promise.all(clients.map((client) => client.close()));
-  await stack?.close();
-});
 
 describe('direct messages (seed 004)', () => {
   it("delivers seed 004's frame, as written, to the online recipient and marks it delivered", async () => {
@@ -67,14 +52,12 @@ describe('direct messages (seed 004)', () => {
       (f) => f.type === 'status' && (f.data as { messageId: string }).messageId === 'seed-004-1',
     );
     expect(status.data).toMatchObject({ conversationId: 'conv-1', status: 'delivered' });
-    await stack.idle();
+    await local.stack.idle();
     expect((await historyOf('conv-1', 'dm-alice'))[0]?.status).toBe('delivered');
   });
 
   it('keeps the pair in one conversation whoever writes and whatever id they send', async () => {
-    const bob = clients.find((client) =>
-      client.frames.some((f) => (f.user as { userId?: string })?.userId === 'dm-bob'),
-    ) as TestClient;
+    const bob = await join('dm-bob');
     const ack = ackFrameSchema.parse(
       await bob.request({
         action: 'sendMessage',
@@ -95,16 +78,16 @@ describe('direct messages (seed 004)', () => {
       );
       ids.push(ack.messageId);
     }
-    await stack.idle();
+    await local.stack.idle();
     const conversationId = String(
       (await sender.request({ action: 'sendMessage', recipientId: 'off-recipient', content: 'fourth' })).conversationId,
     );
-    await stack.idle();
+    await local.stack.idle();
     const pending = await historyOf(conversationId, 'off-sender');
     expect(pending.every((message) => message.status === 'sent')).toBe(true);
 
-    const recipient = await TestClient.connect(stack, { userId: 'off-recipient' });
-    clients.push(recipient);
+    const recipient = await TestClient.connect(local.stack, { userId: 'off-recipient' });
+    local.track(recipient);
     const welcome = await recipient.waitFor((f) => f.type === 'welcome');
     expect(welcome.pending).toBe(4);
     await recipient.waitFor((f) => f.type === 'message' && (f.data as { content?: string })?.content === 'fourth');
@@ -112,7 +95,7 @@ describe('direct messages (seed 004)', () => {
       .filter((f) => f.type === 'message')
       .map((f) => (f.data as { content: string }).content);
     expect(contents).toEqual(['first', 'second', 'third', 'fourth']);
-    await stack.idle();
+    await local.stack.idle();
     expect((await historyOf(conversationId, 'off-sender')).map((m) => m.status)).toEqual([
       'delivered',
       'delivered',
@@ -121,8 +104,8 @@ describe('direct messages (seed 004)', () => {
     ]);
 
     // A second connection later gets nothing again: they are no longer pending.
-    const again = await TestClient.join(stack, { userId: 'off-recipient' });
-    clients.push(again);
+    const again = await TestClient.join(local.stack, { userId: 'off-recipient' });
+    local.track(again);
     expect((again.frames.find((f) => f.type === 'welcome') as { pending: number }).pending).toBe(0);
   });
 
@@ -135,7 +118,7 @@ describe('direct messages (seed 004)', () => {
       await phone.request({ action: 'sendMessage', recipientId: 'multi-b', content: 'everywhere' }),
     );
     for (const device of [bobPhone, bobLaptop, laptop]) await device.waitFor(isDirect(ack.messageId));
-    await stack.idle();
+    await local.stack.idle();
     for (const device of [bobPhone, bobLaptop, laptop, phone]) {
       expect(device.frames.filter(isDirect(ack.messageId))).toHaveLength(1);
     }
@@ -195,13 +178,13 @@ describe('direct messages (seed 004)', () => {
       'read',
     );
     expect(again.count).toBe(0);
-    const message = await stack.functions.invoke('PostToConnectionsFunction', {
+    const message = await local.stack.functions.invoke('PostToConnectionsFunction', {
       frame: { type: 'probe' },
       connectionIds: [],
       receipt: { room: `dm#${ack.conversationId}`, sk: `${ack.timestamp}#${ack.messageId}` },
     });
     expect(message).toMatchObject({ delivered: 0 });
-    await stack.idle();
+    await local.stack.idle();
     expect((await historyOf(String(ack.conversationId), 'rcpt-a'))[0]?.status).toBe('read');
     const { body } = await rest('/conversations', 'rcpt-b');
     const summary = (
@@ -247,7 +230,7 @@ describe('direct messages (seed 004)', () => {
       ack.messageId,
     );
     await b.waitFor((f) => f.type === 'deleted' && (f.data as { messageId: string }).messageId === ack.messageId);
-    await stack.idle();
+    await local.stack.idle();
     const [stored] = await historyOf(String(ack.conversationId), 'del-b');
     expect(stored).toMatchObject({ messageId: ack.messageId, isDeleted: true, content: '' });
     // Nor does the conversation list keep the text as a preview.

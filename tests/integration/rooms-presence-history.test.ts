@@ -1,40 +1,24 @@
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalStack } from '../../local/stack.js';
+import { describe, expect, it } from 'vitest';
 import {
   ackFrameSchema,
   presenceFrameSchema,
   roomMessageFrameSchema,
   roomsFrameSchema,
 } from '../../shared/src/domain/frames.js';
-import { type Frame, startTestStack, TestClient } from '../helpers/local-stack.js';
+import { type Frame, TestClient, useLocalStack } from '../helpers/local-stack.js';
 
-let stack: LocalStack;
-const clients: TestClient[] = [];
+const local = useLocalStack({ parameters: { RateLimitPerSecond: '1000', RateLimitBurst: '1000' } });
 
-async function join(query: Record<string, string>) {
-  const client = await TestClient.join(stack, query);
-  clients.push(client);
-  return client;
-}
+const join = (query: Record<string, string>) => local.join(query);
 
 async function rest(path: string, userId = 'reader') {
-  const response = await fetch(`${stack.urls.rest}${path}`, { headers: { 'x-user-id': userId } });
+  const response = await fetch(`${local.stack.urls.rest}${path}`, { headers: { 'x-user-id': userId } });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
 const presence = (event: string, room: string, userId: string) => (frame: Frame) =>
   frame.type === 'presence' && frame.event === event && frame.room === room && frame.userId === userId;
-
-beforeAll(async () => {
-  // The history test writes 250 messages back to back; the rate limit has its own test.
-  stack = await startTestStack({ parameters: { RateLimitPerSecond: '1000', RateLimitBurst: '1000' } });
-});
-
-afterAll(async () => {
-  await Promise.all(clients.map((client) => client.close()));
-  await stack?.close();
-});
 
 describe('rooms', () => {
   it('delivers to exactly the connections of each room, including one that is in both', async () => {
@@ -50,7 +34,7 @@ describe('rooms', () => {
     await both.waitFor((f) => f.messageId === toBlue.messageId);
     await blue2.waitFor((f) => f.messageId === toBlue.messageId);
     await red.waitFor((f) => f.type === 'message' && f.messageId === toRed.messageId);
-    await stack.idle();
+    await local.stack.idle();
     expect(red.messages().map((f) => f.messageId)).toEqual([toRed.messageId]);
     expect(blue2.messages().map((f) => f.messageId)).toEqual([toBlue.messageId]);
     expect(
@@ -87,7 +71,7 @@ describe('rooms', () => {
         message: 'dinner',
       }),
     );
-    await stack.idle();
+    await local.stack.idle();
     expect(walker.messages().some((f) => f.messageId === sent.messageId)).toBe(false);
   });
 
@@ -103,7 +87,7 @@ describe('rooms', () => {
   });
 
   it('refuses a connect URL naming an invalid room', async () => {
-    await expect(TestClient.connect(stack, { userId: 'x', room: 'no way!' })).rejects.toThrow(/400/);
+    await expect(TestClient.connect(local.stack, { userId: 'x', room: 'no way!' })).rejects.toThrow(/400/);
   });
 });
 
@@ -134,7 +118,7 @@ describe('presence', () => {
     await join({ userId: 'twice', room: 'deck' });
     await phone.close();
     await watcher.waitFor(presence('left', 'deck', 'twice'));
-    await stack.idle();
+    await local.stack.idle();
     expect(watcher.frames.some(presence('offline', 'deck', 'twice'))).toBe(false);
     const { body } = await rest('/rooms/deck/presence');
     expect(body.online).toEqual(expect.arrayContaining([{ userId: 'twice', userName: 'twice' }]));
@@ -182,9 +166,9 @@ describe('history over REST', () => {
       'hist-245',
     ]);
     // Seed 002's "Query Messages by User", as the AWS CLI would send it.
-    const query = await stack.dynamoDb.client.send(
+    const query = await local.stack.dynamoDb.client.send(
       new QueryCommand({
-        TableName: stack.tableNames.MessagesTable,
+        TableName: local.stack.tableNames.MessagesTable,
         IndexName: 'user-timestamp-index',
         KeyConditionExpression: 'user_id = :user_id',
         ExpressionAttributeValues: { ':user_id': { S: 'historian' } },

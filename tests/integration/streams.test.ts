@@ -1,36 +1,21 @@
 import { DeleteItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalStack } from '../../local/stack.js';
+import { describe, expect, it } from 'vitest';
 import { metricsUpdateFrameSchema } from '../../shared/src/domain/frames.js';
-import { type Frame, startTestStack, TestClient } from '../helpers/local-stack.js';
+import { type Frame, type TestClient, useLocalStack } from '../helpers/local-stack.js';
 
-let stack: LocalStack;
-const clients: TestClient[] = [];
+const local = useLocalStack();
 
-async function join(query: Record<string, string>) {
-  const client = await TestClient.join(stack, query);
-  clients.push(client);
-  return client;
-}
+const join = (query: Record<string, string>) => local.join(query);
 
 const updatesOf = (client: TestClient) =>
   client.frames
     .filter((frame) => frame.type === 'METRICS_UPDATE')
     .flatMap((frame) => metricsUpdateFrameSchema.parse(frame).updates);
 
-beforeAll(async () => {
-  stack = await startTestStack();
-});
-
-afterAll(async () => {
-  await Promise.all(clients.map((client) => client.close()));
-  await stack?.close();
-});
-
 describe('seed 000: the echo processor on the Messages stream', () => {
   it('answers POST /message with the original and exactly one echo at a connected client', async () => {
     const listener = await join({ userId: 'listener', room: 'echo' });
-    const response = await fetch(`${stack.urls.rest}/message`, {
+    const response = await fetch(`${local.stack.urls.rest}/message`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-user-id': 'curl-client' },
       body: JSON.stringify({ message: 'Hello, real-time world!', sender: 'curl-client' }),
@@ -39,7 +24,7 @@ describe('seed 000: the echo processor on the Messages stream', () => {
     const { messageId } = (await response.json()) as { messageId: string };
     await listener.waitFor((frame) => frame.messageId === messageId);
     await listener.waitFor((frame) => frame.messageId === `echo-${messageId}`);
-    await stack.idle();
+    await local.stack.idle();
     const inRoom = listener.messages('echo');
     expect(inRoom.filter((frame) => frame.messageId === messageId)).toHaveLength(1);
     const echoes = inRoom.filter((frame) => frame.user_id === 'echo-bot');
@@ -49,7 +34,7 @@ describe('seed 000: the echo processor on the Messages stream', () => {
 
   it('answers GET / with the default message and its echo', async () => {
     const listener = await join({ userId: 'listener2', room: 'echo' });
-    const response = await fetch(`${stack.urls.rest}/`, { headers: { 'x-user-id': 'curl-client' } });
+    const response = await fetch(`${local.stack.urls.rest}/`, { headers: { 'x-user-id': 'curl-client' } });
     expect(response.status).toBe(201);
     const { messageId } = (await response.json()) as { messageId: string };
     await listener.waitFor((frame) => frame.messageId === `echo-${messageId}`);
@@ -59,7 +44,7 @@ describe('seed 000: the echo processor on the Messages stream', () => {
     const listener = await join({ userId: 'listener3', room: 'echo' });
     const sent = await listener.request({ action: 'sendMessage', room: 'echo', message: 'once' });
     await listener.waitFor((frame) => frame.messageId === `echo-${sent.messageId}`);
-    await stack.idle();
+    await local.stack.idle();
     // Replay the original's INSERT, as a stream retry would: the echo already exists.
     const record = {
       eventID: 'replay-1',
@@ -80,10 +65,10 @@ describe('seed 000: the echo processor on the Messages stream', () => {
         SequenceNumber: '1',
       },
     };
-    await stack.functions.invoke('MessagesStreamFunction', { Records: [record] });
-    await stack.idle();
+    await local.stack.functions.invoke('MessagesStreamFunction', { Records: [record] });
+    await local.stack.idle();
     const history = (await (
-      await fetch(`${stack.urls.rest}/rooms/echo/messages?limit=100`, { headers: { 'x-user-id': 'x' } })
+      await fetch(`${local.stack.urls.rest}/rooms/echo/messages?limit=100`, { headers: { 'x-user-id': 'x' } })
     ).json()) as {
       messages: Frame[];
     };
@@ -93,7 +78,7 @@ describe('seed 000: the echo processor on the Messages stream', () => {
 });
 
 describe('seed 003: dashboard updates from the Metrics stream', () => {
-  const table = () => stack.tableNames.MetricsTable;
+  const table = () => local.stack.tableNames.MetricsTable;
   const key = { entity_id: { S: 'stream-001' }, timestamp: { S: '2024-11-04T12:34:56Z' } };
 
   it('sends INSERT, MODIFY and REMOVE to a subscriber of the entity type, and nothing to others', async () => {
@@ -102,13 +87,13 @@ describe('seed 003: dashboard updates from the Metrics stream', () => {
     await dashboard.request({ action: 'subscribe', entity_type: 'stream' }, 'subscribed');
     await bystander.request({ action: 'subscribe', entity_type: 'camera' }, 'subscribed');
 
-    await stack.dynamoDb.client.send(
+    await local.stack.dynamoDb.client.send(
       new PutItemCommand({
         TableName: table(),
         Item: { ...key, entity_type: { S: 'stream' }, metric_value: { N: '1234' } },
       }),
     );
-    await stack.dynamoDb.client.send(
+    await local.stack.dynamoDb.client.send(
       new UpdateItemCommand({
         TableName: table(),
         Key: key,
@@ -116,7 +101,7 @@ describe('seed 003: dashboard updates from the Metrics stream', () => {
         ExpressionAttributeValues: { ':v': { N: '1300' } },
       }),
     );
-    await stack.dynamoDb.client.send(new DeleteItemCommand({ TableName: table(), Key: key }));
+    await local.stack.dynamoDb.client.send(new DeleteItemCommand({ TableName: table(), Key: key }));
 
     await expect
       .poll(() => updatesOf(dashboard).map((u) => u.eventType), { timeout: 20_000 })
@@ -127,16 +112,16 @@ describe('seed 003: dashboard updates from the Metrics stream', () => {
       metric_value: 1234,
       timestamp: '2024-11-04T12:34:56Z',
     });
-    await stack.idle();
+    await local.stack.idle();
     expect(updatesOf(bystander)).toEqual([]);
   });
 
   it('sends a poison record to the on-failure destination and still delivers the rest of its batch', async () => {
     const dashboard = await join({ userId: 'ops2', room: 'ops' });
     await dashboard.request({ action: 'subscribe', entity_id: 'sensor-9' }, 'subscribed');
-    const before = stack.streams.deadLetters().length;
+    const before = local.stack.streams.deadLetters().length;
     const put = (timestamp: string, value: Record<string, unknown>) =>
-      stack.dynamoDb.client.send(
+      local.stack.dynamoDb.client.send(
         new PutItemCommand({
           TableName: table(),
           Item: {
@@ -153,7 +138,7 @@ describe('seed 003: dashboard updates from the Metrics stream', () => {
     await expect
       .poll(() => updatesOf(dashboard).map((u) => u.data.timestamp), { timeout: 60_000 })
       .toEqual(expect.arrayContaining(['t1', 't3']));
-    await expect.poll(() => stack.streams.deadLetters().length - before, { timeout: 60_000 }).toBe(1);
+    await expect.poll(() => local.stack.streams.deadLetters().length - before, { timeout: 60_000 }).toBe(1);
     expect(updatesOf(dashboard).some((u) => u.data.timestamp === 't2')).toBe(false);
   });
 });
