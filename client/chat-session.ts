@@ -183,11 +183,11 @@ export class ChatSession {
       case 'history': {
         const history = historyFrameSchema.safeParse(frame);
         if (!history.success) break;
-        const before = this.lastSeen.get(history.data.room);
         for (const message of history.data.messages) this.advance(message);
-        const after = this.lastSeen.get(history.data.room);
-        // A catch-up longer than one page: ask for the next, from where this one ended.
-        if (history.data.hasMore && after && after !== before) this.resume(history.data.room);
+        // A catch-up longer than one page: the next page continues exactly where this one ended.
+        if (history.data.hasMore && history.data.cursor) {
+          this.deps.send(JSON.stringify({ action: 'resume', room: history.data.room, cursor: history.data.cursor }));
+        }
         break;
       }
     }

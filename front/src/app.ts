@@ -523,15 +523,9 @@ export class ChatApp {
     const thread = this.threads.get(roomKey(frame.room));
     if (!thread) return;
     for (const message of frame.messages) this.#addItem(thread, this.#fromRoomFrame(message), { live: true });
-    const newest = frame.messages.at(-1);
-    if (frame.hasMore && newest) {
-      this.#socket.send({
-        action: 'resume',
-        room: frame.room,
-        lastTimestamp: newest.timestamp,
-        lastMessageId: newest.messageId,
-        limit: RESUME_PAGE,
-      });
+    // The next page continues exactly where this one ended.
+    if (frame.hasMore && frame.cursor) {
+      this.#socket.send({ action: 'resume', room: frame.room, cursor: frame.cursor, limit: RESUME_PAGE });
     }
   }
 

@@ -81,6 +81,7 @@ export type ClientFrame =
   | { action: 'joinRoom' | 'leaveRoom'; room: string }
   | { action: 'ping' }
   | { action: 'resume'; room: string; lastTimestamp: string; lastMessageId?: string; limit?: number }
+  | { action: 'resume'; room: string; cursor: string; limit?: number }
   | { action: 'markRead'; conversationId: string; upToMessageId: string }
   | { action: 'deleteMessage'; messageId: string };
 

@@ -89,10 +89,13 @@ export const actions: ActionTable = {
   ping: route({ schema: pingSchema, handle: async () => ({ type: 'pong', timestamp: new Date().toISOString() }) }),
   resume: route({
     schema: resumeSchema,
-    handle: (input) => {
-      const after = input.lastMessageId ? `${input.lastTimestamp}#${input.lastMessageId}` : input.lastTimestamp;
-      return catchUp(input.room, after, input.limit ?? 100, { messages: adapters.messages() });
-    },
+    handle: (input) =>
+      catchUp(
+        input.room,
+        input.cursor ? { cursor: input.cursor } : { since: String(input.lastTimestamp) },
+        input.limit ?? 100,
+        { messages: adapters.messages() },
+      ),
   }),
   markRead: route({
     schema: markReadSchema,

@@ -24,14 +24,26 @@ export const listRoomsSchema = z.object({ action: z.literal('listRooms') });
 
 export const pingSchema = z.object({ action: z.literal('ping') });
 
-export const resumeSchema = z.object({
-  action: z.literal('resume'),
-  room: roomNameSchema,
-  /** ISO time of the last message the client saw. */
-  lastTimestamp: z.iso.datetime({ offset: true }),
-  lastMessageId: messageIdSchema.optional(),
-  limit: z.number().int().min(1).max(100).optional(),
-});
+export const resumeSchema = z
+  .object({
+    action: z.literal('resume'),
+    room: roomNameSchema,
+    /** ISO time of the last message the client saw (the first catch-up page). */
+    lastTimestamp: z.iso.datetime({ offset: true }).optional(),
+    /** Accepted for compatibility; the catch-up window is by time. */
+    lastMessageId: messageIdSchema.optional(),
+    /** The `cursor` of the previous `history` reply (the following pages). */
+    cursor: z
+      .string()
+      .max(200)
+      .regex(/^\d{4}-\d\d-\d\dT[\d:.]+Z#[A-Za-z0-9_-]+$/, 'cursor is not one this server issued')
+      .optional(),
+    limit: z.number().int().min(1).max(100).optional(),
+  })
+  .refine((frame) => (frame.lastTimestamp === undefined) !== (frame.cursor === undefined), {
+    message: 'give lastTimestamp or cursor',
+    path: ['lastTimestamp'],
+  });
 
 export type SendRoomMessageFrame = z.infer<typeof sendRoomMessageSchema>;
 

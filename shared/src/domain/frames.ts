@@ -91,6 +91,8 @@ export const historyFrameSchema = z.object({
   room: z.string(),
   messages: z.array(roomMessageFrameSchema),
   hasMore: z.boolean(),
+  /** When `hasMore`: send it back in the next `resume` to get the following page. */
+  cursor: z.string().optional(),
 });
 
 export const statusFrameSchema = z.object({

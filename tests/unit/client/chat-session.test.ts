@@ -134,14 +134,19 @@ describe('ChatSession', () => {
     h.receive(message('m-1', 1));
     h.sent.length = 0;
 
-    h.receive({ type: 'history', room: 'general', messages: [message('m-1', 1), message('m-2', 2)], hasMore: true });
+    const cursor = `${message('m-2', 2).timestamp}#m-2`;
+    h.receive({
+      type: 'history',
+      room: 'general',
+      messages: [message('m-1', 1), message('m-2', 2)],
+      hasMore: true,
+      cursor,
+    });
     expect(h.printed.filter((line) => line.includes('text m-'))).toEqual([
       '11:59:01 #general bob: text m-1',
       '11:59:02 #general bob: text m-2',
     ]);
-    expect(h.sent).toEqual([
-      { action: 'resume', room: 'general', lastTimestamp: message('m-2', 2).timestamp, lastMessageId: 'm-2' },
-    ]);
+    expect(h.sent).toEqual([{ action: 'resume', room: 'general', cursor }]);
   });
 
   it('handles the commands', async () => {

@@ -22,6 +22,7 @@ const clientSchemas: Record<string, z.ZodType> = {
   listRooms: client.listRoomsSchema,
   ping: client.pingSchema,
   resume: client.resumeSchema,
+  'resume.next': client.resumeSchema,
   markRead: client.markReadSchema,
   deleteMessage: client.deleteMessageSchema,
   conversationHistory: client.conversationHistorySchema,
