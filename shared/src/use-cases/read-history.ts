@@ -41,7 +41,8 @@ export async function catchUp(
   limit: number,
   deps: { messages: MessageStore },
 ): Promise<HistoryFrame> {
-  const afterSk = 'cursor' in from ? from.cursor : new Date(Date.parse(from.since) - LATE_WRITE_WINDOW_MS).toISOString();
+  const afterSk =
+    'cursor' in from ? from.cursor : new Date(Date.parse(from.since) - LATE_WRITE_WINDOW_MS).toISOString();
   const page = await deps.messages.since(room, { afterSk, limit, nowSeconds: epochSeconds() });
   const last = page.messages.at(-1);
   const hasMore = page.nextCursor !== undefined;
