@@ -252,8 +252,11 @@ describe('terminal client against the local stack', () => {
       (frame) => frame.type === 'history' && messagesOf(frame).some((message) => message.messageId === 'missed-1'),
       'the resumed history with the missed message',
     );
-    // Resume starts after the last message carol saw, so the one she already had is not repeated.
-    expect(messagesOf(catchUp).map((message) => message.messageId)).toEqual(['missed-1']);
+    // Resume reaches a short window back (for late writes), so it may repeat what carol had; the
+    // missed message comes once, after what she saw.
+    const ids = messagesOf(catchUp).map((message) => message.messageId);
+    expect(ids.filter((id) => id !== 'before-drop')).toEqual(['missed-1']);
+    expect(ids.at(-1)).toBe('missed-1');
     expect(carol.lines.filter((line) => JSON.parse(line).type === 'welcome')).toHaveLength(2);
     expect(carol.stderr()).toMatch(/reconnecting in \d+\.\d s/);
   });
