@@ -1,18 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { type AddressInfo, createServer } from 'node:net';
 import WebSocket from 'ws';
+import { freePort } from '../../local/free-port.js';
 
-/** A port nothing listens on right now (DynamoDB Local needs a number, not 0). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 type Frame = Record<string, unknown>;
 
