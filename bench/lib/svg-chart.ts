@@ -67,6 +67,8 @@ export function renderLogLogChart(series: ChartSeries[], options: ChartOptions):
   const parts: string[] = [];
   parts.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="12">`,
+    // The accessible name of the chart, for screen readers and for linters' a11y rules.
+    `<title>${escapeXml(options.title)}</title>`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
     `<text x="${margin.left}" y="28" font-size="16" font-weight="600">${escapeXml(options.title)}</text>`,
   );
