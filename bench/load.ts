@@ -19,7 +19,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../local/stack.js';
 import { type BenchSocket, ClientPool, type Flight } from './lib/harness.js';
-import { loadAverage, type MachineInfo, machineInfo, processRssMb } from './lib/machine.js';
+import { formatJson, loadAverage, type MachineInfo, machineInfo, processRssMb } from './lib/machine.js';
 import { LOAD_END, LOAD_START, replaceSection, SOAK_END, SOAK_START } from './lib/report.js';
 import { fmt, LatencyHistogram, type LatencySummary } from './lib/stats.js';
 import { type BenchPorts, findDynamoDbLocalPid, pickBenchPorts, startSwitchboard } from './lib/switchboard-target.js';
@@ -364,6 +364,7 @@ async function write(results: LoadResults): Promise<void> {
   const jsonPath = resolve(repoRoot, `bench/results/${results.mode}-latest.json`);
   await mkdir(dirname(jsonPath), { recursive: true });
   await writeFile(jsonPath, `${JSON.stringify(results, null, 2)}\n`);
+  formatJson(jsonPath, repoRoot);
   const docPath = resolve(repoRoot, 'docs/benchmarks.md');
   const previous = await readFile(docPath, 'utf8').catch(() => '# Benchmarks\n');
   const [start, end] = results.mode === 'load' ? [LOAD_START, LOAD_END] : [SOAK_START, SOAK_END];
@@ -390,7 +391,8 @@ function render(results: LoadResults): string {
         ? `${s.soakRate} messages/s for ${s.soakMinutes} min`
         : `${s.messages.toLocaleString('en-US')} messages`) +
       `, at most ${s.inflight} in flight, senders rotating through each room, rate limit at the ${s.rateLimit}. ` +
-      `Open files limit ${results.openFilesLimit ?? 'unknown'}.`,
+      `Open files limit ${results.openFilesLimit ?? 'unknown'}. Latency is send → receipt at each member and ` +
+      'includes queueing whenever the stack is saturated (the in-flight cap is reached).',
     '',
     '| sent | deliveries expected | delivered | lost | duplicates | misrouted | refused | msgs/s | deliveries/s | latency p50 / p95 / p99 ms | verdict |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',

@@ -12,7 +12,8 @@
  * phase), --warmup, --history (messages in the history room; 0 skips), --history-pages,
  * --scan-table (connections in the Scan comparison; 0 skips), --presence-size, --tuning-size,
  * --tuning-messages, --tuning-rounds, --post-cost-posts, --skip (baseline, presence, tuning,
- * history, scan, post-cost), --max-minutes, --out, --json, --no-write, --quick, --note.
+ * history, scan, post-cost), --max-minutes, --out, --json, --no-write, --quick, --note, and
+ * --from-json <file> to re-render the document and chart from saved results without measuring.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
@@ -25,7 +26,7 @@ import { startBaselineServer } from './baseline-server.js';
 import { type CostBreakdown, costPerMillion, type MeasuredPerMessage } from './lib/cost-model.js';
 import { type BenchSocket, ClientPool } from './lib/harness.js';
 import { fillRoom, type HistoryResult, readHistory } from './lib/history.js';
-import { loadAverage, machineInfo } from './lib/machine.js';
+import { formatJson, loadAverage, machineInfo } from './lib/machine.js';
 import { measurePresence } from './lib/presence.js';
 import { type BenchResults, renderReport, replaceGeneratedPart, type TuningVariant } from './lib/report.js';
 import { compareScanWithQuery } from './lib/scan-comparison.js';
@@ -63,6 +64,7 @@ const { values: args } = parseArgs({
     'no-write': { type: 'boolean', default: false },
     quick: { type: 'boolean', default: false },
     note: { type: 'string', default: '' },
+    'from-json': { type: 'string' },
   },
 });
 
@@ -423,6 +425,7 @@ async function writeOutputs(results: BenchResults): Promise<void> {
   await mkdir(dirname(jsonPath), { recursive: true });
   await writeFile(chartPath, chart);
   await writeFile(jsonPath, `${JSON.stringify(results, null, 2)}\n`);
+  formatJson(jsonPath, repoRoot);
   const previous = await readFile(outPath, 'utf8').catch(() => '');
   await writeFile(outPath, replaceGeneratedPart(previous, renderReport(results)));
   log(`wrote ${outPath}, ${chartPath} and ${jsonPath}`);
@@ -440,7 +443,13 @@ const hardStop = setTimeout(
 );
 hardStop.unref();
 
-main().then(
+/** Re-renders the document and chart from saved results, measuring nothing. */
+async function renderOnly(path: string): Promise<void> {
+  const results = JSON.parse(await readFile(resolve(repoRoot, path), 'utf8')) as BenchResults;
+  await writeOutputs(results);
+}
+
+(args['from-json'] ? renderOnly(args['from-json']) : main()).then(
   () => process.exit(0),
   (error: unknown) => {
     console.error(error);

@@ -1,5 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import { resolve } from 'node:path';
 
 /** The machine a benchmark ran on, as the report prints it. */
 export interface MachineInfo {
@@ -38,4 +40,16 @@ export function processRssMb(pid: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Formats written JSON the way the repository's linter wants it (Biome), so `npm run lint` stays
+ * clean after a run; a missing or failing Biome leaves the file as written.
+ */
+export function formatJson(path: string, repoRoot: string): void {
+  spawnSync(resolve(repoRoot, 'node_modules/.bin/biome'), ['format', '--write', path], {
+    cwd: repoRoot,
+    stdio: 'ignore',
+    timeout: 30_000,
+  });
 }
