@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { decodeCursor, encodeCursor } from '../../shared/src/domain/cursor.js';
 import { ConflictError, ValidationError } from '../../shared/src/domain/errors.js';
-import type { ChatMessage, DeliveryStatus } from '../../shared/src/domain/message.js';
+import { type ChatMessage, type DeliveryStatus, statusesBefore } from '../../shared/src/domain/message.js';
 import type { HistoryPage, MessageStore } from '../../shared/src/ports.js';
 import { queryAll } from './query-all.js';
 
@@ -287,7 +287,7 @@ export function createMessageStore(client: DynamoDBDocumentClient, tableName: st
     },
 
     async advanceStatus(key, to) {
-      const earlier: DeliveryStatus[] = to === 'read' ? ['sent', 'delivered'] : to === 'delivered' ? ['sent'] : [];
+      const earlier = statusesBefore(to);
       if (earlier.length === 0) return false;
       const values: Record<string, unknown> = { ':to': to, ':at': new Date().toISOString() };
       earlier.forEach((status, index) => {

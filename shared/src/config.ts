@@ -27,7 +27,6 @@ export const tables = {
   subscriptions: () => requireEnv('SUBSCRIPTIONS_TABLE'),
   messages: () => requireEnv('MESSAGES_TABLE'),
   conversations: () => requireEnv('CONVERSATIONS_TABLE'),
-  metrics: () => requireEnv('METRICS_TABLE'),
   deliveryFailures: () => requireEnv('DELIVERY_FAILURES_TABLE'),
 };
 

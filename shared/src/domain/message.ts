@@ -19,12 +19,19 @@ export const contentSchema = z
 
 export type DeliveryStatus = 'sent' | 'delivered' | 'read';
 
+/** Every status, in the only order a message may move through them. */
+export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['sent', 'delivered', 'read'];
+
 const statusRank: Record<DeliveryStatus, number> = { sent: 0, delivered: 1, read: 2 };
 
 /** Status only moves forward: sent → delivered → read. */
 export function isForwardStatus(from: DeliveryStatus, to: DeliveryStatus): boolean {
   return statusRank[to] > statusRank[from];
 }
+
+/** The statuses a message may be in for a move to `to` to be forward. */
+export const statusesBefore = (to: DeliveryStatus): DeliveryStatus[] =>
+  DELIVERY_STATUSES.filter((from) => isForwardStatus(from, to));
 
 export interface ReplyReference {
   replyToMessageId: string;

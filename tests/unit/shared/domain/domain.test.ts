@@ -87,3 +87,12 @@ describe('status announcements', () => {
     expect(statusDeliveries({ ...base, status: 'read' }, { ...base, status: 'read' })).toEqual([]);
   });
 });
+
+describe('statuses before a move', () => {
+  it('lists exactly the statuses a forward move may start from', async () => {
+    const { statusesBefore } = await import('../../../../shared/src/domain/message.js');
+    expect(statusesBefore('sent')).toEqual([]);
+    expect(statusesBefore('delivered')).toEqual(['sent']);
+    expect(statusesBefore('read')).toEqual(['sent', 'delivered']);
+  });
+});
