@@ -77,8 +77,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const model = await loadLocalStackModel({
       templatePath: resolve(repoRoot, 'template.yaml'),
       stackName: 'switchboard',
-      // Locally the app is served from another port, so CORS allows any origin.
-      parameters: { AuthMode: 'none', AllowedOrigin: '*', ...options.parameters },
+      // Locally the app is served from another port, so CORS allows any origin. There is no X-Ray
+      // daemon to send traces to, so tracing is off (the template's own switch, as a deployer sets it).
+      parameters: { AuthMode: 'none', AllowedOrigin: '*', Tracing: 'Disabled', ...options.parameters },
       region: LOCAL_REGION,
       accountId: LOCAL_ACCOUNT,
     });

@@ -335,11 +335,11 @@ describe('workflows/template.yaml', () => {
     }
   });
 
-  it('the state machine is Express, traced, and logs errors without execution data', () => {
+  it('the state machine is Express, traced unless Tracing is Disabled, and logs errors without execution data', () => {
     expect(props(templates.workflows, 'MessageDistributionStateMachine')).toMatchObject({
       Type: 'EXPRESS',
       DefinitionUri: 'statemachine/message-distribution.asl.json',
-      Tracing: { Enabled: true },
+      Tracing: { Enabled: { 'Fn::If': ['TracingActive', true, false] } },
       Logging: { Level: 'ERROR', IncludeExecutionData: false },
     });
   });
@@ -375,18 +375,21 @@ describe('workflows/template.yaml', () => {
 
 describe('globals', () => {
   it.each(['api', 'workflows'] as const)(
-    '%s functions run nodejs22.x on arm64, traced, with Powertools settings',
+    '%s functions run nodejs22.x on arm64, traced unless Tracing is Disabled, with Powertools settings',
     (name) => {
+      expect(templates[name].Conditions?.TracingActive).toEqual({ 'Fn::Equals': [{ Ref: 'Tracing' }, 'Active'] });
       expect(templates[name].Globals?.Function).toMatchObject({
         Runtime: 'nodejs22.x',
         Architectures: ['arm64'],
         MemorySize: 256,
-        Tracing: 'Active',
+        Tracing: { 'Fn::If': ['TracingActive', 'Active', 'PassThrough'] },
         Environment: {
           Variables: {
             NODE_OPTIONS: '--enable-source-maps',
             POWERTOOLS_SERVICE_NAME: 'switchboard',
             POWERTOOLS_LOG_LEVEL: { Ref: 'LogLevel' },
+            // Off, the handlers never load the X-Ray SDK (shared/src/observability.ts).
+            POWERTOOLS_TRACE_ENABLED: { 'Fn::If': ['TracingActive', 'true', 'false'] },
           },
         },
       });
@@ -404,6 +407,7 @@ describe('template.yaml (root)', () => {
       MessageRetentionDays: 30,
       LogLevel: 'INFO',
       LogRetentionDays: 14,
+      Tracing: 'Active',
       AuthMode: 'cognito',
       AllowedOrigin: '',
       ConnectionPageSize: 1000,
@@ -414,6 +418,7 @@ describe('template.yaml (root)', () => {
     });
     expect(templates.root.Parameters?.LogLevel?.AllowedValues).toEqual(['DEBUG', 'INFO', 'WARN', 'ERROR']);
     expect(templates.root.Parameters?.AuthMode?.AllowedValues).toEqual(['cognito', 'none']);
+    expect(templates.root.Parameters?.Tracing?.AllowedValues).toEqual(['Active', 'Disabled']);
   });
 
   it('outputs what a client and an operator need', () => {
