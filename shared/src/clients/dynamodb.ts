@@ -8,6 +8,7 @@ let documentClient: DynamoDBDocumentClient | undefined;
 /** The container's DynamoDB document client, built once and traced. */
 export function dynamoDb(): DynamoDBDocumentClient {
   if (!documentClient) {
+    // No cacheMiddleware here: DynamoDBDocumentClient refuses it (it shares the client's stack).
     const client = tracer.captureAWSv3Client(new DynamoDBClient({ maxAttempts: 5 }));
     attachRequestCounter(client);
     documentClient = DynamoDBDocumentClient.from(client, {

@@ -7,7 +7,8 @@ let client: EventBridgeClient | undefined;
 /** The container's EventBridge client, built once and traced. */
 export function eventBridge(): EventBridgeClient {
   if (!client) {
-    client = tracer.captureAWSv3Client(new EventBridgeClient({ maxAttempts: 5 }));
+    // cacheMiddleware: the chain is built once; the tracer and counter add theirs before the first send.
+    client = tracer.captureAWSv3Client(new EventBridgeClient({ maxAttempts: 5, cacheMiddleware: true }));
     attachRequestCounter(client);
   }
   return client;
