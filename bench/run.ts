@@ -280,6 +280,7 @@ async function main(): Promise<void> {
   } else if (!skip.has('post-cost')) results.skipped.push('postToConnection cost (deadline)');
 
   results.costs = costTable(results);
+  results.costsAtOldPostMemory = costTable(results, PREVIOUS_POST_MEMORY_MB);
   results.machine.loadAtEnd = loadAverage();
   results.finishedAt = new Date().toISOString();
   results.durationSeconds = (performance.now() - started) / 1000;
@@ -346,8 +347,11 @@ async function runTuning(target: SwitchboardTarget, pool: ClientPool): Promise<B
   return { roomSize: size, variants: measured.filter((variant) => variant.rounds.length > 0) };
 }
 
+/** PostToConnectionsFunction's MemorySize before it became one full vCPU, priced for the before/after. */
+const PREVIOUS_POST_MEMORY_MB = 512;
+
 /** The per-message inputs of the cost model, for the room sizes the report prices. */
-function costTable(results: BenchResults): CostBreakdown[] {
+function costTable(results: BenchResults, postMemoryMb?: number): CostBreakdown[] {
   const priced: CostBreakdown[] = [];
   const tracedPost = results.postCost?.find((cost) => cost.variant === 'sdk+tracing');
   for (const size of [2, 100, 1000]) {
@@ -371,6 +375,7 @@ function costTable(results: BenchResults): CostBreakdown[] {
       postConcurrency: 32,
       // Production traces PostToConnectionsFunction (Tracing: Active), so the traced figure applies.
       ...(tracedPost ? { postCpuMicros: tracedPost.cpuMicrosPerPost } : {}),
+      ...(postMemoryMb ? { postMemoryMb } : {}),
     };
     priced.push(costPerMillion(measured));
   }

@@ -24,10 +24,11 @@ export const ASSUMPTIONS = {
   /** WebSocketActionsFunction (256 MB): validate, rate-limit, TransactWrite, PutEvents. */
   actionsMs: 30,
   actionsMemoryMb: 256,
-  /** PostToConnectionsFunction (512 MB): fixed part, plus one round trip per `concurrency` posts. */
+  /** PostToConnectionsFunction: fixed part, plus one round trip per `concurrency` posts. */
   postFixedMs: 20,
   postRoundTripMs: 15,
-  postMemoryMb: 512,
+  /** Its MemorySize in workflows/template.yaml (a test keeps the two equal): one full vCPU. */
+  postMemoryMb: 1769,
   /** Lambda gives one vCPU at 1,769 MB, proportionally less below. */
   oneVcpuMemoryMb: 1769,
   /** CPU per post when none was measured (bench/post-cost.ts measures it). */
@@ -63,6 +64,8 @@ export interface MeasuredPerMessage {
   postConcurrency: number;
   /** Client CPU per postToConnection, µs (measured by bench/post-cost.ts, traced as on Lambda). */
   postCpuMicros?: number;
+  /** PostToConnectionsFunction's memory, MB (default ASSUMPTIONS.postMemoryMb), to price other settings. */
+  postMemoryMb?: number;
 }
 
 export interface CostLine {
@@ -77,6 +80,10 @@ export interface CostBreakdown {
   roomSize: number;
   lines: CostLine[];
   totalPerMillion: number;
+  /** PostToConnectionsFunction's assumed duration per batch and memory, and the billed Express duration. */
+  postBatchMs: number;
+  postMemoryMb: number;
+  expressBilledMs: number;
 }
 
 const roundUp = (value: number, unit: number) => Math.ceil(value / unit - 1e-9) * unit;
@@ -104,7 +111,7 @@ export function expressBilledMs(measured: MeasuredPerMessage): number {
   const raw =
     ASSUMPTIONS.expressOverheadMs +
     measured.queryPages * ASSUMPTIONS.queryMs +
-    waves * postInvocationMs(batch, measured.postConcurrency, measured.postCpuMicros);
+    waves * postInvocationMs(batch, measured.postConcurrency, measured.postCpuMicros, measured.postMemoryMb);
   return roundUp(Math.max(raw, 1), 100);
 }
 
@@ -112,11 +119,12 @@ export function expressBilledMs(measured: MeasuredPerMessage): number {
 export function costPerMillion(measured: MeasuredPerMessage): CostBreakdown {
   const million = 1e6;
   const batch = measured.postInvocations > 0 ? measured.posts / measured.postInvocations : 0;
-  const postMs = postInvocationMs(batch, measured.postConcurrency, measured.postCpuMicros);
+  const postMemoryMb = measured.postMemoryMb ?? ASSUMPTIONS.postMemoryMb;
+  const postMs = postInvocationMs(batch, measured.postConcurrency, measured.postCpuMicros, postMemoryMb);
   const expressMs = expressBilledMs(measured);
   const apiMessages = measured.posts + measured.senderFrames;
   const actionsGbS = (ASSUMPTIONS.actionsMs / 1000) * (ASSUMPTIONS.actionsMemoryMb / 1024);
-  const postGbS = (postMs / 1000) * (ASSUMPTIONS.postMemoryMb / 1024);
+  const postGbS = (postMs / 1000) * (postMemoryMb / 1024);
   const otherGbS = (ASSUMPTIONS.otherMs / 1000) * (ASSUMPTIONS.otherMemoryMb / 1024);
   const invocations = measured.actionsInvocations + measured.postInvocations + measured.otherInvocations;
   const lambdaGbS =
@@ -139,7 +147,7 @@ export function costPerMillion(measured: MeasuredPerMessage): CostBreakdown {
       item: 'Lambda duration',
       quantity:
         `${fmtQ(measured.actionsInvocations)} × ${ASSUMPTIONS.actionsMs} ms × 0.25 GB + ` +
-        `${fmtQ(measured.postInvocations)} × ${postMs} ms × 0.5 GB + ` +
+        `${fmtQ(measured.postInvocations)} × ${postMs} ms × ${fmtQ(postMemoryMb / 1024, 3)} GB + ` +
         `${fmtQ(measured.otherInvocations)} × ${ASSUMPTIONS.otherMs} ms × 0.25 GB = ` +
         `${fmtQ(lambdaGbS, 5)} GB-s × $0.0000133334`,
       perMillion: lambdaGbS * PRICES.lambdaGbSecond * million,
@@ -174,6 +182,9 @@ export function costPerMillion(measured: MeasuredPerMessage): CostBreakdown {
     roomSize: measured.roomSize,
     lines,
     totalPerMillion: lines.reduce((sum, line) => sum + line.perMillion, 0),
+    postBatchMs: postMs,
+    postMemoryMb,
+    expressBilledMs: expressMs,
   };
 }
 

@@ -38,6 +38,8 @@ export interface BenchResults {
   history?: HistoryResult;
   scan?: ScanComparison;
   costs?: CostBreakdown[];
+  /** The same counts priced with PostToConnectionsFunction at its previous memory (512 MB). */
+  costsAtOldPostMemory?: CostBreakdown[];
   postCost?: PostCost[];
   skipped: string[];
 }
@@ -362,7 +364,7 @@ function renderCosts(results: BenchResults): string {
     '',
     `Counts are the measured per-message numbers above. Assumed, because they cannot be measured locally: ` +
       `WebSocketActionsFunction ${ASSUMPTIONS.actionsMs} ms at ${ASSUMPTIONS.actionsMemoryMb} MB; PostToConnectionsFunction ` +
-      `at ${ASSUMPTIONS.postMemoryMb} MB: ${ASSUMPTIONS.postFixedMs} ms plus the longer of ${ASSUMPTIONS.postRoundTripMs} ms ` +
+      `at ${ASSUMPTIONS.postMemoryMb} MB (its MemorySize): ${ASSUMPTIONS.postFixedMs} ms plus the longer of ${ASSUMPTIONS.postRoundTripMs} ms ` +
       "per round of POST_CONCURRENCY (32) posts and the posts' CPU (the traced client's CPU per post measured below, " +
       `on the ${ASSUMPTIONS.postMemoryMb}/${ASSUMPTIONS.oneVcpuMemoryMb} of a vCPU that ${ASSUMPTIONS.postMemoryMb} MB buys); any other function (the Messages stream consumer, whose batching depends on ` +
       `traffic) ${ASSUMPTIONS.otherMs} ms at ${ASSUMPTIONS.otherMemoryMb} MB; Express executions at ${ASSUMPTIONS.expressMemoryMb} MB lasting ` +
@@ -380,6 +382,34 @@ function renderCosts(results: BenchResults): string {
       table(
         ['item', 'per message', '$ per million messages'],
         cost.lines.map((line) => [line.item, line.quantity, dollars(line.perMillion)]),
+      ),
+      '',
+    );
+  }
+  const before = results.costsAtOldPostMemory ?? [];
+  if (before.length > 0) {
+    const lambdaDuration = (cost: CostBreakdown) =>
+      cost.lines.find((line) => line.item === 'Lambda duration')?.perMillion ?? 0;
+    lines.push(
+      `### Before / after: PostToConnectionsFunction memory ${before[0]?.postMemoryMb} → ${costs[0]?.postMemoryMb} MB`,
+      '',
+      'The same counts and CPU per post, priced both ways. A batch is CPU-bound, so a full vCPU shortens it about ' +
+        'as much as it raises the memory: the GB-seconds, and so the bill, barely move, while each wave of batches ' +
+        '(and the Express execution that waits for it) gets shorter.',
+      '',
+      table(
+        ['room', 'batch duration ms', 'Express billed ms', 'Lambda duration $/M', 'total $/M'],
+        costs.map((after) => {
+          const old = before.find((cost) => cost.roomSize === after.roomSize);
+          const pair = (from: string | undefined, to: string) => (from === undefined ? to : `${from} → ${to}`);
+          return [
+            String(after.roomSize),
+            pair(old && String(old.postBatchMs), String(after.postBatchMs)),
+            pair(old && String(old.expressBilledMs), String(after.expressBilledMs)),
+            pair(old && dollars(lambdaDuration(old)), dollars(lambdaDuration(after))),
+            pair(old && dollars(old.totalPerMillion), dollars(after.totalPerMillion)),
+          ];
+        }),
       ),
       '',
     );

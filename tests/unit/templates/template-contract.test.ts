@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ASSUMPTIONS } from '../../../bench/lib/cost-model.js';
 import { type CfnResource, type CfnTemplate, loadAllTemplates, REPO_ROOT } from '../../helpers/cfn-template.js';
 
 const templates = await loadAllTemplates();
@@ -368,8 +369,9 @@ describe('workflows/template.yaml', () => {
     });
   });
 
-  it('PostToConnectionsFunction gets 512 MB', () => {
-    expect(props(templates.workflows, 'PostToConnectionsFunction').MemorySize).toBe(512);
+  it('PostToConnectionsFunction gets one full vCPU (1,769 MB), as the cost model prices it', () => {
+    expect(props(templates.workflows, 'PostToConnectionsFunction').MemorySize).toBe(1769);
+    expect(ASSUMPTIONS.postMemoryMb).toBe(1769);
   });
 });
 

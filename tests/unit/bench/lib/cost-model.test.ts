@@ -25,7 +25,7 @@ const twoMembers: MeasuredPerMessage = {
 
 describe('costPerMillion', () => {
   it('prices every AWS line from the per-message counts', () => {
-    const cost = costPerMillion(twoMembers);
+    const cost = costPerMillion({ ...twoMembers, postMemoryMb: 512 });
     const line = (item: string) => cost.lines.find((entry) => entry.item === item)?.perMillion;
     expect(line('API Gateway messages')).toBeCloseTo(4); // 2 posts + the frame and its ack, at $1/M
     expect(line('Lambda requests')).toBeCloseTo(0.4);
@@ -38,6 +38,14 @@ describe('costPerMillion', () => {
     // One 100 ms unit at 64 MB.
     expect(line('Step Functions Express duration')).toBeCloseTo(0.1 * 0.0625 * 0.00001667 * 1e6);
     expect(cost.totalPerMillion).toBeCloseTo(cost.lines.reduce((sum, entry) => sum + entry.perMillion, 0));
+  });
+
+  it('prices PostToConnectionsFunction at the memory the template gives it unless told otherwise', () => {
+    const duration = (measured: MeasuredPerMessage) =>
+      costPerMillion(measured).lines.find((entry) => entry.item === 'Lambda duration')?.perMillion;
+    // 30 ms × 0.25 GB + 35 ms × 1769/1024 GB per message.
+    expect(duration(twoMembers)).toBeCloseTo((0.03 * 0.25 + 0.035 * (1769 / 1024)) * 0.0000133334 * 1e6);
+    expect(duration({ ...twoMembers, postMemoryMb: 1769 })).toBeCloseTo(duration(twoMembers) ?? Number.NaN);
   });
 
   it('lets API Gateway dominate as rooms grow', () => {
@@ -63,8 +71,11 @@ describe('duration assumptions', () => {
 
   it('bills Express in 100 ms units', () => {
     expect(expressBilledMs(twoMembers)).toBe(100);
-    // 20 + 2 pages × 10 + one wave of 10 batches of 100 (331 ms each, CPU-bound) = 371 → 400 ms.
-    expect(expressBilledMs({ ...twoMembers, posts: 1000, postInvocations: 10, queryPages: 2 })).toBe(400);
+    const thousand = { ...twoMembers, posts: 1000, postInvocations: 10, queryPages: 2 };
+    // 20 + 2 pages × 10 + one wave of 10 batches of 100 (110 ms each on a full vCPU) = 150 → 200 ms.
+    expect(expressBilledMs(thousand)).toBe(200);
+    // At 512 MB each batch is CPU-bound at 331 ms: 371 → 400 ms.
+    expect(expressBilledMs({ ...thousand, postMemoryMb: 512 })).toBe(400);
   });
 });
 
