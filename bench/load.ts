@@ -39,6 +39,8 @@ const { values: args } = parseArgs({
     'connect-concurrency': { type: 'string', default: '16' },
     'no-write': { type: 'boolean', default: false },
     note: { type: 'string', default: '' },
+    // Template parameter overrides, e.g. `--parameter Tracing=Active` (repeatable).
+    parameter: { type: 'string', multiple: true, default: [] },
   },
 });
 
@@ -52,6 +54,12 @@ const soakRate = Number(args['soak-rate']);
 const sampleMs = Number(args['sample-seconds']) * 1000;
 const messageTimeoutMs = Number(args['message-timeout']) * 1000;
 const deadline = Date.now() + Number(args['max-minutes']) * 60_000;
+const templateParameters = Object.fromEntries(
+  (args.parameter ?? []).map((pair) => {
+    const [key = '', ...value] = pair.split('=');
+    return [key, value.join('=')];
+  }),
+);
 
 const started = performance.now();
 const log = (text: string) =>
@@ -90,6 +98,8 @@ interface LoadResults {
     soakMinutes?: number;
     soakRate?: number;
     rateLimit: string;
+    /** Template parameter overrides given with --parameter. */
+    parameters?: Record<string, string>;
   };
   connectSeconds: number;
   sent: number;
@@ -157,7 +167,7 @@ async function main(): Promise<number> {
   }
 
   ports = await pickBenchPorts();
-  const target = await startSwitchboard({ ports, keepRateLimit: true });
+  const target = await startSwitchboard({ ports, keepRateLimit: true, parameters: templateParameters });
   log('local stack up');
   const latency = new LatencyHistogram();
   const pool = new ClientPool({
@@ -310,6 +320,7 @@ async function main(): Promise<number> {
         inflight: inflightCap,
         ...(soak ? { soakMinutes, soakRate } : {}),
         rateLimit: 'template defaults (10/s, burst 20 per connection)',
+        ...(Object.keys(templateParameters).length > 0 ? { parameters: templateParameters } : {}),
       },
       connectSeconds,
       sent: sequence,
@@ -383,6 +394,13 @@ function render(results: LoadResults): string {
       `${results.startedAt.replace('T', ' ').slice(0, 16)} UTC, ${fmt(results.durationSeconds / 60, 1)} min, on ` +
       `${results.machine.cpu} × ${results.machine.cores}, load average ${results.machine.loadAtStart.toFixed(1)} → ` +
       `${(results.machine.loadAtEnd ?? Number.NaN).toFixed(1)}. Raw: \`bench/results/${results.mode}-latest.json\`.` +
+      `${
+        s.parameters
+          ? ` Template parameters: ${Object.entries(s.parameters)
+              .map(([key, value]) => `${key}=${value}`)
+              .join(', ')}.`
+          : ''
+      }` +
       `${results.note ? ` ${results.note}` : ''}_`,
     '',
     `${s.connections.toLocaleString('en-US')} connections in ${s.rooms} rooms (joined through \`$connect\`, ` +
