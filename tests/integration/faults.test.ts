@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { GetItemCommand, PutItemCommand, QueryCommand, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SeenMessages } from '../../client/seen-messages.js';
 import type { LocalStack } from '../../local/stack.js';
 import { ackFrameSchema, historyFrameSchema } from '../../shared/src/domain/frames.js';
 import { connectionExpiry } from '../../shared/src/domain/time.js';
@@ -286,6 +287,84 @@ describe('faults between the handlers and AWS', () => {
     const executions = stack.stepFunctions.executions().slice(executionsBefore);
     expect(executions.length).toBeGreaterThan(0);
     expect(executions.map((execution) => execution.status)).toEqual(executions.map(() => 'SUCCEEDED'));
+  });
+});
+
+describe('a fan-out task crashing mid-batch', () => {
+  // With POST_CONCURRENCY 1, deliverBatch posts one connection at a time, in the order the
+  // Subscriptions Query returned them: by connectionId. A ghost whose id sorts right after the
+  // second member answers 410; dropping it starts with a GetItem that here fails all the SDK's
+  // attempts, so the invocation throws after posting to the first two members and before the last
+  // two. The Task's Retry on States.TaskFailed re-runs the whole batch once DynamoDB answers again.
+  it('re-runs the whole batch: nothing lost, and each member shows the message once after dedup by messageId', async () => {
+    const room = 'crash-room';
+    const members = [
+      await join('crash-olga', room),
+      await join('crash-paul', room),
+      await join('crash-quin', room),
+      await join('crash-rita', room),
+    ];
+    // The joins' presence fan-outs are over before the ghost appears: only this message posts to it.
+    await stack.idle();
+    const ordered = [...members].sort((a, b) => (a.connectionId < b.connectionId ? -1 : 1));
+    const [first, second, third, fourth] = ordered;
+    const [sender] = members;
+    if (!first || !second || !third || !fourth || !sender) throw new Error('members missing');
+    const beforeCrash = [first, second];
+    const afterCrash = [third, fourth];
+    const ghost = `${second.connectionId}0`;
+    expect([...ordered.map((member) => member.connectionId), ghost].sort()).toEqual([
+      first.connectionId,
+      second.connectionId,
+      ghost,
+      third.connectionId,
+      fourth.connectionId,
+    ]);
+    await plantGhost(ghost, room);
+    const messageId = 'crash-1';
+    // Every attempt the DynamoDB client makes (maxAttempts 5) to read the ghost's record, once.
+    const crash = dynamoDbProxy.failNext(5, dynamoDbInternalError(dynamoDbOperation('GetItem', ghost)));
+    const postsBefore = managementProxy.log().length;
+    const executionsBefore = stack.stepFunctions.executions().length;
+    const concurrency = process.env.POST_CONCURRENCY;
+    process.env.POST_CONCURRENCY = '1';
+    try {
+      await sender.request({ action: 'sendMessage', room, message: 'said once, posted twice', messageId });
+      await Promise.all(members.map((member) => member.waitFor(isMessage(messageId))));
+      await stack.idle();
+    } finally {
+      if (concurrency === undefined) delete process.env.POST_CONCURRENCY;
+      else process.env.POST_CONCURRENCY = concurrency;
+      crash.cancel();
+    }
+
+    // The first attempt crashed at the ghost: dropping it failed for good, the members before it
+    // had their copy and the ones after it had none until the retry, which posted to all of them.
+    expect(crash.served).toBe(5);
+    const postsToGhost = managementProxy
+      .log()
+      .slice(postsBefore)
+      .filter((entry) => entry.method === 'POST' && connectionIdOf(entry.path) === ghost);
+    expect(postsToGhost.map((entry) => entry.status)).toEqual([410, 410]);
+    for (const member of beforeCrash) expect(copiesAt(member, messageId)).toBe(2);
+    for (const member of afterCrash) expect(copiesAt(member, messageId)).toBe(1);
+
+    // What a client shows: the terminal client's own dedup by messageId.
+    for (const member of members) {
+      const seen = new SeenMessages();
+      const shown = member.messages(room).filter((frame) => seen.add(String(frame.messageId)));
+      expect(shown.filter(isMessage(messageId))).toHaveLength(1);
+    }
+
+    const executions = stack.stepFunctions.executions().slice(executionsBefore);
+    expect(executions.length).toBeGreaterThan(0);
+    expect(executions.map((execution) => execution.status)).toEqual(executions.map(() => 'SUCCEEDED'));
+    expect(await deliveryFailuresFor(messageId)).toEqual([]);
+    expect(await storedCopies(room, messageId)).toBe(1);
+    // The retry dropped the ghost once DynamoDB answered; the members stay.
+    expect(await connectionRecord(ghost)).toBeUndefined();
+    expect(await subscriptionRecord(room, ghost)).toBeUndefined();
+    for (const member of members) expect(await subscriptionRecord(room, member.connectionId)).toBeDefined();
   });
 });
 
