@@ -1,3 +1,4 @@
+import { forEachConcurrently } from '../concurrency.js';
 import type { Frame } from '../domain/frames.js';
 import type { ConnectionNotifier, MessageStore } from '../ports.js';
 
@@ -30,16 +31,12 @@ export interface DeliverBatchResult {
 export async function deliverBatch(input: DeliverBatchInput, deps: DeliverBatchDeps): Promise<DeliverBatchResult> {
   const result: DeliverBatchResult = { delivered: 0, gone: 0, failed: 0 };
   const failed: string[] = [];
-  const queue = [...new Set(input.connectionIds)];
-  const worker = async () => {
-    for (let connectionId = queue.shift(); connectionId !== undefined; connectionId = queue.shift()) {
-      const outcome = await deps.notifier.post(connectionId, input.frame);
-      result[outcome]++;
-      if (outcome === 'gone') await deps.onGone(connectionId);
-      if (outcome === 'failed') failed.push(connectionId);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(deps.concurrency, queue.length)) }, worker));
+  await forEachConcurrently([...new Set(input.connectionIds)], deps.concurrency, async (connectionId) => {
+    const outcome = await deps.notifier.post(connectionId, input.frame);
+    result[outcome]++;
+    if (outcome === 'gone') await deps.onGone(connectionId);
+    if (outcome === 'failed') failed.push(connectionId);
+  });
   if (failed.length > 0) await deps.onFailed(failed);
   if (input.receipt && result.delivered > 0) await deps.messages.advanceStatus(input.receipt, 'delivered');
   return result;

@@ -1,0 +1,15 @@
+/**
+ * Runs `task` for every item, at most `limit` at a time, starting them in item order. A failing
+ * task rejects the whole run (the others already started still finish in the background).
+ */
+export async function forEachConcurrently<T>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await task(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+}
