@@ -8,6 +8,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { BatchWriteItemCommand } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBStreamEvent } from 'aws-lambda';
 import WebSocket from 'ws';
 import { freePort } from '../local/free-port.js';
 import { startLocalStack } from '../local/stack.js';
@@ -32,6 +33,10 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 interface PhaseResult {
   window: number;
   latency: ReturnType<typeof summarize>;
+  /** Write → the batch holding the record handed to the function: DynamoDB Local's stream and the poller. */
+  toFunction: ReturnType<typeof summarize>;
+  /** How long each invocation of the function ran. */
+  invocation: ReturnType<typeof summarize>;
   recordsPerSecond: number;
   frames: number;
 }
@@ -54,6 +59,35 @@ async function phase(windowSeconds: number): Promise<PhaseResult> {
   try {
     const socket = new WebSocket(`${stack.urls.webSocket}/?userId=dashboard&room=ops`);
     const sentAt = new Map<string, number>();
+    // Splits the latency in two: until the event source mapping hands a record to the function,
+    // and the function's run. The stack's mappings call the runtime's invoke, wrapped here.
+    const metricsTable = stack.tableNames.MetricsTable as string;
+    const metricsFunction = stack.model.streamMappings.find(
+      (mapping) => mapping.tableName === metricsTable,
+    )?.functionName;
+    const toFunction: number[] = [];
+    const invocations: number[] = [];
+    const handed = new Set<string>();
+    const invoke = stack.functions.invoke.bind(stack.functions);
+    stack.functions.invoke = async (name, event) => {
+      if (name !== metricsFunction) return invoke(name, event);
+      const at = performance.now();
+      let measured = false;
+      for (const record of (event as DynamoDBStreamEvent).Records ?? []) {
+        const id = record.dynamodb?.NewImage?.entity_id?.S;
+        const started = id === undefined ? undefined : sentAt.get(id);
+        if (id === undefined || started === undefined) continue;
+        measured = true;
+        if (handed.has(id)) continue;
+        handed.add(id);
+        toFunction.push(at - started);
+      }
+      try {
+        return await invoke(name, event);
+      } finally {
+        if (measured) invocations.push(performance.now() - at);
+      }
+    };
     const latencies: number[] = [];
     let frames = 0;
     let lastAt = 0;
@@ -135,10 +169,14 @@ async function phase(windowSeconds: number): Promise<PhaseResult> {
       );
     }
     await done;
+    // The last invocation returns after its frame went out: let it finish before counting.
+    await stack.streams.idle();
     socket.close();
     return {
       window: windowSeconds,
       latency: summarize(latencies),
+      toFunction: summarize(toFunction),
+      invocation: summarize(invocations),
       recordsPerSecond: records / ((lastAt - firstAt) / 1000),
       frames,
     };
@@ -154,17 +192,17 @@ const machine = machineInfo();
 const rows = results
   .map(
     (r) =>
-      `| ${r.window} s | ${records} | ${fmt(r.latency.p50)} / ${fmt(r.latency.p95)} / ${fmt(r.latency.p99)} | ${fmt(r.recordsPerSecond)} | ${r.frames} |`,
+      `| ${r.window} s | ${records} | ${fmt(r.latency.p50)} / ${fmt(r.latency.p95)} / ${fmt(r.latency.p99)} | ${fmt(r.toFunction.p50)} / ${fmt(r.toFunction.p95)} | ${fmt(r.invocation.mean)} (${r.invocation.count}) | ${fmt(r.recordsPerSecond)} | ${r.frames} |`,
   )
   .join('\n');
 const body = `## Stream → client (seed 003 dashboards)
 
 _\`npm run bench:streams\`, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${((Date.now() - started) / 60000).toFixed(1)} min, on ${machine.cpu} × ${machine.cores}, load average ${loadBefore.toFixed(1)} → ${loadAverage().toFixed(1)}._
 
-One dashboard socket subscribed to \`entity_type: stream\`; ${records} Metrics items written with BatchWriteItem (25 per call, back to back). Latency is write → the METRICS_UPDATE frame carrying that item, through DynamoDB Local's stream, the local event source mapping (BatchSize 100, polling 4×/s like Lambda), MetricsStreamFunction and postToConnection. Records/s is records ÷ (first write → last update).
+One dashboard socket subscribed to \`entity_type: stream\`; ${records} Metrics items written with BatchWriteItem (25 per call, back to back). Latency is write → the METRICS_UPDATE frame carrying that item, through DynamoDB Local's stream, the local event source mapping (BatchSize 100, polling 4×/s like Lambda), MetricsStreamFunction and postToConnection. Records/s is records ÷ (first write → last update). Write → function is the part spent in DynamoDB Local's stream and the event source mapping (including the batching window, and waiting for the shard's previous invocation); function ms is MetricsStreamFunction's mean run per invocation, which includes postToConnection. A shard has one invocation at a time, as in Lambda, so when a batch takes longer to process than the next takes to arrive, the next waits for it.
 
-| batching window | records | latency p50 / p95 / p99 ms | records/s | METRICS_UPDATE frames |
-| --- | --- | --- | --- | --- |
+| batching window | records | latency p50 / p95 / p99 ms | write → function p50 / p95 ms | function ms per invocation (invocations) | records/s | METRICS_UPDATE frames |
+| --- | --- | --- | --- | --- | --- | --- |
 ${rows}
 
 The window trades latency for fewer, larger frames: seed 003's 5 s window holds each record up to 5 s so one frame carries up to 100 updates. For a live dashboard, set \`StreamBatchingWindowSeconds=0\`.`;

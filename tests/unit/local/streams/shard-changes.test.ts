@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { LocalStreamMapping } from '../../../../local/stack-model.js';
 import { type StreamPollers, startStreamPollers } from '../../../../local/streams/stream-pollers.js';
 
@@ -29,7 +29,10 @@ afterEach(async () => {
   streams.reset();
 });
 
-const mapping = (startingPosition: LocalStreamMapping['startingPosition']): LocalStreamMapping => ({
+const mapping = (
+  startingPosition: LocalStreamMapping['startingPosition'],
+  overrides: Partial<LocalStreamMapping> = {},
+): LocalStreamMapping => ({
   functionName: 'RollingFunction',
   tableName: 'Rolling',
   batchSize: 100,
@@ -38,6 +41,7 @@ const mapping = (startingPosition: LocalStreamMapping['startingPosition']): Loca
   maximumRetryAttempts: -1,
   reportBatchItemFailures: false,
   startingPosition,
+  ...overrides,
 });
 
 function streamRecord(id: string, sequenceNumber: string): _Record {
@@ -111,21 +115,32 @@ function scriptStream(script: {
   return { iteratorRequests };
 }
 
-async function start(startingPosition: LocalStreamMapping['startingPosition']) {
+async function start(
+  startingPosition: LocalStreamMapping['startingPosition'],
+  options: { pollIntervalMs?: number; mapping?: Partial<LocalStreamMapping> } = {},
+) {
   const events: DynamoDBStreamEvent[] = [];
   const pollers = await startStreamPollers({
     dynamoDbEndpoint: 'http://127.0.0.1:1',
     region: 'us-east-1',
-    mappings: [mapping(startingPosition)],
+    mappings: [mapping(startingPosition, options.mapping)],
     invoke: async (_name, event) => {
       events.push(event as DynamoDBStreamEvent);
     },
-    pollIntervalMs: 10,
+    pollIntervalMs: options.pollIntervalMs ?? 10,
   });
   running.push(pollers);
   const ids = () => events.flatMap((event) => event.Records.map((record) => record.dynamodb?.Keys?.id?.S));
-  return { pollers, ids };
+  const batchSizes = () => events.map((event) => event.Records.length);
+  return { pollers, ids, batchSizes };
 }
+
+/** `count` records with ids `<prefix><n>` and consecutive sequence numbers from `first`. */
+const backlog = (prefix: string, first: number, count: number): _Record[] =>
+  Array.from({ length: count }, (_, index) => streamRecord(`${prefix}${first + index}`, String(first + index)));
+
+/** A poll interval no test waits out: anything delivered came without a nap in between. */
+const AN_HOUR_MS = 60 * 60 * 1000;
 
 describe('stream pollers following shard changes', () => {
   it('pages through DescribeStream and starts a LATEST mapping on open shards only', async () => {
@@ -207,5 +222,47 @@ describe('stream pollers following shard changes', () => {
     expect(expired).toBe(true);
     expect(ids()).toEqual(['x1', 'x2']);
     expect(iteratorRequests.at(-1)).toEqual({ shardId: 'shard-A', type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: '7' });
+  });
+
+  it('delivers a backlog larger than BatchSize in consecutive batches, without waiting the poll interval between them', async () => {
+    // 250 records over two GetRecords pages, as a burst of writes leaves them. Lambda fetches the
+    // next batch as soon as the previous one returned records; only an empty answer means a nap.
+    scriptStream({
+      shards: () => [[shard('shard-A')]],
+      pages: {
+        'shard-A/LATEST': { records: backlog('r', 1, 150), next: 'shard-A/2' },
+        'shard-A/2': { records: backlog('r', 151, 100), next: 'shard-A/idle' },
+        'shard-A/idle': { records: [], next: 'shard-A/idle' },
+      },
+    });
+    // No idle(): it wakes sleeping pollers, and this test is about them not sleeping.
+    const { ids, batchSizes } = await start('LATEST', { pollIntervalMs: AN_HOUR_MS });
+
+    await vi.waitFor(() => expect(ids()).toHaveLength(250), { timeout: 10_000, interval: 20 });
+    expect(ids()).toEqual(backlog('r', 1, 250).map((record) => record.dynamodb?.Keys?.id?.S));
+    expect(batchSizes()).toEqual([100, 100, 50]);
+  });
+
+  it('with a batching window, sends the full batches of a backlog at once and holds the rest for the window', async () => {
+    scriptStream({
+      shards: () => [[shard('shard-A')]],
+      pages: {
+        'shard-A/LATEST': { records: backlog('w', 1, 100), next: 'shard-A/2' },
+        'shard-A/2': { records: backlog('w', 101, 150), next: 'shard-A/idle' },
+        'shard-A/idle': { records: [], next: 'shard-A/idle' },
+      },
+    });
+    const { pollers, ids, batchSizes } = await start('LATEST', {
+      pollIntervalMs: AN_HOUR_MS,
+      mapping: { maximumBatchingWindowInSeconds: 300 },
+    });
+
+    await vi.waitFor(() => expect(ids()).toHaveLength(200), { timeout: 10_000, interval: 20 });
+    expect(batchSizes()).toEqual([100, 100]);
+    await vi.waitFor(() => expect(pollers.stats().mappings[0]?.pendingRecords).toBe(50), {
+      timeout: 10_000,
+      interval: 20,
+    });
+    expect(batchSizes()).toEqual([100, 100]);
   });
 });
