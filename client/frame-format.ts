@@ -40,6 +40,10 @@ export function localClock(now: () => Date = () => new Date()): (iso: string) =>
 
 const names = (users: OnlineUser[]) => users.map((user) => sanitize(user.userName)).join(', ') || 'nobody';
 
+/** `: names`, or for a list the server cut, a note that it is only part of the room. */
+const onlineList = (users: OnlineUser[], truncated: boolean | undefined) =>
+  truncated ? ` (${users.length}+): ${names(users)} and more; /rooms counts them` : `: ${names(users)}`;
+
 /** One room message as a line: time, room, sender in their colour, text. */
 export function formatRoomMessage(frame: RoomMessageFrame, context: FormatContext): string {
   const { paint } = context;
@@ -94,19 +98,24 @@ export function formatFrame(frame: unknown, context: FormatContext): string[] {
 
   const welcome = welcomeFrameSchema.safeParse(frame);
   if (welcome.success) {
-    const { user, rooms, online, pending } = welcome.data;
+    const { user, rooms, online, onlineTruncated, pending } = welcome.data;
     const lines = [
       paint.dim(
         `connected as ${sanitize(user.userName)} (${sanitize(user.userId)}) · rooms: ${rooms.map((r) => `#${r}`).join(', ')}`,
       ),
     ];
-    for (const room of rooms) lines.push(paint.dim(`  online in #${room}: ${names(online[room] ?? [])}`));
+    for (const room of rooms) {
+      lines.push(paint.dim(`  online in #${room}${onlineList(online[room] ?? [], onlineTruncated?.[room])}`));
+    }
     if (pending > 0) lines.push(paint.dim(`  ${pending} direct message(s) were waiting for you`));
     return lines;
   }
 
   const joined = joinedFrameSchema.safeParse(frame);
-  if (joined.success) return [paint.dim(`joined #${joined.data.room} · online: ${names(joined.data.online)}`)];
+  if (joined.success) {
+    const { room, online, onlineTruncated } = joined.data;
+    return [paint.dim(`joined #${room} · online${onlineList(online, onlineTruncated)}`)];
+  }
 
   const left = leftFrameSchema.safeParse(frame);
   if (left.success) return [paint.dim(`left #${left.data.room}`)];

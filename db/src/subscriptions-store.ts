@@ -4,9 +4,10 @@ import {
   DeleteCommand,
   type DynamoDBDocumentClient,
   PutCommand,
+  type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import type { Subscription, SubscriptionStore } from '../../shared/src/ports.js';
-import { queryAll } from './query-all.js';
+import { queryAll, queryPages } from './query-all.js';
 
 const BATCH_WRITE_LIMIT = 25;
 
@@ -31,6 +32,13 @@ async function batchWrite(
     }
   }
 }
+
+const liveSubscribersQuery = (tableName: string, topic: string, nowSeconds: number): QueryCommandInput => ({
+  TableName: tableName,
+  KeyConditionExpression: 'topic = :topic',
+  FilterExpression: 'expiresAt > :now',
+  ExpressionAttributeValues: { ':topic': topic, ':now': nowSeconds },
+});
 
 /**
  * The Subscriptions table maps topics (rooms, user inboxes, dashboard feeds) to connections, so
@@ -84,13 +92,18 @@ export function createSubscriptionStore(client: DynamoDBDocumentClient, tableNam
     },
 
     async liveSubscribers(topic, nowSeconds) {
-      const items = await queryAll(client, {
-        TableName: tableName,
-        KeyConditionExpression: 'topic = :topic',
-        FilterExpression: 'expiresAt > :now',
-        ExpressionAttributeValues: { ':topic': topic, ':now': nowSeconds },
-      });
+      const items = await queryAll(client, liveSubscribersQuery(tableName, topic, nowSeconds));
       return items.map(toSubscription);
+    },
+
+    async *liveSubscriberPages(topic, nowSeconds, pageSize) {
+      // Limit counts items before the filter drops expired ones, so a page may hold fewer.
+      for await (const items of queryPages(client, {
+        ...liveSubscribersQuery(tableName, topic, nowSeconds),
+        Limit: pageSize,
+      })) {
+        yield items.map(toSubscription);
+      }
     },
   };
 }

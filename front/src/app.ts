@@ -45,6 +45,8 @@ export interface Thread {
   /** The newest peer message a markRead was sent for. */
   readUpTo?: string;
   people: Map<string, Person>;
+  /** The server sent only part of the room's online list; the full one is being fetched over REST. */
+  onlineTruncated: boolean;
 }
 
 interface Outgoing {
@@ -436,7 +438,9 @@ export class ChatApp {
       switch (frame.type) {
         case 'welcome':
           this.me = { ...this.me, userId: frame.user.userId, userName: frame.user.userName };
-          for (const [room, online] of Object.entries(frame.online)) this.#setOnline(room, online);
+          for (const [room, online] of Object.entries(frame.online)) {
+            this.#setOnline(room, online, frame.onlineTruncated?.[room] === true);
+          }
           break;
         case 'ack':
           this.#onAck(frame);
@@ -449,7 +453,7 @@ export class ChatApp {
           break;
         case 'joined': {
           const thread = this.#ensureRoom(frame.room);
-          this.#setOnline(frame.room, frame.online);
+          this.#setOnline(frame.room, frame.online, frame.onlineTruncated === true);
           this.#saveRooms();
           if (this.#pendingJoin === frame.room) {
             this.#pendingJoin = undefined;
@@ -655,14 +659,18 @@ export class ChatApp {
       unread: 0,
       lastActivity: '',
       people: new Map(),
+      onlineTruncated: false,
     };
   }
 
-  #setOnline(room: string, online: OnlineUser[]): void {
+  #setOnline(room: string, online: OnlineUser[], truncated = false): void {
     const thread = this.threads.get(roomKey(room));
     if (!thread) return;
     for (const person of thread.people.values()) person.online = false;
     for (const user of online) thread.people.set(user.userId, { ...user, online: true });
+    thread.onlineTruncated = truncated;
+    // A big room's frame carries only part of the list; GET /rooms/{room}/presence has everyone.
+    if (truncated) this.#schedulePresenceRefresh(room);
   }
 
   #schedulePresenceRefresh(room: string): void {

@@ -26,6 +26,10 @@ const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', tim
 
 const threadTitle = (thread: Thread) => (thread.kind === 'room' ? `#${thread.name}` : (thread.peerName ?? thread.name));
 
+/** How many are online; `100+` while only part of a big room's list is known. */
+const onlineCount = (people: Person[], thread: Thread) =>
+  `${people.filter((person) => person.online).length}${thread.onlineTruncated ? '+' : ''}`;
+
 const deliveryLabel: Record<ChatItem['delivery'], string> = {
   pending: 'Sending',
   failed: 'Not sent',
@@ -180,7 +184,7 @@ export class ChatView {
     byId('thread-title').textContent = title;
     byId('thread-subtitle').textContent =
       thread.kind === 'room'
-        ? `${[...thread.people.values()].filter((person) => person.online).length} online`
+        ? `${onlineCount([...thread.people.values()], thread)} online`
         : `${thread.name} · ${app.isOnline(thread.name) ? 'online' : 'offline'}`;
     byId('leave-room').hidden = thread.kind !== 'room';
     byId('composer-label').textContent = `Message ${title}`;
@@ -250,8 +254,7 @@ export class ChatView {
       heading.textContent = 'In this conversation';
     }
     people.sort((a, b) => Number(b.online) - Number(a.online) || a.userName.localeCompare(b.userName));
-    const online = people.filter((person) => person.online).length;
-    byId('people-toggle').textContent = `People (${online})`;
+    byId('people-toggle').textContent = `People (${onlineCount(people, thread)})`;
     reconcile(
       byId('people-list'),
       people,

@@ -48,6 +48,11 @@ export interface SubscriptionStore {
   removeAllFor(connectionId: string): Promise<Subscription[]>;
   /** Every live subscriber of a topic, all pages. */
   liveSubscribers(topic: string, nowSeconds: number): Promise<Subscription[]>;
+  /**
+   * Live subscribers of a topic, one Query page (at most `pageSize` items, expired ones included)
+   * at a time: a caller that stops iterating reads no further pages.
+   */
+  liveSubscriberPages(topic: string, nowSeconds: number, pageSize: number): AsyncIterable<Subscription[]>;
 }
 
 export interface HistoryPage {
@@ -92,8 +97,18 @@ export interface ConnectionNotifier {
   post(connectionId: string, frame: Frame): Promise<PostOutcome>;
 }
 
+export interface OnlineSample {
+  /** At most the `max` asked for, sorted by userId; which users make the cut is unspecified. */
+  users: OnlineUser[];
+  /** More users are online than `users` holds. */
+  truncated: boolean;
+}
+
 export interface PresenceReader {
+  /** Everyone online in the room: reads the room's whole partition. */
   onlineIn(room: string, nowSeconds: number): Promise<OnlineUser[]>;
+  /** Up to `max` users online in the room, reading only as many pages as it takes to find `max + 1`. */
+  sampleOnlineIn(room: string, nowSeconds: number, max: number): Promise<OnlineSample>;
 }
 
 export interface ConversationSummary {

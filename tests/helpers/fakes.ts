@@ -39,10 +39,15 @@ export function fakeConnections(
   };
 }
 
-export function fakeSubscriptions(initial: Subscription[] = []): SubscriptionStore & { items: Subscription[] } {
+export function fakeSubscriptions(
+  initial: Subscription[] = [],
+): SubscriptionStore & { items: Subscription[]; pagedReads: { pages: number; items: number } } {
   const items = [...initial];
+  /** What liveSubscriberPages read: items count expired ones too, as a filtered Query does. */
+  const pagedReads = { pages: 0, items: 0 };
   return {
     items,
+    pagedReads,
     async subscribe(subscriptions) {
       for (const subscription of subscriptions) {
         const index = items.findIndex(
@@ -67,6 +72,18 @@ export function fakeSubscriptions(initial: Subscription[] = []): SubscriptionSto
     },
     async liveSubscribers(topic, nowSeconds) {
       return items.filter((s) => s.topic === topic && s.expiresAt > nowSeconds);
+    },
+    // Like the Query: the partition in sort-key order, Limit applied before the expiry filter.
+    async *liveSubscriberPages(topic, nowSeconds, pageSize) {
+      const partition = items
+        .filter((s) => s.topic === topic)
+        .sort((a, b) => (a.connectionId < b.connectionId ? -1 : a.connectionId > b.connectionId ? 1 : 0));
+      for (let start = 0; start < partition.length; start += pageSize) {
+        const page = partition.slice(start, start + pageSize);
+        pagedReads.pages++;
+        pagedReads.items += page.length;
+        yield page.filter((s) => s.expiresAt > nowSeconds);
+      }
     },
   };
 }

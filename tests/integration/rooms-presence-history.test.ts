@@ -1,11 +1,19 @@
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
-import { describe, expect, it } from 'vitest';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { createConnectionStore } from '../../db/src/connections-store.js';
+import { createSubscriptionStore } from '../../db/src/subscriptions-store.js';
 import {
   ackFrameSchema,
+  joinedFrameSchema,
+  ONLINE_LIST_LIMIT,
   presenceFrameSchema,
   roomMessageFrameSchema,
   roomsFrameSchema,
+  welcomeFrameSchema,
 } from '../../shared/src/domain/frames.js';
+import { topics } from '../../shared/src/domain/room.js';
+import { connectionExpiry } from '../../shared/src/domain/time.js';
 import { type Frame, TestClient, useLocalStack } from '../helpers/local-stack.js';
 
 const local = useLocalStack({ parameters: { RateLimitPerSecond: '1000', RateLimitBurst: '1000' } });
@@ -122,6 +130,68 @@ describe('presence', () => {
     expect(watcher.frames.some(presence('offline', 'deck', 'twice'))).toBe(false);
     const { body } = await rest('/rooms/deck/presence');
     expect(body.online).toEqual(expect.arrayContaining([{ userId: 'twice', userName: 'twice' }]));
+  });
+});
+
+describe('online lists in big rooms', () => {
+  /** Plants `count` users in a room (the first with two connections) for one test, without opening sockets. */
+  async function plantCrowd(room: string, count: number): Promise<void> {
+    const client = DynamoDBDocumentClient.from(local.stack.dynamoDb.client);
+    const connections = createConnectionStore(client, local.stack.tableNames.ConnectionsTable ?? '');
+    const subscriptions = createSubscriptionStore(client, local.stack.tableNames.SubscriptionsTable ?? '');
+    const connectedAt = Date.now();
+    const expiresAt = connectionExpiry(connectedAt);
+    const planted = Array.from({ length: count + 1 }, (_, index) => {
+      const userId = `crowd-${String(Math.max(0, index - 1)).padStart(3, '0')}`;
+      return { connectionId: `Crowd${index}=`, userId, userName: userId, connectedAt, expiresAt };
+    });
+    const inChunks = async (each: (record: (typeof planted)[number]) => Promise<unknown>) => {
+      for (let start = 0; start < planted.length; start += 25) {
+        await Promise.all(planted.slice(start, start + 25).map(each));
+      }
+    };
+    // Connection records make the fan-out's 410s from these sockets-that-never-were look like
+    // connections still opening (for 30 s), so they are not dropped and announced offline mid-test.
+    await inChunks((record) => connections.put(record));
+    await subscriptions.subscribe(
+      planted.map(({ connectionId, userId, userName }) => ({
+        topic: topics.room(room),
+        connectionId,
+        userId,
+        userName,
+        expiresAt,
+      })),
+    );
+    // Once the records are gone, a late 410 finds nothing to drop and announces nothing.
+    onTestFinished(async () => {
+      await inChunks(async ({ connectionId }) => {
+        await connections.remove(connectionId);
+        await subscriptions.removeAllFor(connectionId);
+      });
+      await local.stack.idle();
+    });
+  }
+
+  it('caps welcome and joined at 100 users and says so, while REST and listRooms still see everyone', async () => {
+    await plantCrowd('plaza', 150);
+    const visitor = await join({ userId: 'visitor-151', room: 'plaza,lobby' });
+    const welcome = welcomeFrameSchema.parse(visitor.frames.find((frame) => frame.type === 'welcome'));
+    expect(welcome.online.plaza).toHaveLength(ONLINE_LIST_LIMIT);
+    expect(welcome.online.lobby).toEqual([{ userId: 'visitor-151', userName: 'visitor-151' }]);
+    expect(welcome.onlineTruncated).toEqual({ plaza: true });
+
+    const joined = joinedFrameSchema.parse(await visitor.request({ action: 'joinRoom', room: 'plaza' }, 'joined'));
+    expect(joined.online).toHaveLength(ONLINE_LIST_LIMIT);
+    expect(joined.onlineTruncated).toBe(true);
+    expect(new Set(joined.online.map((user) => user.userId)).size).toBe(ONLINE_LIST_LIMIT);
+
+    const { body } = await rest('/rooms/plaza/presence');
+    expect(body.online).toHaveLength(151);
+    const rooms = roomsFrameSchema.parse(await visitor.request({ action: 'listRooms' }, 'rooms'));
+    expect(rooms.rooms).toEqual([
+      { room: 'lobby', members: 1 },
+      { room: 'plaza', members: 151 },
+    ]);
   });
 });
 

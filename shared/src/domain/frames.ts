@@ -62,12 +62,20 @@ export const presenceFrameSchema = z.object({
 
 export const onlineUserSchema = z.object({ userId: z.string(), userName: z.string() });
 
+/** Cap on each `online` list in welcome/joined: a full list outgrows API Gateway's 128 KB and reads the whole room. */
+export const ONLINE_LIST_LIMIT = 100;
+
+/** Some of the users online in a room; the full list is GET /rooms/{room}/presence. */
+const onlineListSchema = z.array(onlineUserSchema).max(ONLINE_LIST_LIMIT);
+
 export const welcomeFrameSchema = z.object({
   type: z.literal('welcome'),
   connectionId: z.string(),
   user: onlineUserSchema,
   rooms: z.array(z.string()),
-  online: z.record(z.string(), z.array(onlineUserSchema)),
+  online: z.record(z.string(), onlineListSchema),
+  /** Only when cut: the rooms whose `online` list holds just ONLINE_LIST_LIMIT of their users. */
+  onlineTruncated: z.record(z.string(), z.literal(true)).optional(),
   pending: z.number(),
 });
 
@@ -76,7 +84,9 @@ export const pongFrameSchema = z.object({ type: z.literal('pong'), timestamp: z.
 export const joinedFrameSchema = z.object({
   type: z.literal('joined'),
   room: z.string(),
-  online: z.array(onlineUserSchema),
+  online: onlineListSchema,
+  /** Only when cut: more users are online than `online` holds. */
+  onlineTruncated: z.literal(true).optional(),
 });
 
 export const leftFrameSchema = z.object({ type: z.literal('left'), room: z.string() });

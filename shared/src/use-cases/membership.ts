@@ -1,4 +1,10 @@
-import { type JoinedFrame, type OnlineUser, presenceFrame, type RoomsFrame } from '../domain/frames.js';
+import {
+  type JoinedFrame,
+  ONLINE_LIST_LIMIT,
+  type OnlineUser,
+  presenceFrame,
+  type RoomsFrame,
+} from '../domain/frames.js';
 import type { Identity } from '../domain/identity.js';
 import { roomFromTopic, topics } from '../domain/room.js';
 import { connectionExpiry, epochSeconds } from '../domain/time.js';
@@ -18,7 +24,7 @@ export interface ConnectionContext {
   connectedAt: number;
 }
 
-/** joinRoom: subscribe this connection, tell the room, and return who is online there. */
+/** joinRoom: subscribe this connection, tell the room, and return who is online there (up to ONLINE_LIST_LIMIT). */
 export async function joinRoom(context: ConnectionContext, room: string, deps: MembershipDeps): Promise<JoinedFrame> {
   const { userId, userName } = context.identity;
   await deps.subscriptions.subscribe([
@@ -33,7 +39,8 @@ export async function joinRoom(context: ConnectionContext, room: string, deps: M
   await deps.events.distribute(presenceChanged.detailType, [
     { topic: topics.room(room), frame: presenceFrame('joined', room, context.identity) },
   ]);
-  return { type: 'joined', room, online: await deps.presence.onlineIn(room, epochSeconds()) };
+  const { users, truncated } = await deps.presence.sampleOnlineIn(room, epochSeconds(), ONLINE_LIST_LIMIT);
+  return { type: 'joined', room, online: users, ...(truncated ? { onlineTruncated: true as const } : {}) };
 }
 
 /** leaveRoom: unsubscribe this connection; the room hears about it only if it was a member. */
@@ -68,6 +75,7 @@ export async function listRooms(userId: string, deps: ListRoomsDeps): Promise<Ro
     }
   }
   const sorted = [...rooms].sort();
+  // Counts need every user, so this reads whole rooms rather than the capped sample joins use.
   const counts = await Promise.all(sorted.map((room) => deps.presence.onlineIn(room, now)));
   return {
     type: 'rooms',

@@ -1,4 +1,10 @@
-import { directMessageFrame, type OnlineUser, presenceFrame, type WelcomeFrame } from '../domain/frames.js';
+import {
+  directMessageFrame,
+  ONLINE_LIST_LIMIT,
+  type OnlineUser,
+  presenceFrame,
+  type WelcomeFrame,
+} from '../domain/frames.js';
 import { topics } from '../domain/room.js';
 import { epochSeconds } from '../domain/time.js';
 import type { ConnectionOpenedDetail } from '../events/connection-opened.js';
@@ -32,7 +38,7 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 
 /**
  * After $connect. Primary course:
- * 1. Send the welcome frame: identity, rooms and who is online in them.
+ * 1. Send the welcome frame: identity, rooms and who is online in them (at most ONLINE_LIST_LIMIT each).
  * 2. Deliver every pending direct message, oldest first, then mark each delivered.
  * 3. Tell the rooms the user joined, and came online if this is their only live connection.
  * The connection may still be opening when this runs, so a 410 is retried briefly before the
@@ -45,16 +51,20 @@ export async function startSession(
   const sleep = deps.sleep ?? defaultSleep;
   const now = epochSeconds();
   const user: OnlineUser = { userId: detail.userId, userName: detail.userName };
-  const [online, pending] = await Promise.all([
-    Promise.all(detail.rooms.map((room) => deps.presence.onlineIn(room, now))),
+  const [samples, pending] = await Promise.all([
+    Promise.all(detail.rooms.map((room) => deps.presence.sampleOnlineIn(room, now, ONLINE_LIST_LIMIT))),
     deps.messages.pendingFor(detail.userId, now),
   ]);
+  const truncated = detail.rooms.filter((_room, index) => samples[index]?.truncated);
   const welcome: WelcomeFrame = {
     type: 'welcome',
     connectionId: detail.connectionId,
     user,
     rooms: detail.rooms,
-    online: Object.fromEntries(detail.rooms.map((room, index) => [room, online[index] ?? []])),
+    online: Object.fromEntries(detail.rooms.map((room, index) => [room, samples[index]?.users ?? []])),
+    ...(truncated.length > 0
+      ? { onlineTruncated: Object.fromEntries(truncated.map((room) => [room, true as const])) }
+      : {}),
     pending: pending.length,
   };
 

@@ -69,6 +69,30 @@ describe('formatFrame', () => {
     ]);
   });
 
+  it('says when an online list was cut instead of passing it off as the whole room', () => {
+    const users = [
+      { userId: 'alice', userName: 'Alice' },
+      { userId: 'bob', userName: 'Bob' },
+    ];
+    const welcome = {
+      type: 'welcome',
+      connectionId: 'c-1',
+      user: users[0],
+      rooms: ['big', 'small'],
+      online: { big: users, small: users },
+      onlineTruncated: { big: true },
+      pending: 0,
+    };
+    expect(formatFrame(welcome, context)).toEqual([
+      'connected as Alice (alice) · rooms: #big, #small',
+      '  online in #big (2+): Alice, Bob and more; /rooms counts them',
+      '  online in #small: Alice, Bob',
+    ]);
+    expect(formatFrame({ type: 'joined', room: 'big', online: users, onlineTruncated: true }, context)).toEqual([
+      'joined #big · online (2+): Alice, Bob and more; /rooms counts them',
+    ]);
+  });
+
   it('shows direct messages, rooms, joins and leaves', () => {
     const direct = {
       type: 'message',
