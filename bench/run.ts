@@ -273,7 +273,7 @@ async function main(): Promise<void> {
 
   const postCostPosts = Number(args['post-cost-posts']);
   if (!skip.has('post-cost') && postCostPosts > 0 && timeLeft() > 30_000) {
-    results.postCost = await measurePostCost(postCostPosts, ['http', 'sdk', 'sdk+xray', 'sdk+tracing'], 3);
+    results.postCost = await measurePostCost(postCostPosts, ['http', 'sdk', 'sdk+cache', 'sdk+xray', 'sdk+tracing'], 3);
     log(
       `postToConnection CPU: ${results.postCost.map((r) => `${r.variant} ${r.cpuMicrosPerPost.toFixed(0)} µs`).join(', ')}`,
     );

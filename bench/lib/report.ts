@@ -606,10 +606,12 @@ function renderPostCost(costs: PostCost[]): string {
   const label: Record<string, string> = {
     http: 'plain keep-alive HTTP POST (the floor)',
     sdk: 'ApiGatewayManagementApiClient.send(PostToConnection)',
+    'sdk+cache':
+      'the same with `cacheMiddleware: true` (how the handlers build it since this change: the chain is built once)',
     'sdk+xray': 'the same, with the X-Ray SDK loaded (as the Powertools Tracer does in every function)',
     'sdk+xray-manual': 'the same, X-Ray SDK loaded with AWS_XRAY_MANUAL_MODE=1',
     'sdk+tracing':
-      'the same, traced as on Lambda with `Tracing: Active` (Powertools captureAWSv3Client, UDP to a daemon)',
+      'as the handlers post on Lambda with `Tracing: Active`: cached middleware, Powertools captureAWSv3Client, UDP to a daemon',
   };
   const sdk = costs.find((cost) => cost.variant === 'sdk');
   return [
