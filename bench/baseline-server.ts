@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { listen } from '../local/listen.js';
 
 /** A running baseline server. */
 export interface BaselineServer {
@@ -83,14 +83,7 @@ export async function startBaselineServer(options: BaselineServerOptions): Promi
     ws.on('error', () => {});
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const { port } = await listen(server, options.port, host);
   return {
     url: `ws://${host}:${port}`,
     port,

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { userIdSchema, userNameSchema } from '../../shared/src/domain/identity.js';
+import { listen } from '../listen.js';
 import { generateSigningKey, type SigningKey, signRs256 } from './jwt.js';
 
 /** The client id minted tokens are for, unless the caller picks another. */
@@ -124,14 +124,7 @@ export async function startTokenIssuer(options: TokenIssuerOptions): Promise<Loc
       else send(res, 500, { error: 'internal_error' });
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const { port } = await listen(server, options.port, host);
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const issuer = `${url}${issuerPath}`;
   const jwksUri = `${issuer}/.well-known/jwks.json`;

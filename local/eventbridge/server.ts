@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen } from '../listen.js';
 import { compileInputPath } from './input-path.js';
 import { type CompiledEventPattern, compileEventPattern, InvalidEventPatternError } from './pattern.js';
 import type {
@@ -339,14 +339,7 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const { port } = await listen(server, options.port, host);
 
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,

@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { listen } from '../listen.js';
 import { AuthorizerConfigurationError, evaluatePolicyResult, globMatches } from './authorizer-policy.js';
 import {
   formatClfTime,
@@ -168,14 +169,7 @@ export async function startLocalHttpApi(options: LocalHttpApiOptions): Promise<L
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  port = (server.address() as AddressInfo).port;
+  port = (await listen(server, options.port, host)).port;
   logger.info(`local HTTP API listening on http://${host}:${port}`);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

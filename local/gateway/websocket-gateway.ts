@@ -1,8 +1,9 @@
 import { isUtf8 } from 'node:buffer';
 import { createServer, type IncomingMessage, STATUS_CODES } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
+import { listen } from '../listen.js';
 import { AuthorizerConfigurationError, evaluatePolicyResult } from './authorizer-policy.js';
 import {
   type ConnectionRegistry,
@@ -219,14 +220,7 @@ export async function startLocalWebSocketGateway(
     tasks.run('WebSocket handshake', handshake(req, socket, head));
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  port = (server.address() as AddressInfo).port;
+  port = (await listen(server, options.port, host)).port;
   domainName = `${host}:${port}`;
   logger.info(`local WebSocket gateway listening on ws://${domainName} (stage ${options.stage})`);
 

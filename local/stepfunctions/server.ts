@@ -1,7 +1,6 @@
 import './promise-with-resolvers.js';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   ExecutionAbortedError,
@@ -11,6 +10,7 @@ import {
   StateMachine,
   type StateMachineDefinition,
 } from 'aws-local-stepfunctions';
+import { listen } from '../listen.js';
 import { findDefinitionPlaceholders } from './definition-substitutions.js';
 import { type InvokeLambda, type JsonValue, prepareTaskHandlers, type TaskHandler } from './task-handlers.js';
 
@@ -291,14 +291,7 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
   const server = createServer((req, res) => {
     void handle(req, res);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const { port } = await listen(server, options.port, host);
   const url = `http://${host}:${port}`;
   log('local Step Functions listening', { url, stateMachines: [...machines.keys()] });
 
