@@ -19,6 +19,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { parseParameterOverrides } from '../local/cfn/parameters.js';
 import { repoRoot } from '../local/stack.js';
 import { type BenchSocket, ClientPool, type Flight } from './lib/harness.js';
 import { formatJson, loadAverage, type MachineInfo, machineInfo, processRssMb } from './lib/machine.js';
@@ -56,12 +57,7 @@ const soakRate = Number(args['soak-rate']);
 const sampleMs = Number(args['sample-seconds']) * 1000;
 const messageTimeoutMs = Number(args['message-timeout']) * 1000;
 const deadline = Date.now() + Number(args['max-minutes']) * 60_000;
-const templateParameters = Object.fromEntries(
-  (args.parameter ?? []).map((pair) => {
-    const [key = '', ...value] = pair.split('=');
-    return [key, value.join('=')];
-  }),
-);
+const templateParameters = parseParameterOverrides(args.parameter ?? []);
 
 /** `global.gc`, exposed at run time so `npm run load` needs no node flag. */
 setFlagsFromString('--expose-gc');

@@ -20,6 +20,7 @@ import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { parseParameterOverrides } from '../local/cfn/parameters.js';
 import { localCredentials } from '../local/dynamodb.js';
 import { repoRoot } from '../local/stack.js';
 import { startBaselineServer } from './baseline-server.js';
@@ -65,8 +66,11 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     note: { type: 'string', default: '' },
     'from-json': { type: 'string' },
+    // Template parameter overrides for the whole run, e.g. `--parameter Tracing=Active` (repeatable).
+    parameter: { type: 'string', multiple: true, default: [] },
   },
 });
+const templateParameters = parseParameterOverrides(args.parameter ?? []);
 
 if (args.quick) {
   Object.assign(args, {
@@ -138,9 +142,14 @@ async function main(): Promise<void> {
   log(`machine: ${machine.cpu}, ${machine.cores} cores, load ${machine.loadAtStart.toFixed(1)}`);
   ports = await pickBenchPorts();
   let clock = performance.now();
-  const target = await startSwitchboard({ ports });
+  const target = await startSwitchboard({ ports, parameters: templateParameters });
   results.setup.stackStartSeconds = (performance.now() - clock) / 1000;
-  results.parameters = { ConnectionPageSize: '1000', PostBatchSize: '100', POST_CONCURRENCY: '32' };
+  results.parameters = {
+    ConnectionPageSize: '1000',
+    PostBatchSize: '100',
+    POST_CONCURRENCY: '32',
+    ...templateParameters,
+  };
   log(`local stack up in ${results.setup.stackStartSeconds.toFixed(1)} s`);
   const baseline = await startBaselineServer({ port: 0 });
   const ours = new ClientPool({ urlFor: (index) => target.urlFor({ userId: `bench-u${index}`, room: `p${index}` }) });

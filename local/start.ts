@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { startTokenIssuer } from './auth/token-issuer.js';
+import { ParameterOverrideError, parseParameterOverrides } from './cfn/parameters.js';
 import { startFrontServer } from './front-server.js';
 import { checkPrerequisites, MissingPrerequisiteError } from './prerequisites.js';
 import { startLocalStack } from './stack.js';
@@ -15,6 +16,8 @@ const { values: flags } = parseArgs({
     'issuer-port': { type: 'string', default: process.env.SWITCHBOARD_ISSUER_PORT ?? '3002' },
     'data-dir': { type: 'string', default: process.env.SWITCHBOARD_DATA_DIR },
     verbose: { type: 'boolean', default: false },
+    // Template parameter overrides, as `sam deploy --parameter-overrides` takes them (repeatable).
+    parameter: { type: 'string', multiple: true, default: [] },
     help: { type: 'boolean', default: false },
   },
 });
@@ -30,6 +33,9 @@ if (flags.help) {
                          local issuer, verified like Cognito's
   --issuer-port <n>      local token issuer (default 3002)            SWITCHBOARD_ISSUER_PORT
   --data-dir <path>      keep DynamoDB data across restarts           SWITCHBOARD_DATA_DIR
+  --parameter Key=Value  override a template parameter, as sam deploy
+                         --parameter-overrides does (repeatable), e.g.
+                         --parameter Tracing=Active --parameter PostBatchSize=25
   --verbose              log the stand-ins' activity`);
   process.exit(0);
 }
@@ -53,6 +59,14 @@ if (flags.auth !== 'none' && flags.auth !== 'local-jwt') {
   console.error(`Cannot start: --auth must be none or local-jwt, not ${flags.auth}`);
   process.exit(1);
 }
+let parameterOverrides: Record<string, string>;
+try {
+  parameterOverrides = parseParameterOverrides(flags.parameter ?? []);
+} catch (error) {
+  if (!(error instanceof ParameterOverrideError)) throw error;
+  console.error(`Cannot start: ${error.message}`);
+  process.exit(1);
+}
 // The issuer is always on loopback: the verifier fetches plain-http JWKS from loopback only.
 const issuer =
   flags.auth === 'local-jwt'
@@ -61,17 +75,23 @@ const issuer =
 
 const stack = await startLocalStack({
   host: flags.host,
+  parameters: { ...parameterOverrides, ...(issuer ? { AuthMode: 'cognito' } : {}) },
   restPort: Number(flags['rest-port']),
   webSocketPort: Number(flags['ws-port']),
   dynamoDbPort: Number(flags['dynamodb-port']),
   dataDir: flags['data-dir'],
   ...(issuer
     ? {
-        parameters: { AuthMode: 'cognito' },
         environment: { JWT_ISSUER: issuer.issuer, JWT_JWKS_URI: issuer.jwksUri, JWT_AUDIENCE: issuer.audience },
       }
     : {}),
   log: flags.verbose ? (message, extra) => console.log(`[local] ${message}`, extra ?? '') : undefined,
+}).catch(async (error: unknown) => {
+  // A mistyped --parameter is the user's to fix: say so plainly, as sam deploy does.
+  if (!(error instanceof ParameterOverrideError)) throw error;
+  console.error(`Cannot start: ${error.message}`);
+  await issuer?.close();
+  process.exit(1);
 });
 
 const front = await startFrontServer({

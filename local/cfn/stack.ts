@@ -1,4 +1,5 @@
 import { dirname, resolve } from 'node:path';
+import { checkParameterOverrides, type ParameterDeclaration } from './parameters.js';
 import { loadCfnTemplate } from './template-loader.js';
 
 /**
@@ -18,7 +19,7 @@ export interface CfnResource {
 }
 
 export interface CfnTemplateDocument {
-  Parameters?: Record<string, { Type?: string; Default?: unknown }>;
+  Parameters?: Record<string, ParameterDeclaration>;
   Conditions?: Record<string, unknown>;
   Mappings?: Record<string, Record<string, Record<string, unknown>>>;
   Globals?: Record<string, Record<string, unknown>>;
@@ -51,17 +52,22 @@ export class LocalCfnStack {
     readonly env: LocalEnvironment,
   ) {}
 
-  /** Loads a template and, recursively, its nested applications with local `Location`s. */
+  /**
+   * Loads a template and, recursively, its nested applications with local `Location`s. The root's
+   * parameter overrides are checked as CloudFormation checks them (declared, allowed values).
+   */
   static async load(
     templatePath: string,
     options: { name: string; parameters?: Record<string, string>; env: LocalEnvironment },
   ): Promise<LocalCfnStack> {
-    return LocalCfnStack.loadWith(
+    const root = await LocalCfnStack.loadWith(
       resolve(templatePath),
       options.name,
       Object.fromEntries(Object.entries(options.parameters ?? {}).map(([key, value]) => [key, () => value])),
       options.env,
     );
+    checkParameterOverrides(root.template.Parameters, options.parameters ?? {});
+    return root;
   }
 
   private static async loadWith(
