@@ -1,4 +1,4 @@
-import { historyFrameSchema, type RoomMessageFrame, roomMessageFrameSchema } from '../shared/src/domain/frames.js';
+import { historyFrameSchema, type RoomMessageFrame, roomMessageFrameSchema } from '#protocol/server-frames.js';
 import { type ClientOptions, checkRoomName, USAGE, UsageError } from './cli-options.js';
 import { type FormatContext, formatFrame, formatRoomMessage } from './frame-format.js';
 import type { RoomHistory } from './history.js';

@@ -1,89 +1,29 @@
-import type {
-  AckFrame,
-  DirectMessageFrame,
-  ErrorFrame,
-  HistoryFrame,
-  JoinedFrame,
-  OnlineUser,
-  PresenceFrame,
-  RoomMessageFrame,
-  WelcomeFrame,
-} from '../../shared/src/domain/frames.js';
+import type { ServerFrame } from '#protocol/server-frames.js';
 
-// Type-only imports: esbuild erases them, so the bundle carries no server code, while tsc keeps the
-// client's view of the protocol in step with the server's frame schemas.
+// Type-only imports: esbuild erases them, so the bundle carries neither zod nor server code, while tsc
+// holds the browser to the one declaration of the protocol in shared/src/protocol.
+export type { ClientFrame } from '#protocol/client-frames.js';
 export type {
   AckFrame,
+  DeletedFrame,
+  DirectMessage,
   DirectMessageFrame,
   ErrorFrame,
   HistoryFrame,
   JoinedFrame,
+  LeftFrame,
   OnlineUser,
   PresenceFrame,
+  ReadFrame,
   RoomMessageFrame,
+  ServerFrame,
+  StatusFrame,
   WelcomeFrame,
-};
+} from '#protocol/server-frames.js';
 
-export type DirectMessage = DirectMessageFrame['data'];
+import type { DirectMessage, DirectMessageFrame, OnlineUser, RoomMessageFrame } from '#protocol/server-frames.js';
+
 export type DeliveryStatus = DirectMessage['status'];
-
-/** Sent to the sender's connections when a direct message is delivered or read. */
-export interface StatusFrame {
-  type: 'status';
-  data: { messageId: string; conversationId: string; status: DeliveryStatus };
-}
-
-/** Sent to both sides when a message is soft-deleted. */
-export interface DeletedFrame {
-  type: 'deleted';
-  data: { messageId: string; conversationId?: string; room?: string };
-}
-
-/** The answer to markRead. */
-export interface ReadFrame {
-  type: 'read';
-  conversationId: string;
-  count: number;
-}
-
-export interface LeftFrame {
-  type: 'left';
-  room: string;
-}
-
-export type ServerFrame =
-  | RoomMessageFrame
-  | DirectMessageFrame
-  | AckFrame
-  | ErrorFrame
-  | PresenceFrame
-  | WelcomeFrame
-  | JoinedFrame
-  | LeftFrame
-  | HistoryFrame
-  | StatusFrame
-  | DeletedFrame
-  | ReadFrame
-  | { type: 'pong' | 'rooms' };
-
-export type ClientFrame =
-  | { action: 'sendMessage'; room: string; message: string; messageId: string }
-  | {
-      action: 'sendMessage';
-      recipientId: string;
-      content: string;
-      messageId: string;
-      conversationId?: string;
-      replyToMessageId?: string;
-      replyToContent?: string;
-      replyToSenderName?: string;
-    }
-  | { action: 'joinRoom' | 'leaveRoom'; room: string }
-  | { action: 'ping' }
-  | { action: 'resume'; room: string; lastTimestamp: string; lastMessageId?: string; limit?: number }
-  | { action: 'resume'; room: string; cursor: string; limit?: number }
-  | { action: 'markRead'; conversationId: string; upToMessageId: string }
-  | { action: 'deleteMessage'; messageId: string };
 
 /** GET /rooms/{room}/messages */
 export interface RoomHistoryPage {

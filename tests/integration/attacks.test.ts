@@ -7,7 +7,7 @@ import WebSocket from 'ws';
 import { type LocalTokenIssuer, startTokenIssuer } from '../../local/auth/token-issuer.js';
 import { type CfnTemplate, loadCfnTemplate } from '../../local/cfn/template-loader.js';
 import { type LocalStack, repoRoot } from '../../local/stack.js';
-import { ackFrameSchema, errorFrameSchema } from '../../shared/src/domain/frames.js';
+import { ackFrameSchema, errorFrameSchema } from '#protocol/server-frames.js';
 import { type Frame, startTestStack, TestClient } from '../helpers/local-stack.js';
 
 /**

@@ -3,7 +3,7 @@ import { GetItemCommand, PutItemCommand, QueryCommand, ScanCommand, UpdateItemCo
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SeenMessages } from '../../client/seen-messages.js';
 import type { LocalStack } from '../../local/stack.js';
-import { ackFrameSchema, historyFrameSchema } from '../../shared/src/domain/frames.js';
+import { ackFrameSchema, historyFrameSchema } from '#protocol/server-frames.js';
 import { connectionExpiry } from '../../shared/src/domain/time.js';
 import { loadCfnTemplate, REPO_ROOT, TEMPLATE_FILES } from '../helpers/cfn-template.js';
 import { freePort } from '../helpers/dynamodb-local.js';

@@ -11,7 +11,7 @@ import {
   roomMessageFrameSchema,
   roomsFrameSchema,
   welcomeFrameSchema,
-} from '../../shared/src/domain/frames.js';
+} from '#protocol/server-frames.js';
 import { topics } from '../../shared/src/domain/room.js';
 import { connectionExpiry } from '../../shared/src/domain/time.js';
 import { type Frame, TestClient, useLocalStack } from '../helpers/local-stack.js';

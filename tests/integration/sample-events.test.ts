@@ -14,7 +14,7 @@ import {
   unknownManifestEntries,
 } from '../../local/sample-events.js';
 import type { LocalStack } from '../../local/stack.js';
-import { ackFrameSchema, errorFrameSchema, historyFrameSchema } from '../../shared/src/domain/frames.js';
+import { ackFrameSchema, errorFrameSchema, historyFrameSchema } from '#protocol/server-frames.js';
 import { startTestStack } from '../helpers/local-stack.js';
 
 // Read while collecting, so that every (function, event file) pair is a test of its own.

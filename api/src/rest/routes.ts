@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { messageRetentionDays } from '../../../shared/src/config.js';
 import { InvalidJsonError, NotFoundError, UnauthorizedError } from '../../../shared/src/domain/errors.js';
-import { directMessageFrame, roomMessageFrame } from '../../../shared/src/domain/frames.js';
+import { conversationIdSchema } from '#protocol/client-frames.js';
+import { directMessageFrame, roomMessageFrame } from '#protocol/server-frames.js';
 import {
   type Identity,
   identityFromAuthorizer,
@@ -25,13 +26,7 @@ type RouteHandler = (event: HttpEvent) => Promise<HttpResult>;
 
 const roomPathSchema = z.object({ room: roomNameSchema });
 const userPathSchema = z.object({ userId: userIdSchema });
-const conversationPathSchema = z.object({
-  conversationId: z
-    .string()
-    .min(1)
-    .max(64)
-    .regex(/^[A-Za-z0-9_-]+$/, 'conversationId may contain only letters, digits, _ and -'),
-});
+const conversationPathSchema = z.object({ conversationId: conversationIdSchema });
 const echoBodySchema = z.object({ message: contentSchema, sender: userNameSchema.optional() });
 
 function callerOf(event: HttpEvent): Identity {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { messageRetentionDays } from '../../../shared/src/config.js';
-import { directMessageFrame } from '../../../shared/src/domain/frames.js';
+import { directMessageFrame } from '#protocol/server-frames.js';
 import {
   deleteMessage,
   markRead,
@@ -24,7 +24,7 @@ import {
   sendDirectMessageSchema,
   sendRoomMessageSchema,
   topicActionSchema,
-} from './schemas.js';
+} from '#protocol/client-frames.js';
 
 const directDeps = () => ({
   messages: adapters.messages(),
