@@ -347,11 +347,6 @@ export class ChatSession {
     }
   }
 
-  /** Sends a keepalive ping (API Gateway drops connections idle for 10 minutes). */
-  keepalive(): void {
-    this.deps.send(JSON.stringify({ action: 'ping' }));
-  }
-
   /** stdin closed: leave once every message sent has been acknowledged (or the wait runs out). */
   async endOfInput(maxWaitMs = 5_000): Promise<void> {
     const deadline = Date.now() + maxWaitMs;

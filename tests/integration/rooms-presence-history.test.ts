@@ -1,8 +1,6 @@
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { createConnectionStore } from '../../db/src/connections-store.js';
-import { createSubscriptionStore } from '../../db/src/subscriptions-store.js';
 import {
   ackFrameSchema,
   joinedFrameSchema,
@@ -12,6 +10,8 @@ import {
   roomsFrameSchema,
   welcomeFrameSchema,
 } from '#protocol/server-frames.js';
+import { createConnectionStore } from '../../db/src/connections-store.js';
+import { createSubscriptionStore } from '../../db/src/subscriptions-store.js';
 import { topics } from '../../shared/src/domain/room.js';
 import { connectionExpiry } from '../../shared/src/domain/time.js';
 import { type Frame, TestClient, useLocalStack } from '../helpers/local-stack.js';

@@ -1,18 +1,4 @@
 import { z } from 'zod';
-import { messageRetentionDays } from '../../../shared/src/config.js';
-import { directMessageFrame } from '#protocol/server-frames.js';
-import {
-  deleteMessage,
-  markRead,
-  readConversation,
-  sendDirectMessage,
-} from '../../../shared/src/use-cases/direct-messages.js';
-import { joinRoom, leaveRoom, listRooms } from '../../../shared/src/use-cases/membership.js';
-import { subscribeToMetrics, unsubscribeFromMetrics } from '../../../shared/src/use-cases/metrics-subscriptions.js';
-import { postRoomMessage } from '../../../shared/src/use-cases/post-room-message.js';
-import { catchUp } from '../../../shared/src/use-cases/read-history.js';
-import { adapters } from '../../../shared/src/wiring.js';
-import { type ActionContext, type ActionTable, parseOrThrow, route } from './router.js';
 import {
   conversationHistorySchema,
   deleteMessageSchema,
@@ -25,6 +11,20 @@ import {
   sendRoomMessageSchema,
   topicActionSchema,
 } from '#protocol/client-frames.js';
+import { directMessageFrame } from '#protocol/server-frames.js';
+import { messageRetentionDays } from '../../../shared/src/config.js';
+import {
+  deleteMessage,
+  markRead,
+  readConversation,
+  sendDirectMessage,
+} from '../../../shared/src/use-cases/direct-messages.js';
+import { joinRoom, leaveRoom, listRooms } from '../../../shared/src/use-cases/membership.js';
+import { subscribeToMetrics, unsubscribeFromMetrics } from '../../../shared/src/use-cases/metrics-subscriptions.js';
+import { postRoomMessage } from '../../../shared/src/use-cases/post-room-message.js';
+import { catchUp } from '../../../shared/src/use-cases/read-history.js';
+import { adapters } from '../../../shared/src/wiring.js';
+import { type ActionContext, type ActionTable, parseOrThrow, route } from './router.js';
 
 const directDeps = () => ({
   messages: adapters.messages(),
