@@ -1,4 +1,5 @@
 import type { ClientFrame, SendDirectMessageFrame, SendRoomMessageFrame } from '#protocol/client-frames.js';
+import { MAX_CONNECT_ROOMS } from '#protocol/connect.js';
 import type {
   ConversationHistoryPage,
   ConversationsBody,
@@ -30,8 +31,6 @@ import {
 } from './threads.js';
 import type { ChatItem } from './timeline.js';
 
-/** The server allows this many rooms in the connect URL; the rest are joined once connected. */
-export const MAX_CONNECT_ROOMS = 10;
 const RESUME_PAGE = 100;
 const PRESENCE_REFRESH_MS = 300;
 
