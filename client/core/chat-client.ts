@@ -72,7 +72,10 @@ export interface ChatClientDeps {
   heartbeatMs?: number;
 }
 
-/** What a UI reads: the client's state at the moment it was taken. */
+/**
+ * What a UI reads. The lists are fresh arrays, but the threads in them are the client's own objects
+ * behind read-only types: read a snapshot when the change event comes, rather than keeping it.
+ */
 export interface ChatSnapshot {
   readonly me: Readonly<ChatIdentity>;
   readonly connection: ConnectionState;
