@@ -1,11 +1,11 @@
-import { historyFrameSchema, type RoomMessageFrame, roomMessageFrameSchema } from '../shared/src/domain/frames.js';
+import type { ClientFrame } from '#protocol/client-frames.js';
+import { MAX_CONNECT_ROOMS } from '#protocol/connect.js';
+import { historyFrameSchema, type RoomMessageFrame, roomMessageFrameSchema } from '#protocol/server-frames.js';
 import { type ClientOptions, checkRoomName, USAGE, UsageError } from './cli-options.js';
 import { type FormatContext, formatFrame, formatRoomMessage } from './frame-format.js';
 import type { RoomHistory } from './history.js';
 import { SeenMessages } from './seen-messages.js';
 
-/** The server accepts at most this many rooms in the connect URL (`?room=a,b`). */
-export const MAX_CONNECT_ROOMS = 10;
 /** Errors after which the same send (same messageId) may succeed. */
 const RETRYABLE_ERRORS = new Set(['internal_error', 'rate_limited']);
 const MAX_SEND_RETRIES = 3;
@@ -39,6 +39,9 @@ interface Position {
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** The frames this client builds, checked against the protocol's types (raw `--json` input goes out as typed). */
+const encode = (frame: ClientFrame) => JSON.stringify(frame);
 
 const sortKey = (position: Position) => `${position.timestamp}#${position.messageId}`;
 
@@ -109,8 +112,7 @@ export class ChatSession {
 
   onOpen(reconnected: boolean): void {
     this.deps.output.status(this.deps.format.paint.dim(reconnected ? 'reconnected; catching up' : 'connected'));
-    for (const room of this.rooms.slice(MAX_CONNECT_ROOMS))
-      this.deps.send(JSON.stringify({ action: 'joinRoom', room }));
+    for (const room of this.rooms.slice(MAX_CONNECT_ROOMS)) this.deps.send(encode({ action: 'joinRoom', room }));
     if (reconnected) {
       for (const room of this.rooms) this.resume(room);
       // Same messageId: a send that did reach the server before the drop is not stored twice.
@@ -186,7 +188,7 @@ export class ChatSession {
         for (const message of history.data.messages) this.advance(message);
         // A catch-up longer than one page: the next page continues exactly where this one ended.
         if (history.data.hasMore && history.data.cursor) {
-          this.deps.send(JSON.stringify({ action: 'resume', room: history.data.room, cursor: history.data.cursor }));
+          this.deps.send(encode({ action: 'resume', room: history.data.room, cursor: history.data.cursor }));
         }
         break;
       }
@@ -233,10 +235,10 @@ export class ChatSession {
 
   private resume(room: string): void {
     const last = this.lastSeen.get(room);
-    const frame = last
+    const frame: ClientFrame = last
       ? { action: 'resume', room, lastTimestamp: last.timestamp, lastMessageId: last.messageId }
       : { action: 'resume', room, lastTimestamp: this.resumeFrom.get(room) ?? this.deps.now().toISOString() };
-    this.deps.send(JSON.stringify(frame));
+    this.deps.send(encode(frame));
   }
 
   private sendFailed(messageId: string, code: string): void {
@@ -268,10 +270,7 @@ export class ChatSession {
 
   private sendMessage(text: string): void {
     const messageId = this.deps.newMessageId();
-    this.sendTracked(
-      messageId,
-      JSON.stringify({ action: 'sendMessage', room: this.current, message: text, messageId }),
-    );
+    this.sendTracked(messageId, encode({ action: 'sendMessage', room: this.current, message: text, messageId }));
   }
 
   /** One line typed (or piped) on stdin. */
@@ -314,22 +313,22 @@ export class ChatSession {
       switch (name.toLowerCase()) {
         case '/join': {
           const room = checkRoomName(argument);
-          this.sendFrame(JSON.stringify({ action: 'joinRoom', room }));
+          this.sendFrame(encode({ action: 'joinRoom', room }));
           // Lines typed next go to the new room, even before the server's reply arrives.
           this.current = room;
           return;
         }
         case '/leave': {
           const room = checkRoomName(argument || this.current);
-          this.sendFrame(JSON.stringify({ action: 'leaveRoom', room }));
+          this.sendFrame(encode({ action: 'leaveRoom', room }));
           return;
         }
         case '/rooms':
-          this.sendFrame(JSON.stringify({ action: 'listRooms' }));
+          this.sendFrame(encode({ action: 'listRooms' }));
           return;
         case '/ping':
           this.pingsAsked++;
-          this.sendFrame(JSON.stringify({ action: 'ping' }));
+          this.sendFrame(encode({ action: 'ping' }));
           return;
         case '/help':
           output.status(format.paint.dim(USAGE.slice(USAGE.indexOf('Commands:'))));
@@ -345,11 +344,6 @@ export class ChatSession {
       if (!(error instanceof UsageError)) throw error;
       output.status(format.paint.error(error.message));
     }
-  }
-
-  /** Sends a keepalive ping (API Gateway drops connections idle for 10 minutes). */
-  keepalive(): void {
-    this.deps.send(JSON.stringify({ action: 'ping' }));
   }
 
   /** stdin closed: leave once every message sent has been acknowledged (or the wait runs out). */

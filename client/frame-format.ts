@@ -9,7 +9,7 @@ import {
   roomMessageFrameSchema,
   roomsFrameSchema,
   welcomeFrameSchema,
-} from '../shared/src/domain/frames.js';
+} from '#protocol/server-frames.js';
 import { type Painter, sanitize } from './ansi.js';
 
 export interface FormatContext {

@@ -1,14 +1,31 @@
 import { randomUUID } from 'node:crypto';
 import { clearLine, createInterface, cursorTo } from 'node:readline';
+import WebSocket from 'ws';
+import { ReconnectingSocket } from '#client-core/reconnecting-socket.js';
 import { colorEnabled, painter } from './ansi.js';
 import { ChatSession } from './chat-session.js';
 import { connectUrl, parseClientOptions, USAGE, UsageError } from './cli-options.js';
 import { localClock } from './frame-format.js';
 import { fetchRoomHistory } from './history.js';
-import { ReconnectingSocket } from './reconnecting-socket.js';
 
 /** Under API Gateway's 10-minute idle timeout. */
 const KEEPALIVE_MS = 9 * 60 * 1000;
+
+/** The HTTP status of the last refused handshake: a browser cannot see it, a terminal can. */
+let refusedWith: number | undefined;
+
+/** `ws`, keeping the status of a refused handshake (401/403 means retrying cannot help). */
+class TerminalWebSocket extends WebSocket {
+  constructor(url: string) {
+    super(url);
+    refusedWith = undefined;
+    this.on('unexpected-response', (request, response) => {
+      refusedWith = response.statusCode;
+      response.resume();
+      request.destroy();
+    });
+  }
+}
 
 /**
  * Terminal chat client (seed 000's websocket_client.py, over a real WebSocket):
@@ -73,15 +90,22 @@ async function main(argv: string[]): Promise<number> {
   });
   session = chat;
   socket = new ReconnectingSocket({
-    baseMs: settings.reconnectBaseMs,
-    maxMs: settings.reconnectMaxMs,
+    WebSocket: TerminalWebSocket,
+    backoff: { baseMs: settings.reconnectBaseMs, maxMs: settings.reconnectMaxMs },
+    heartbeatMs: KEEPALIVE_MS,
     url: () => connectUrl(settings, chat.connectRooms()),
     onOpen: (reconnected) => chat.onOpen(reconnected),
     onMessage: (text) => chat.onMessage(text),
-    onDisconnect: (info) => chat.onDisconnect(info),
-    onFatal: (error) => {
-      write(process.stderr, paint.error(error.message));
+    onState: (state) => {
+      if (state.state !== 'waiting' || state.code === undefined) return;
+      const reason = state.reason || (refusedWith ? `HTTP ${refusedWith}` : '');
+      chat.onDisconnect({ code: state.code, reason, retryInMs: state.delayMs });
+    },
+    onFailedAttempt: () => {
+      if (refusedWith !== 401 && refusedWith !== 403) return 'retry';
+      write(process.stderr, paint.error(`the server refused the connection (${refusedWith}); check --user or --token`));
       finish(2);
+      return 'stop';
     },
   });
   socket.start();
@@ -91,7 +115,6 @@ async function main(argv: string[]): Promise<number> {
   rl.on('SIGINT', () => finish(0));
   process.once('SIGINT', () => finish(0));
   process.once('SIGTERM', () => finish(0));
-  const keepalive = setInterval(() => chat.keepalive(), KEEPALIVE_MS);
 
   await chat.showStartupHistory();
   if (interactive) {
@@ -100,10 +123,9 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const code = await finished;
-  clearInterval(keepalive);
   chat.dispose();
   rl.close();
-  await socket.close();
+  await socket.stop();
   process.stdin.destroy();
   return code;
 }

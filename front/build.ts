@@ -26,10 +26,14 @@ async function listFiles(dir: string): Promise<string[]> {
   return entries.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name));
 }
 
+/** Sources outside front/ the bundle imports (`#client-core/*`) or type-checks against (`#protocol/*`). */
+const sharedSourceDirs = [join(frontDir, '..', 'client', 'core'), join(frontDir, '..', 'shared', 'src', 'protocol')];
+
 /** A hash of everything the build reads: the site is stale exactly when this changes. */
 export async function frontInputsHash(): Promise<string> {
   const files = [
     ...(await listFiles(join(frontDir, 'src'))),
+    ...(await Promise.all(sharedSourceDirs.map(listFiles))).flat(),
     join(frontDir, 'index.html'),
     join(frontDir, 'styles.css'),
     fileURLToPath(import.meta.url),

@@ -1,4 +1,9 @@
-import type { ConversationHistoryPage, ConversationSummary, OnlineUser, RoomHistoryPage } from './protocol.js';
+import type {
+  ConversationHistoryPage,
+  ConversationsBody,
+  RoomHistoryPage,
+  RoomPresenceBody,
+} from '#protocol/http-bodies.js';
 
 export class RestError extends Error {
   override name = 'RestError';
@@ -13,8 +18,8 @@ export class RestError extends Error {
 
 export interface RestClient {
   roomHistory(room: string, before?: string, limit?: number): Promise<RoomHistoryPage>;
-  roomPresence(room: string): Promise<{ room: string; online: OnlineUser[] }>;
-  conversations(): Promise<{ conversations: ConversationSummary[] }>;
+  roomPresence(room: string): Promise<RoomPresenceBody>;
+  conversations(): Promise<ConversationsBody>;
   conversationHistory(conversationId: string, before?: string, limit?: number): Promise<ConversationHistoryPage>;
 }
 

@@ -1,4 +1,4 @@
-import type { Frame, OnlineUser } from './domain/frames.js';
+import type { Frame, OnlineUser } from '#protocol/server-frames.js';
 import type { ChatMessage, DeliveryStatus } from './domain/message.js';
 import type { Delivery } from './events/delivery.js';
 

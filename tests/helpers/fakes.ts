@@ -1,4 +1,4 @@
-import type { Frame } from '../../shared/src/domain/frames.js';
+import type { Frame } from '#protocol/server-frames.js';
 import type { Delivery } from '../../shared/src/events/delivery.js';
 import type {
   ConnectionNotifier,

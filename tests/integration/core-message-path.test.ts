@@ -5,7 +5,7 @@ import {
   errorFrameSchema,
   roomMessageFrameSchema,
   welcomeFrameSchema,
-} from '../../shared/src/domain/frames.js';
+} from '#protocol/server-frames.js';
 import { connectionExpiry } from '../../shared/src/domain/time.js';
 import { useLocalStack } from '../helpers/local-stack.js';
 

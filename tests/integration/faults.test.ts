@@ -1,9 +1,9 @@
 import { resolve } from 'node:path';
 import { GetItemCommand, PutItemCommand, QueryCommand, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ackFrameSchema, historyFrameSchema } from '#protocol/server-frames.js';
 import { SeenMessages } from '../../client/seen-messages.js';
 import type { LocalStack } from '../../local/stack.js';
-import { ackFrameSchema, historyFrameSchema } from '../../shared/src/domain/frames.js';
 import { connectionExpiry } from '../../shared/src/domain/time.js';
 import { loadCfnTemplate, REPO_ROOT, TEMPLATE_FILES } from '../helpers/cfn-template.js';
 import { freePort } from '../helpers/dynamodb-local.js';

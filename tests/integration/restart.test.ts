@@ -2,8 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ackFrameSchema, historyFrameSchema, roomMessageFrameSchema } from '#protocol/server-frames.js';
 import type { LocalStack, LocalStackOptions } from '../../local/stack.js';
-import { ackFrameSchema, historyFrameSchema, roomMessageFrameSchema } from '../../shared/src/domain/frames.js';
 import { freePort } from '../helpers/dynamodb-local.js';
 import { type Frame, startTestStack, TestClient } from '../helpers/local-stack.js';
 

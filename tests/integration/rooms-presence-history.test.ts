@@ -1,8 +1,6 @@
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { createConnectionStore } from '../../db/src/connections-store.js';
-import { createSubscriptionStore } from '../../db/src/subscriptions-store.js';
 import {
   ackFrameSchema,
   joinedFrameSchema,
@@ -11,7 +9,9 @@ import {
   roomMessageFrameSchema,
   roomsFrameSchema,
   welcomeFrameSchema,
-} from '../../shared/src/domain/frames.js';
+} from '#protocol/server-frames.js';
+import { createConnectionStore } from '../../db/src/connections-store.js';
+import { createSubscriptionStore } from '../../db/src/subscriptions-store.js';
 import { topics } from '../../shared/src/domain/room.js';
 import { connectionExpiry } from '../../shared/src/domain/time.js';
 import { type Frame, TestClient, useLocalStack } from '../helpers/local-stack.js';

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ackFrameSchema, errorFrameSchema, historyFrameSchema } from '#protocol/server-frames.js';
 import {
   type InvokeTarget,
   invokeTarget,
@@ -14,7 +15,6 @@ import {
   unknownManifestEntries,
 } from '../../local/sample-events.js';
 import type { LocalStack } from '../../local/stack.js';
-import { ackFrameSchema, errorFrameSchema, historyFrameSchema } from '../../shared/src/domain/frames.js';
 import { startTestStack } from '../helpers/local-stack.js';
 
 // Read while collecting, so that every (function, event file) pair is a test of its own.

@@ -1,6 +1,6 @@
 import { DeleteItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { metricsUpdateFrameSchema } from '../../shared/src/domain/frames.js';
+import { metricsUpdateFrameSchema } from '#protocol/server-frames.js';
 import { type Frame, type TestClient, useLocalStack } from '../helpers/local-stack.js';
 
 const local = useLocalStack();

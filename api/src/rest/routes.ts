@@ -1,7 +1,14 @@
 import { z } from 'zod';
+import { conversationIdSchema } from '#protocol/client-frames.js';
+import type {
+  ConversationHistoryPage,
+  ConversationsBody,
+  RoomHistoryPage,
+  RoomPresenceBody,
+} from '#protocol/http-bodies.js';
+import { directMessageFrame, roomMessageFrame } from '#protocol/server-frames.js';
 import { messageRetentionDays } from '../../../shared/src/config.js';
 import { InvalidJsonError, NotFoundError, UnauthorizedError } from '../../../shared/src/domain/errors.js';
-import { directMessageFrame, roomMessageFrame } from '../../../shared/src/domain/frames.js';
 import {
   type Identity,
   identityFromAuthorizer,
@@ -25,13 +32,7 @@ type RouteHandler = (event: HttpEvent) => Promise<HttpResult>;
 
 const roomPathSchema = z.object({ room: roomNameSchema });
 const userPathSchema = z.object({ userId: userIdSchema });
-const conversationPathSchema = z.object({
-  conversationId: z
-    .string()
-    .min(1)
-    .max(64)
-    .regex(/^[A-Za-z0-9_-]+$/, 'conversationId may contain only letters, digits, _ and -'),
-});
+const conversationPathSchema = z.object({ conversationId: conversationIdSchema });
 const echoBodySchema = z.object({ message: contentSchema, sender: userNameSchema.optional() });
 
 function callerOf(event: HttpEvent): Identity {
@@ -82,13 +83,14 @@ export const routes: Record<string, RouteHandler> = {
     const { room } = parseParams(roomPathSchema, event.pathParameters);
     const { limit, before } = parseParams(pageQuerySchema, event.queryStringParameters);
     const page = await readRoomHistory(room, { limit, cursor: before }, { messages: adapters.messages() });
-    return json(200, { room, ...historyBody(page) });
+    return json(200, { room, ...historyBody(page) } satisfies RoomHistoryPage);
   },
 
   'GET /rooms/{room}/presence': async (event) => {
     callerOf(event);
     const { room } = parseParams(roomPathSchema, event.pathParameters);
-    return json(200, { room, online: await adapters.presence().onlineIn(room, epochSeconds()) });
+    const body: RoomPresenceBody = { room, online: await adapters.presence().onlineIn(room, epochSeconds()) };
+    return json(200, body);
   },
 
   'GET /users/{userId}/messages': async (event) => {
@@ -101,7 +103,7 @@ export const routes: Record<string, RouteHandler> = {
 
   'GET /conversations': async (event) => {
     const conversations = await adapters.conversations().list(callerOf(event).userId, epochSeconds());
-    return json(200, { conversations });
+    return json(200, { conversations } satisfies ConversationsBody);
   },
 
   'GET /conversations/{conversationId}/messages': async (event) => {
@@ -116,7 +118,7 @@ export const routes: Record<string, RouteHandler> = {
       conversationId,
       messages: page.messages.map((message) => directMessageFrame(message).data),
       ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
-    });
+    } satisfies ConversationHistoryPage);
   },
 
   'GET /': async (event) => postToEcho(callerOf(event), 'Hello from Switchboard!'),

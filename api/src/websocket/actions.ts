@@ -1,6 +1,18 @@
 import { z } from 'zod';
+import {
+  conversationHistorySchema,
+  deleteMessageSchema,
+  listRoomsSchema,
+  markReadSchema,
+  pingSchema,
+  resumeSchema,
+  roomActionSchema,
+  sendDirectMessageSchema,
+  sendRoomMessageSchema,
+  topicActionSchema,
+} from '#protocol/client-frames.js';
+import { directMessageFrame } from '#protocol/server-frames.js';
 import { messageRetentionDays } from '../../../shared/src/config.js';
-import { directMessageFrame } from '../../../shared/src/domain/frames.js';
 import {
   deleteMessage,
   markRead,
@@ -13,18 +25,6 @@ import { postRoomMessage } from '../../../shared/src/use-cases/post-room-message
 import { catchUp } from '../../../shared/src/use-cases/read-history.js';
 import { adapters } from '../../../shared/src/wiring.js';
 import { type ActionContext, type ActionTable, parseOrThrow, route } from './router.js';
-import {
-  conversationHistorySchema,
-  deleteMessageSchema,
-  listRoomsSchema,
-  markReadSchema,
-  pingSchema,
-  resumeSchema,
-  roomActionSchema,
-  sendDirectMessageSchema,
-  sendRoomMessageSchema,
-  topicActionSchema,
-} from './schemas.js';
 
 const directDeps = () => ({
   messages: adapters.messages(),

@@ -1,8 +1,6 @@
+import { MAX_CONNECT_ROOMS } from '#protocol/connect.js';
 import { ValidationError } from '../../../shared/src/domain/errors.js';
 import { DEFAULT_ROOM, roomNameSchema } from '../../../shared/src/domain/room.js';
-
-/** At most this many rooms can be joined from the connect URL (`?room=a,b`). */
-export const MAX_CONNECT_ROOMS = 10;
 
 /** The rooms named by `?room=` (comma-separated), or the default room. */
 export function roomsFromQuery(query: Record<string, string | undefined> | null | undefined): string[] {

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { errorFrame, type Frame } from '#protocol/server-frames.js';
 import {
   DomainError,
   RateLimitedError,
@@ -6,7 +7,6 @@ import {
   UnknownActionError,
   ValidationError,
 } from '../../../shared/src/domain/errors.js';
-import { errorFrame, type Frame } from '../../../shared/src/domain/frames.js';
 import { type Identity, identityFromAuthorizer } from '../../../shared/src/domain/identity.js';
 import { logger } from '../../../shared/src/observability.js';
 import type { WebSocketEvent, WebSocketResult } from './event.js';

@@ -1,5 +1,5 @@
 import { type ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
-import type { Frame } from '../domain/frames.js';
+import type { Frame } from '#protocol/server-frames.js';
 import { logger } from '../observability.js';
 import type { ConnectionNotifier, PostOutcome } from '../ports.js';
 

@@ -1,4 +1,4 @@
-import type { OnlineUser } from '../domain/frames.js';
+import type { OnlineUser } from '#protocol/server-frames.js';
 import { topics } from '../domain/room.js';
 import type { PresenceReader, Subscription, SubscriptionStore } from '../ports.js';
 

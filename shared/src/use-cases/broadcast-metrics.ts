@@ -1,5 +1,5 @@
+import type { Frame } from '#protocol/server-frames.js';
 import { forEachConcurrently } from '../concurrency.js';
-import type { Frame } from '../domain/frames.js';
 import { topics } from '../domain/room.js';
 import type { ConnectionNotifier, SubscriptionStore } from '../ports.js';
 

@@ -1,4 +1,4 @@
-import { presenceFrame } from '../domain/frames.js';
+import { presenceFrame } from '#protocol/server-frames.js';
 import { roomFromTopic, topics } from '../domain/room.js';
 import { epochSeconds } from '../domain/time.js';
 import type { Delivery } from '../events/delivery.js';

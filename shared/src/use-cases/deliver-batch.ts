@@ -1,5 +1,5 @@
+import type { Frame } from '#protocol/server-frames.js';
 import { forEachConcurrently } from '../concurrency.js';
-import type { Frame } from '../domain/frames.js';
 import type { ConnectionNotifier, MessageStore } from '../ports.js';
 
 export interface DeliverBatchInput {

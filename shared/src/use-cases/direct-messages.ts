@@ -1,5 +1,5 @@
+import { type AckFrame, directMessageFrame, type Frame } from '#protocol/server-frames.js';
 import { ForbiddenError, IdentityMismatchError, NotFoundError, ValidationError } from '../domain/errors.js';
-import { type AckFrame, directMessageFrame, type Frame } from '../domain/frames.js';
 import type { Identity } from '../domain/identity.js';
 import { type ChatMessage, directPartition, newMessageId, type ReplyReference, sortKeyFor } from '../domain/message.js';
 import { topics } from '../domain/room.js';

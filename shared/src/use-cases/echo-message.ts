@@ -1,4 +1,4 @@
-import type { AckFrame } from '../domain/frames.js';
+import type { AckFrame } from '#protocol/server-frames.js';
 import type { ChatMessage } from '../domain/message.js';
 import { type PostRoomMessageDeps, postRoomMessage } from './post-room-message.js';
 

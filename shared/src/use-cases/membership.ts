@@ -4,7 +4,7 @@ import {
   type OnlineUser,
   presenceFrame,
   type RoomsFrame,
-} from '../domain/frames.js';
+} from '#protocol/server-frames.js';
 import type { Identity } from '../domain/identity.js';
 import { roomFromTopic, topics } from '../domain/room.js';
 import { connectionExpiry, epochSeconds } from '../domain/time.js';

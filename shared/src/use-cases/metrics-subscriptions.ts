@@ -1,4 +1,4 @@
-import type { Frame } from '../domain/frames.js';
+import type { Frame } from '#protocol/server-frames.js';
 import { topics } from '../domain/room.js';
 import { connectionExpiry } from '../domain/time.js';
 import type { SubscriptionStore } from '../ports.js';

@@ -1,5 +1,5 @@
+import { type AckFrame, roomMessageFrame } from '#protocol/server-frames.js';
 import { IdentityMismatchError } from '../domain/errors.js';
-import { type AckFrame, roomMessageFrame } from '../domain/frames.js';
 import type { Identity } from '../domain/identity.js';
 import { type ChatMessage, newMessageId, sortKeyFor } from '../domain/message.js';
 import { topics } from '../domain/room.js';

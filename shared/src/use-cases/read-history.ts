@@ -1,4 +1,4 @@
-import { type HistoryFrame, roomMessageFrame } from '../domain/frames.js';
+import { type HistoryFrame, roomMessageFrame } from '#protocol/server-frames.js';
 import { epochSeconds } from '../domain/time.js';
 import type { HistoryPage, MessageStore } from '../ports.js';
 

@@ -4,7 +4,7 @@ import {
   type OnlineUser,
   presenceFrame,
   type WelcomeFrame,
-} from '../domain/frames.js';
+} from '#protocol/server-frames.js';
 import { topics } from '../domain/room.js';
 import { epochSeconds } from '../domain/time.js';
 import type { ConnectionOpenedDetail } from '../events/connection-opened.js';

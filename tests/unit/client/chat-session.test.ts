@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { RoomMessageFrame } from '#protocol/server-frames.js';
 import { painter } from '../../../client/ansi.js';
 import { ChatSession } from '../../../client/chat-session.js';
 import type { ClientOptions } from '../../../client/cli-options.js';
 import type { RoomHistory } from '../../../client/history.js';
-import type { RoomMessageFrame } from '../../../shared/src/domain/frames.js';
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');
 

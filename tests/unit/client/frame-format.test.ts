@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { presenceFrame, type RoomMessageFrame } from '#protocol/server-frames.js';
 import { painter } from '../../../client/ansi.js';
 import { type FormatContext, formatFrame, localClock } from '../../../client/frame-format.js';
-import { presenceFrame, type RoomMessageFrame } from '../../../shared/src/domain/frames.js';
 
 const context: FormatContext = { paint: painter(false), clock: (iso) => iso.slice(11, 19) };
 

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
+import * as client from '#protocol/client-frames.js';
+import * as server from '#protocol/server-frames.js';
 import { actions } from '../../../api/src/websocket/actions.js';
-import * as client from '../../../api/src/websocket/schemas.js';
-import * as server from '../../../shared/src/domain/frames.js';
 
 const doc = readFileSync(new URL('../../../docs/protocol.md', import.meta.url), 'utf8');
 const examples = [...doc.matchAll(/<!-- (client|server): ([\w.]+) -->\n```json\n([\s\S]+?)\n```/g)].map(

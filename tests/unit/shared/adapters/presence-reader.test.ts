@@ -2,9 +2,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ONLINE_LIST_LIMIT } from '#protocol/server-frames.js';
 import { createSubscriptionStore } from '../../../../db/src/subscriptions-store.js';
 import { createPresenceReader } from '../../../../shared/src/adapters/presence-reader.js';
-import { ONLINE_LIST_LIMIT } from '../../../../shared/src/domain/frames.js';
 import type { Subscription } from '../../../../shared/src/ports.js';
 import { fakeSubscriptions } from '../../../helpers/fakes.js';
 

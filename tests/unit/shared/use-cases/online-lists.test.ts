@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { joinedFrameSchema, welcomeFrameSchema } from '#protocol/server-frames.js';
 import { createPresenceReader } from '../../../../shared/src/adapters/presence-reader.js';
-import { joinedFrameSchema, welcomeFrameSchema } from '../../../../shared/src/domain/frames.js';
 import type { MessageStore, Subscription } from '../../../../shared/src/ports.js';
 import { joinRoom, listRooms } from '../../../../shared/src/use-cases/membership.js';
 import { startSession } from '../../../../shared/src/use-cases/start-session.js';

@@ -1,11 +1,12 @@
 import { z } from 'zod';
-import { userIdSchema } from '../../../shared/src/domain/identity.js';
-import { contentSchema, messageIdSchema } from '../../../shared/src/domain/message.js';
-import { roomNameSchema } from '../../../shared/src/domain/room.js';
+import { userIdSchema } from '../domain/identity.js';
+import { contentSchema, messageIdSchema } from '../domain/message.js';
+import { roomNameSchema } from '../domain/room.js';
 
 /**
- * Inbound frames, one schema per action. Unknown fields are stripped (zod's default) everywhere,
- * so clients written against the seeds (which send extra fields) keep working.
+ * Frames clients send, one schema per action: the WebSocket router validates with them and the
+ * clients build their frames as the types inferred from them. Unknown fields are stripped (zod's
+ * default) everywhere, so clients written against the seeds (which send extra fields) keep working.
  */
 export const sendRoomMessageSchema = z.object({
   action: z.literal('sendMessage'),
@@ -45,8 +46,6 @@ export const resumeSchema = z
     path: ['lastTimestamp'],
   });
 
-export type SendRoomMessageFrame = z.infer<typeof sendRoomMessageSchema>;
-
 const entityKeySchema = z
   .string()
   .min(1)
@@ -65,7 +64,8 @@ export const topicActionSchema = z
     path: ['entity_type'],
   });
 
-const conversationIdSchema = z
+/** A conversation id, wherever a client names one: socket frames and REST paths. */
+export const conversationIdSchema = z
   .string()
   .min(1)
   .max(64)
@@ -107,3 +107,27 @@ export const conversationHistorySchema = z.object({
   limit: z.number().int().min(1).max(100).optional(),
   before: z.string().max(2048).optional(),
 });
+
+export type SendRoomMessageFrame = z.infer<typeof sendRoomMessageSchema>;
+export type SendDirectMessageFrame = z.infer<typeof sendDirectMessageSchema>;
+export type RoomActionFrame = z.infer<typeof roomActionSchema>;
+export type ListRoomsFrame = z.infer<typeof listRoomsSchema>;
+export type PingFrame = z.infer<typeof pingSchema>;
+export type ResumeFrame = z.infer<typeof resumeSchema>;
+export type TopicActionFrame = z.infer<typeof topicActionSchema>;
+export type MarkReadFrame = z.infer<typeof markReadSchema>;
+export type DeleteMessageFrame = z.infer<typeof deleteMessageSchema>;
+export type ConversationHistoryFrame = z.infer<typeof conversationHistorySchema>;
+
+/** Every frame a client may send. */
+export type ClientFrame =
+  | SendRoomMessageFrame
+  | SendDirectMessageFrame
+  | RoomActionFrame
+  | ListRoomsFrame
+  | PingFrame
+  | ResumeFrame
+  | TopicActionFrame
+  | MarkReadFrame
+  | DeleteMessageFrame
+  | ConversationHistoryFrame;

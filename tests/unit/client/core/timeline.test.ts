@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay } from '../../front/src/backoff.js';
-import { type ChatItem, mergeDelivery, Timeline } from '../../front/src/timeline.js';
+import { type ChatItem, mergeDelivery, Timeline } from '../../../../client/core/timeline.js';
 
 const item = (id: string, timestamp: string, extra: Partial<ChatItem> = {}): ChatItem => ({
   id,
@@ -56,18 +55,5 @@ describe('Timeline', () => {
     expect(timeline.markDeleted('m')).toBe(true);
     timeline.upsert(item('m', '2026-01-01T00:00:01.000Z'));
     expect(timeline.get('m')).toMatchObject({ deleted: true, text: '' });
-  });
-});
-
-describe('backoffDelay', () => {
-  const options = { initialMs: 500, maxMs: 30_000 };
-
-  it('doubles per attempt with half of each delay random, up to the cap', () => {
-    expect(backoffDelay(0, options, () => 0)).toBe(250);
-    expect(backoffDelay(0, options, () => 1)).toBe(500);
-    expect(backoffDelay(3, options, () => 0)).toBe(2000);
-    expect(backoffDelay(3, options, () => 1)).toBe(4000);
-    expect(backoffDelay(20, options, () => 1)).toBe(30_000);
-    expect(backoffDelay(20, options, () => 0)).toBe(15_000);
   });
 });

@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import type { ChatMessage } from './message.js';
+import type { ChatMessage } from '../domain/message.js';
 
 /**
  * Every frame the server sends. The schemas document the protocol (docs/protocol.md is checked
- * against them) and tests parse real frames with them.
+ * against them) and tests parse real frames with them; the types below are the only declaration of
+ * these frames, imported (type-only, so zod stays out of the browser bundle) by front/ and client/.
  */
 export const roomMessageFrameSchema = z.object({
   type: z.literal('message'),
@@ -138,6 +139,33 @@ export type OnlineUser = z.infer<typeof onlineUserSchema>;
 export type JoinedFrame = z.infer<typeof joinedFrameSchema>;
 export type RoomsFrame = z.infer<typeof roomsFrameSchema>;
 export type HistoryFrame = z.infer<typeof historyFrameSchema>;
+export type PongFrame = z.infer<typeof pongFrameSchema>;
+export type LeftFrame = z.infer<typeof leftFrameSchema>;
+export type StatusFrame = z.infer<typeof statusFrameSchema>;
+export type DeletedFrame = z.infer<typeof deletedFrameSchema>;
+export type ReadFrame = z.infer<typeof readFrameSchema>;
+export type MetricsUpdateFrame = z.infer<typeof metricsUpdateFrameSchema>;
+
+/** A direct message as it travels inside a frame and in a conversation's history page. */
+export type DirectMessage = DirectMessageFrame['data'];
+
+/** Every frame a chat client may receive, discriminated by `type` (and, for `message`, by its shape). */
+export type ServerFrame =
+  | RoomMessageFrame
+  | DirectMessageFrame
+  | AckFrame
+  | ErrorFrame
+  | PresenceFrame
+  | WelcomeFrame
+  | PongFrame
+  | JoinedFrame
+  | LeftFrame
+  | RoomsFrame
+  | HistoryFrame
+  | StatusFrame
+  | DeletedFrame
+  | ReadFrame
+  | MetricsUpdateFrame;
 
 /** Any frame: the distribution path carries frames opaquely. */
 export type Frame = Record<string, unknown> & { type: string };

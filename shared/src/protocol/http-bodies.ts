@@ -1,0 +1,32 @@
+import type { ConversationSummary } from '../ports.js';
+import type { DirectMessage, OnlineUser, RoomMessageFrame } from './server-frames.js';
+
+// The HTTP API's read responses, as api/src/rest/routes.ts builds them (`satisfies` there) and the
+// browser reads them. Types only: the messages inside are the frames' own shapes.
+
+export type { ConversationSummary };
+
+/** GET /rooms/{room}/messages: newest first; `nextCursor` is the next page's `before`. */
+export interface RoomHistoryPage {
+  room: string;
+  messages: RoomMessageFrame[];
+  nextCursor?: string;
+}
+
+/** GET /rooms/{room}/presence */
+export interface RoomPresenceBody {
+  room: string;
+  online: OnlineUser[];
+}
+
+/** GET /conversations */
+export interface ConversationsBody {
+  conversations: ConversationSummary[];
+}
+
+/** GET /conversations/{id}/messages: newest first. */
+export interface ConversationHistoryPage {
+  conversationId: string;
+  messages: DirectMessage[];
+  nextCursor?: string;
+}
