@@ -7,10 +7,10 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { decodeCursor, encodeCursor } from '../../shared/src/domain/cursor.js';
-import { ConflictError, ValidationError } from '../../shared/src/domain/errors.js';
-import { type ChatMessage, type DeliveryStatus, statusesBefore } from '../../shared/src/domain/message.js';
-import type { HistoryPage, MessageStore } from '../../shared/src/ports.js';
+import { decodeCursor, encodeCursor } from '#core/domain/cursor';
+import { ConflictError, ValidationError } from '#core/domain/errors';
+import { type ChatMessage, type DeliveryStatus, statusesBefore } from '#core/domain/message';
+import type { HistoryPage, MessageStore } from '#core/ports';
 import { queryAll } from './query-all.js';
 
 /** Seed 002's attribute names (`user_id`, `message`) so its AWS CLI queries work unchanged. */

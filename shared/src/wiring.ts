@@ -1,14 +1,14 @@
-import { createConnectionStore } from '../../db/src/connections-store.js';
-import { createConversationStore } from '../../db/src/conversations-store.js';
-import { createMessageStore } from '../../db/src/messages-store.js';
-import { createSubscriptionStore } from '../../db/src/subscriptions-store.js';
-import { createConnectionNotifier } from './adapters/connection-notifier.js';
-import { createEventPublisher } from './adapters/event-publisher.js';
-import { createPresenceReader } from './adapters/presence-reader.js';
-import { dynamoDb } from './clients/dynamodb.js';
-import { eventBridge } from './clients/eventbridge.js';
-import { managementApi } from './clients/management-api.js';
-import { eventBusName, managementApiEndpoint, tables } from './config.js';
+import { createConnectionNotifier } from '#aws/adapters/connection-notifier';
+import { createEventPublisher } from '#aws/adapters/event-publisher';
+import { createPresenceReader } from '#aws/adapters/presence-reader';
+import { dynamoDb } from '#aws/clients/dynamodb';
+import { eventBridge } from '#aws/clients/eventbridge';
+import { managementApi } from '#aws/clients/management-api';
+import { eventBusName, managementApiEndpoint, tables } from '#aws/config';
+import { createConnectionStore } from '#db/connections-store';
+import { createConversationStore } from '#db/conversations-store';
+import { createMessageStore } from '#db/messages-store';
+import { createSubscriptionStore } from '#db/subscriptions-store';
 
 function once<T>(build: () => T): () => T {
   let value: T | undefined;

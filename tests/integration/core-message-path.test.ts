@@ -1,12 +1,12 @@
 import { GetItemCommand, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
+import { connectionExpiry } from '#core/domain/time';
 import {
   ackFrameSchema,
   errorFrameSchema,
   roomMessageFrameSchema,
   welcomeFrameSchema,
 } from '../../shared/src/domain/frames.js';
-import { connectionExpiry } from '../../shared/src/domain/time.js';
 import { useLocalStack } from '../helpers/local-stack.js';
 
 const local = useLocalStack({ parameters: { ConnectionPageSize: '3', PostBatchSize: '2' } });

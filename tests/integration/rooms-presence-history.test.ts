@@ -1,8 +1,10 @@
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { createConnectionStore } from '../../db/src/connections-store.js';
-import { createSubscriptionStore } from '../../db/src/subscriptions-store.js';
+import { topics } from '#core/domain/room';
+import { connectionExpiry } from '#core/domain/time';
+import { createConnectionStore } from '#db/connections-store';
+import { createSubscriptionStore } from '#db/subscriptions-store';
 import {
   ackFrameSchema,
   joinedFrameSchema,
@@ -12,8 +14,6 @@ import {
   roomsFrameSchema,
   welcomeFrameSchema,
 } from '../../shared/src/domain/frames.js';
-import { topics } from '../../shared/src/domain/room.js';
-import { connectionExpiry } from '../../shared/src/domain/time.js';
 import { type Frame, TestClient, useLocalStack } from '../helpers/local-stack.js';
 
 const local = useLocalStack({ parameters: { RateLimitPerSecond: '1000', RateLimitBurst: '1000' } });

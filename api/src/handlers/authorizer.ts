@@ -1,6 +1,6 @@
-import { UnauthorizedError } from '../../../shared/src/domain/errors.js';
-import type { Identity } from '../../../shared/src/domain/identity.js';
-import { instrumented, logger } from '../../../shared/src/observability.js';
+import { instrumented, logger } from '#aws/observability';
+import { UnauthorizedError } from '#core/domain/errors';
+import type { Identity } from '#core/domain/identity';
 import { authMode, identityFromClaim, identityFromToken } from '../auth/identity-resolver.js';
 
 /** WebSocket $connect REQUEST authorizer event (IAM policy response). */

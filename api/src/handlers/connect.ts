@@ -1,7 +1,7 @@
-import { DomainError } from '../../../shared/src/domain/errors.js';
-import { identityFromAuthorizer } from '../../../shared/src/domain/identity.js';
-import { instrumented, logger } from '../../../shared/src/observability.js';
-import { openConnection } from '../../../shared/src/use-cases/open-connection.js';
+import { instrumented, logger } from '#aws/observability';
+import { DomainError } from '#core/domain/errors';
+import { identityFromAuthorizer } from '#core/domain/identity';
+import { openConnection } from '#core/use-cases/open-connection';
 import { adapters } from '../../../shared/src/wiring.js';
 import { roomsFromQuery } from '../websocket/connect-query.js';
 import type { WebSocketEvent, WebSocketResult } from '../websocket/event.js';

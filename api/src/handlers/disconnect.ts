@@ -1,5 +1,5 @@
-import { instrumented, logger } from '../../../shared/src/observability.js';
-import { closeConnection } from '../../../shared/src/use-cases/close-connection.js';
+import { instrumented, logger } from '#aws/observability';
+import { closeConnection } from '#core/use-cases/close-connection';
 import { adapters } from '../../../shared/src/wiring.js';
 import type { WebSocketEvent, WebSocketResult } from '../websocket/event.js';
 

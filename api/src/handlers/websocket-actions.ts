@@ -1,5 +1,5 @@
-import { numberFromEnv } from '../../../shared/src/config.js';
-import { instrumented, logger } from '../../../shared/src/observability.js';
+import { numberFromEnv } from '#aws/config';
+import { instrumented, logger } from '#aws/observability';
 import { adapters } from '../../../shared/src/wiring.js';
 import { actions } from '../websocket/actions.js';
 import type { WebSocketEvent } from '../websocket/event.js';

@@ -1,5 +1,5 @@
-import { DomainError } from '../../../shared/src/domain/errors.js';
-import { logger } from '../../../shared/src/observability.js';
+import { logger } from '#aws/observability';
+import { DomainError } from '#core/domain/errors';
 
 /** The parts of an HTTP API (payload 2.0) event that the REST routes read. */
 export interface HttpEvent {

@@ -1,22 +1,17 @@
 import { z } from 'zod';
-import { messageRetentionDays } from '../../../shared/src/config.js';
-import { InvalidJsonError, NotFoundError, UnauthorizedError } from '../../../shared/src/domain/errors.js';
+import { messageRetentionDays } from '#aws/config';
+import { InvalidJsonError, NotFoundError, UnauthorizedError } from '#core/domain/errors';
+import { type Identity, identityFromAuthorizer, userIdSchema, userNameSchema } from '#core/domain/identity';
+import { contentSchema } from '#core/domain/message';
+import { roomNameSchema } from '#core/domain/room';
+import { epochSeconds } from '#core/domain/time';
+import type { HistoryPage } from '#core/ports';
+import { readConversation } from '#core/use-cases/direct-messages';
+import { ECHO_ROOM } from '#core/use-cases/echo-message';
+import { listRooms } from '#core/use-cases/membership';
+import { postRoomMessage } from '#core/use-cases/post-room-message';
+import { readRoomHistory, readUserHistory } from '#core/use-cases/read-history';
 import { directMessageFrame, roomMessageFrame } from '../../../shared/src/domain/frames.js';
-import {
-  type Identity,
-  identityFromAuthorizer,
-  userIdSchema,
-  userNameSchema,
-} from '../../../shared/src/domain/identity.js';
-import { contentSchema } from '../../../shared/src/domain/message.js';
-import { roomNameSchema } from '../../../shared/src/domain/room.js';
-import { epochSeconds } from '../../../shared/src/domain/time.js';
-import type { HistoryPage } from '../../../shared/src/ports.js';
-import { readConversation } from '../../../shared/src/use-cases/direct-messages.js';
-import { ECHO_ROOM } from '../../../shared/src/use-cases/echo-message.js';
-import { listRooms } from '../../../shared/src/use-cases/membership.js';
-import { postRoomMessage } from '../../../shared/src/use-cases/post-room-message.js';
-import { readRoomHistory, readUserHistory } from '../../../shared/src/use-cases/read-history.js';
 import { adapters } from '../../../shared/src/wiring.js';
 import { type HttpEvent, type HttpResult, json } from './http.js';
 import { pageQuerySchema, parseParams } from './params.js';

@@ -1,16 +1,11 @@
 import { z } from 'zod';
-import { messageRetentionDays } from '../../../shared/src/config.js';
+import { messageRetentionDays } from '#aws/config';
+import { deleteMessage, markRead, readConversation, sendDirectMessage } from '#core/use-cases/direct-messages';
+import { joinRoom, leaveRoom, listRooms } from '#core/use-cases/membership';
+import { subscribeToMetrics, unsubscribeFromMetrics } from '#core/use-cases/metrics-subscriptions';
+import { postRoomMessage } from '#core/use-cases/post-room-message';
+import { catchUp } from '#core/use-cases/read-history';
 import { directMessageFrame } from '../../../shared/src/domain/frames.js';
-import {
-  deleteMessage,
-  markRead,
-  readConversation,
-  sendDirectMessage,
-} from '../../../shared/src/use-cases/direct-messages.js';
-import { joinRoom, leaveRoom, listRooms } from '../../../shared/src/use-cases/membership.js';
-import { subscribeToMetrics, unsubscribeFromMetrics } from '../../../shared/src/use-cases/metrics-subscriptions.js';
-import { postRoomMessage } from '../../../shared/src/use-cases/post-room-message.js';
-import { catchUp } from '../../../shared/src/use-cases/read-history.js';
 import { adapters } from '../../../shared/src/wiring.js';
 import { type ActionContext, type ActionTable, parseOrThrow, route } from './router.js';
 import {

@@ -1,5 +1,5 @@
-import { ValidationError } from '../../../shared/src/domain/errors.js';
-import { DEFAULT_ROOM, roomNameSchema } from '../../../shared/src/domain/room.js';
+import { ValidationError } from '#core/domain/errors';
+import { DEFAULT_ROOM, roomNameSchema } from '#core/domain/room';
 
 /** At most this many rooms can be joined from the connect URL (`?room=a,b`). */
 export const MAX_CONNECT_ROOMS = 10;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { userIdSchema } from '../../../shared/src/domain/identity.js';
-import { contentSchema, messageIdSchema } from '../../../shared/src/domain/message.js';
-import { roomNameSchema } from '../../../shared/src/domain/room.js';
+import { userIdSchema } from '#core/domain/identity';
+import { contentSchema, messageIdSchema } from '#core/domain/message';
+import { roomNameSchema } from '#core/domain/room';
 
 /**
  * Inbound frames, one schema per action. Unknown fields are stripped (zod's default) everywhere,

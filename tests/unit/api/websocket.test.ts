@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { roomsFromQuery } from '../../../api/src/websocket/connect-query.js';
-import type { WebSocketEvent } from '../../../api/src/websocket/event.js';
-import { MAX_JSON_DEPTH, parseFrame } from '../../../api/src/websocket/frame-parser.js';
-import { type ActionTable, dispatch, route } from '../../../api/src/websocket/router.js';
-import { ValidationError } from '../../../shared/src/domain/errors.js';
+import { roomsFromQuery } from '#api/websocket/connect-query';
+import type { WebSocketEvent } from '#api/websocket/event';
+import { MAX_JSON_DEPTH, parseFrame } from '#api/websocket/frame-parser';
+import { type ActionTable, dispatch, route } from '#api/websocket/router';
+import { ValidationError } from '#core/domain/errors';
 
 const event = (
   body: string,

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
-import { actions } from '../../../api/src/websocket/actions.js';
-import * as client from '../../../api/src/websocket/schemas.js';
+import { actions } from '#api/websocket/actions';
+import * as client from '#api/websocket/schemas';
 import * as server from '../../../shared/src/domain/frames.js';
 
 const doc = readFileSync(new URL('../../../docs/protocol.md', import.meta.url), 'utf8');

@@ -2,12 +2,12 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { isMessageItem, messageFromItem } from '../../../db/src/messages-store.js';
-import { messageRetentionDays } from '../../../shared/src/config.js';
-import { messageStatusChanged } from '../../../shared/src/events/message-status-changed.js';
-import { instrumented } from '../../../shared/src/observability.js';
-import { statusDeliveries } from '../../../shared/src/use-cases/announce-status.js';
-import { echoMessage, shouldEcho } from '../../../shared/src/use-cases/echo-message.js';
+import { messageRetentionDays } from '#aws/config';
+import { instrumented } from '#aws/observability';
+import { messageStatusChanged } from '#core/events/message-status-changed';
+import { statusDeliveries } from '#core/use-cases/announce-status';
+import { echoMessage, shouldEcho } from '#core/use-cases/echo-message';
+import { isMessageItem, messageFromItem } from '#db/messages-store';
 import { adapters } from '../../../shared/src/wiring.js';
 
 const processor = new BatchProcessor(EventType.DynamoDBStreams);

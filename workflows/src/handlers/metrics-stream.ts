@@ -3,10 +3,10 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { z } from 'zod';
-import { epochSeconds } from '../../../shared/src/domain/time.js';
-import { instrumented, logger } from '../../../shared/src/observability.js';
-import { broadcastMetrics, type MetricsUpdate } from '../../../shared/src/use-cases/broadcast-metrics.js';
-import { dropGoneConnection } from '../../../shared/src/use-cases/close-connection.js';
+import { instrumented, logger } from '#aws/observability';
+import { epochSeconds } from '#core/domain/time';
+import { broadcastMetrics, type MetricsUpdate } from '#core/use-cases/broadcast-metrics';
+import { dropGoneConnection } from '#core/use-cases/close-connection';
 import { adapters } from '../../../shared/src/wiring.js';
 
 /** Seed 003's metrics item. Anything else on the stream is a poison record. */

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { createDeliveryFailureStore } from '../../../db/src/delivery-failures-store.js';
-import { dynamoDb } from '../../../shared/src/clients/dynamodb.js';
-import { numberFromEnv, tables } from '../../../shared/src/config.js';
-import { instrumented, logger } from '../../../shared/src/observability.js';
-import { dropGoneConnection } from '../../../shared/src/use-cases/close-connection.js';
-import { type DeliverBatchResult, deliverBatch } from '../../../shared/src/use-cases/deliver-batch.js';
+import { dynamoDb } from '#aws/clients/dynamodb';
+import { numberFromEnv, tables } from '#aws/config';
+import { instrumented, logger } from '#aws/observability';
+import { dropGoneConnection } from '#core/use-cases/close-connection';
+import { type DeliverBatchResult, deliverBatch } from '#core/use-cases/deliver-batch';
+import { createDeliveryFailureStore } from '#db/delivery-failures-store';
 import { adapters } from '../../../shared/src/wiring.js';
 
 /** What the state machine's inner Map passes: one page slice of the topic's subscribers. */

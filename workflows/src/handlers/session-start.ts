@@ -1,7 +1,7 @@
 import type { EventBridgeEvent } from 'aws-lambda';
-import { type ConnectionOpenedDetail, connectionOpened } from '../../../shared/src/events/connection-opened.js';
-import { instrumented, logger } from '../../../shared/src/observability.js';
-import { startSession } from '../../../shared/src/use-cases/start-session.js';
+import { instrumented, logger } from '#aws/observability';
+import { type ConnectionOpenedDetail, connectionOpened } from '#core/events/connection-opened';
+import { startSession } from '#core/use-cases/start-session';
 import { adapters } from '../../../shared/src/wiring.js';
 
 /** ConnectionOpened → welcome frame, pending direct messages, presence. */

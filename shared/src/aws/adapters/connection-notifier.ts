@@ -1,7 +1,7 @@
 import { type ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
-import type { Frame } from '../domain/frames.js';
+import type { ConnectionNotifier, PostOutcome } from '#core/ports';
+import type { Frame } from '../../domain/frames.js';
 import { logger } from '../observability.js';
-import type { ConnectionNotifier, PostOutcome } from '../ports.js';
 
 /**
  * Posts frames through the Management API. 410 means that one connection is gone; throttling and

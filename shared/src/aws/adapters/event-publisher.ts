@@ -1,8 +1,8 @@
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { epochSeconds } from '../domain/time.js';
-import type { Delivery, DistributionDetail } from '../events/delivery.js';
-import { EVENT_SOURCE } from '../events/source.js';
-import type { DistributionPublisher, EventPublisher } from '../ports.js';
+import { epochSeconds } from '#core/domain/time';
+import type { Delivery, DistributionDetail } from '#core/events/delivery';
+import { EVENT_SOURCE } from '#core/events/source';
+import type { DistributionPublisher, EventPublisher } from '#core/ports';
 
 /** Thrown when EventBridge accepted the call but rejected the entry. */
 export class PublishFailedError extends Error {

@@ -1,6 +1,6 @@
-import type { OnlineUser } from '../domain/frames.js';
-import { topics } from '../domain/room.js';
-import type { PresenceReader, Subscription, SubscriptionStore } from '../ports.js';
+import { topics } from '#core/domain/room';
+import type { PresenceReader, Subscription, SubscriptionStore } from '#core/ports';
+import type { OnlineUser } from '../../domain/frames.js';
 
 /**
  * Extra items per page beyond the users wanted: one more user tells whether the list was cut, and

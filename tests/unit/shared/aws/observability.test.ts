@@ -2,15 +2,15 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { describe, expect, it } from 'vitest';
-import { loadTracer, untracedTracer } from '../../../shared/src/observability.js';
-import { REPO_ROOT } from '../../helpers/cfn-template.js';
+import { loadTracer, untracedTracer } from '#aws/observability';
+import { REPO_ROOT } from '../../../helpers/cfn-template.js';
 
 const run = promisify(execFile);
 
 /** Imports observability.ts in a fresh process and reports whether the X-Ray SDK hooked it. */
 async function xrayNamespaceAfterImport(traceEnabled: string): Promise<boolean> {
   const script = `
-    await import('./shared/src/observability.ts');
+    await import('./shared/src/aws/observability.ts');
     // cls-hooked registers the X-Ray SDK's namespace here when it installs its async hooks.
     console.log(JSON.stringify(Boolean(process.namespaces?.AWSXRay)));
   `;

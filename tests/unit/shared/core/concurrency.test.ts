@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { forEachConcurrently } from '../../../shared/src/concurrency.js';
+import { forEachConcurrently } from '#core/concurrency';
 
 describe('forEachConcurrently', () => {
   it('runs every item once, never more than the limit at a time, starting them in order', async () => {

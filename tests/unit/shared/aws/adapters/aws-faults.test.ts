@@ -6,8 +6,8 @@ import {
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createConnectionNotifier } from '../../../../shared/src/adapters/connection-notifier.js';
-import { createEventPublisher, PublishFailedError } from '../../../../shared/src/adapters/event-publisher.js';
+import { createConnectionNotifier } from '#aws/adapters/connection-notifier';
+import { createEventPublisher, PublishFailedError } from '#aws/adapters/event-publisher';
 
 const management = mockClient(ApiGatewayManagementApiClient);
 const eventBridge = mockClient(EventBridgeClient);

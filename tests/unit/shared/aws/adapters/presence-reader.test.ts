@@ -2,11 +2,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSubscriptionStore } from '../../../../db/src/subscriptions-store.js';
-import { createPresenceReader } from '../../../../shared/src/adapters/presence-reader.js';
-import { ONLINE_LIST_LIMIT } from '../../../../shared/src/domain/frames.js';
-import type { Subscription } from '../../../../shared/src/ports.js';
-import { fakeSubscriptions } from '../../../helpers/fakes.js';
+import { createPresenceReader } from '#aws/adapters/presence-reader';
+import type { Subscription } from '#core/ports';
+import { createSubscriptionStore } from '#db/subscriptions-store';
+import { ONLINE_LIST_LIMIT } from '../../../../../shared/src/domain/frames.js';
+import { fakeSubscriptions } from '../../../../helpers/fakes.js';
 
 const now = 1_800_000_000;
 const id = (index: number) => `u${String(index).padStart(4, '0')}`;

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { decodeCursor, encodeCursor } from '../../../../shared/src/domain/cursor.js';
-import { ValidationError } from '../../../../shared/src/domain/errors.js';
-import { identityFromAuthorizer, userNameSchema } from '../../../../shared/src/domain/identity.js';
-import { contentSchema, isForwardStatus } from '../../../../shared/src/domain/message.js';
-import { roomNameSchema } from '../../../../shared/src/domain/room.js';
-import { hasLoneSurrogate } from '../../../../shared/src/domain/text.js';
-import { statusDeliveries } from '../../../../shared/src/use-cases/announce-status.js';
+import { decodeCursor, encodeCursor } from '#core/domain/cursor';
+import { ValidationError } from '#core/domain/errors';
+import { identityFromAuthorizer, userNameSchema } from '#core/domain/identity';
+import { contentSchema, isForwardStatus } from '#core/domain/message';
+import { roomNameSchema } from '#core/domain/room';
+import { hasLoneSurrogate } from '#core/domain/text';
+import { statusDeliveries } from '#core/use-cases/announce-status';
 
 describe('delivery status', () => {
   it.each([
@@ -90,7 +90,7 @@ describe('status announcements', () => {
 
 describe('statuses before a move', () => {
   it('lists exactly the statuses a forward move may start from', async () => {
-    const { statusesBefore } = await import('../../../../shared/src/domain/message.js');
+    const { statusesBefore } = await import('#core/domain/message');
     expect(statusesBefore('sent')).toEqual([]);
     expect(statusesBefore('delivered')).toEqual(['sent']);
     expect(statusesBefore('read')).toEqual(['sent', 'delivered']);

@@ -1,11 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Subscription } from '../../../../shared/src/ports.js';
-import {
-  broadcastMetrics,
-  type MetricsUpdate,
-  TOPIC_QUERY_CONCURRENCY,
-} from '../../../../shared/src/use-cases/broadcast-metrics.js';
-import { fakeNotifier, fakeSubscriptions } from '../../../helpers/fakes.js';
+import type { Subscription } from '#core/ports';
+import { broadcastMetrics, type MetricsUpdate, TOPIC_QUERY_CONCURRENCY } from '#core/use-cases/broadcast-metrics';
+import { fakeNotifier, fakeSubscriptions } from '../../../../helpers/fakes.js';
 
 const now = 1_000;
 const subscription = (topic: string, connectionId: string): Subscription => ({

@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  CONNECTING_GRACE_MS,
-  closeConnection,
-  dropGoneConnection,
-} from '../../../../shared/src/use-cases/close-connection.js';
-import { connection, fakeConnections, fakeEvents, fakeSubscriptions } from '../../../helpers/fakes.js';
+import { CONNECTING_GRACE_MS, closeConnection, dropGoneConnection } from '#core/use-cases/close-connection';
+import { connection, fakeConnections, fakeEvents, fakeSubscriptions } from '../../../../helpers/fakes.js';
 
 const sub = (topic: string, connectionId: string, userId: string) => ({
   topic,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { deliverBatch } from '../../../../shared/src/use-cases/deliver-batch.js';
-import { fakeNotifier } from '../../../helpers/fakes.js';
+import { deliverBatch } from '#core/use-cases/deliver-batch';
+import { fakeNotifier } from '../../../../helpers/fakes.js';
 
 const frame = { type: 'message', messageId: 'm1' };
 

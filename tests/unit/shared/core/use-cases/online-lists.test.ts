@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { createPresenceReader } from '../../../../shared/src/adapters/presence-reader.js';
-import { joinedFrameSchema, welcomeFrameSchema } from '../../../../shared/src/domain/frames.js';
-import type { MessageStore, Subscription } from '../../../../shared/src/ports.js';
-import { joinRoom, listRooms } from '../../../../shared/src/use-cases/membership.js';
-import { startSession } from '../../../../shared/src/use-cases/start-session.js';
-import { connection, fakeConnections, fakeEvents, fakeNotifier, fakeSubscriptions } from '../../../helpers/fakes.js';
+import { createPresenceReader } from '#aws/adapters/presence-reader';
+import type { MessageStore, Subscription } from '#core/ports';
+import { joinRoom, listRooms } from '#core/use-cases/membership';
+import { startSession } from '#core/use-cases/start-session';
+import { joinedFrameSchema, welcomeFrameSchema } from '../../../../../shared/src/domain/frames.js';
+import { connection, fakeConnections, fakeEvents, fakeNotifier, fakeSubscriptions } from '../../../../helpers/fakes.js';
 
 const expiresAt = Math.floor(Date.now() / 1000) + 600;
 const member = (room: string, index: number, connectionId = `${room}-c${index}`): Subscription => ({

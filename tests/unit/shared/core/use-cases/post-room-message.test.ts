@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { IdentityMismatchError } from '../../../../shared/src/domain/errors.js';
-import type { ChatMessage } from '../../../../shared/src/domain/message.js';
-import type { MessageStore } from '../../../../shared/src/ports.js';
-import { postRoomMessage } from '../../../../shared/src/use-cases/post-room-message.js';
-import { fakeEvents } from '../../../helpers/fakes.js';
+import { IdentityMismatchError } from '#core/domain/errors';
+import type { ChatMessage } from '#core/domain/message';
+import type { MessageStore } from '#core/ports';
+import { postRoomMessage } from '#core/use-cases/post-room-message';
+import { fakeEvents } from '../../../../helpers/fakes.js';
 
 function memoryMessages(): Pick<MessageStore, 'append'> & { stored: ChatMessage[] } {
   const stored: ChatMessage[] = [];
