@@ -27,7 +27,7 @@ export interface FunctionBundle {
   logicalId: string;
   /** Bytes of the bundled handler (the source map excluded). */
   bytes: number;
-  /** Every input file or package esbuild put into the bundle, relative to the repository root. */
+  /** Every file esbuild put code of into the bundle, relative to the repository root. */
   inputs: string[];
 }
 
@@ -85,12 +85,16 @@ export async function bundleFunction(repoRoot: string, fn: FunctionBuild): Promi
   });
   const code = result.outputFiles.filter((file) => !file.path.endsWith('.map'));
   const metafile = result.metafile as Metafile;
+  // A module esbuild parsed but tree-shook away entirely is listed with 0 bytes: it is not in the bundle.
+  const bundled = Object.values(metafile.outputs).flatMap((output) =>
+    Object.entries(output.inputs)
+      .filter(([, { bytesInOutput }]) => bytesInOutput > 0)
+      .map(([input]) => input),
+  );
   return {
     template: fn.template,
     logicalId: fn.logicalId,
     bytes: code.reduce((sum, file) => sum + file.contents.byteLength, 0),
-    inputs: Object.keys(metafile.inputs)
-      .map((input) => relative(repoRoot, resolve(fn.codeRoot, input)))
-      .sort(),
+    inputs: [...new Set(bundled)].map((input) => relative(repoRoot, resolve(fn.codeRoot, input))).sort(),
   };
 }

@@ -1,18 +1,20 @@
 import { z } from 'zod';
-import { messageRetentionDays } from '#aws/config';
 import { InvalidJsonError, NotFoundError, UnauthorizedError } from '#core/domain/errors';
 import { type Identity, identityFromAuthorizer, userIdSchema, userNameSchema } from '#core/domain/identity';
 import { contentSchema } from '#core/domain/message';
 import { roomNameSchema } from '#core/domain/room';
-import { epochSeconds } from '#core/domain/time';
 import type { HistoryPage } from '#core/ports';
-import { readConversation } from '#core/use-cases/direct-messages';
 import { ECHO_ROOM } from '#core/use-cases/echo-message';
-import { listRooms } from '#core/use-cases/membership';
-import { postRoomMessage } from '#core/use-cases/post-room-message';
-import { readRoomHistory, readUserHistory } from '#core/use-cases/read-history';
 import { directMessageFrame, roomMessageFrame } from '../../../shared/src/domain/frames.js';
-import { adapters } from '../../../shared/src/wiring.js';
+import {
+  listConversations,
+  listRooms,
+  onlineIn,
+  postRoomMessage,
+  readConversation,
+  readRoomHistory,
+  readUserHistory,
+} from '../composition.js';
 import { type HttpEvent, type HttpResult, json } from './http.js';
 import { pageQuerySchema, parseParams } from './params.js';
 
@@ -52,10 +54,11 @@ function bodyOf(event: HttpEvent): unknown {
 
 async function postToEcho(identity: Identity, content: string, sender?: string): Promise<HttpResult> {
   // Seed 000's `sender` is a display name; the identity stays the caller's.
-  const ack = await postRoomMessage(
-    { identity: { ...identity, userName: sender ?? identity.userName }, room: ECHO_ROOM, content },
-    { messages: adapters.messages(), events: adapters.events(), retentionDays: messageRetentionDays() },
-  );
+  const ack = await postRoomMessage({
+    identity: { ...identity, userName: sender ?? identity.userName },
+    room: ECHO_ROOM,
+    content,
+  });
   return json(201, ack);
 }
 
@@ -64,11 +67,7 @@ export const routes: Record<string, RouteHandler> = {
   'GET /health': async () => json(200, { status: 'ok', time: new Date().toISOString() }),
 
   'GET /rooms': async (event) => {
-    const frame = await listRooms(callerOf(event).userId, {
-      connections: adapters.connections(),
-      subscriptions: adapters.subscriptions(),
-      presence: adapters.presence(),
-    });
+    const frame = await listRooms(callerOf(event).userId);
     return json(200, { rooms: frame.rooms });
   },
 
@@ -76,26 +75,26 @@ export const routes: Record<string, RouteHandler> = {
     callerOf(event);
     const { room } = parseParams(roomPathSchema, event.pathParameters);
     const { limit, before } = parseParams(pageQuerySchema, event.queryStringParameters);
-    const page = await readRoomHistory(room, { limit, cursor: before }, { messages: adapters.messages() });
+    const page = await readRoomHistory(room, { limit, cursor: before });
     return json(200, { room, ...historyBody(page) });
   },
 
   'GET /rooms/{room}/presence': async (event) => {
     callerOf(event);
     const { room } = parseParams(roomPathSchema, event.pathParameters);
-    return json(200, { room, online: await adapters.presence().onlineIn(room, epochSeconds()) });
+    return json(200, { room, online: await onlineIn(room) });
   },
 
   'GET /users/{userId}/messages': async (event) => {
     callerOf(event);
     const { userId } = parseParams(userPathSchema, event.pathParameters);
     const { limit, before } = parseParams(pageQuerySchema, event.queryStringParameters);
-    const page = await readUserHistory(userId, { limit, cursor: before }, { messages: adapters.messages() });
+    const page = await readUserHistory(userId, { limit, cursor: before });
     return json(200, { userId, ...historyBody(page) });
   },
 
   'GET /conversations': async (event) => {
-    const conversations = await adapters.conversations().list(callerOf(event).userId, epochSeconds());
+    const conversations = await listConversations(callerOf(event).userId);
     return json(200, { conversations });
   },
 
@@ -103,10 +102,7 @@ export const routes: Record<string, RouteHandler> = {
     const identity = callerOf(event);
     const { conversationId } = parseParams(conversationPathSchema, event.pathParameters);
     const { limit, before } = parseParams(pageQuerySchema, event.queryStringParameters);
-    const page = await readConversation(
-      { identity, conversationId, limit, cursor: before },
-      { messages: adapters.messages(), conversations: adapters.conversations() },
-    );
+    const page = await readConversation({ identity, conversationId, limit, cursor: before });
     return json(200, {
       conversationId,
       messages: page.messages.map((message) => directMessageFrame(message).data),

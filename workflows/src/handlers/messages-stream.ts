@@ -2,13 +2,10 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { messageRetentionDays } from '#aws/config';
 import { instrumented } from '#aws/observability';
-import { messageStatusChanged } from '#core/events/message-status-changed';
-import { statusDeliveries } from '#core/use-cases/announce-status';
-import { echoMessage, shouldEcho } from '#core/use-cases/echo-message';
+import { shouldEcho } from '#core/use-cases/echo-message';
 import { isMessageItem, messageFromItem } from '#db/messages-store';
-import { adapters } from '../../../shared/src/wiring.js';
+import { announceStatusChange, echoMessage } from '../composition.js';
 
 const processor = new BatchProcessor(EventType.DynamoDBStreams);
 
@@ -22,15 +19,10 @@ async function handleRecord(record: DynamoDBRecord): Promise<void> {
   if (!after || !isMessageItem(after)) return;
   const message = messageFromItem(after);
   if (record.eventName === 'INSERT' && shouldEcho(message)) {
-    await echoMessage(message, {
-      messages: adapters.messages(),
-      events: adapters.events(),
-      retentionDays: messageRetentionDays(),
-    });
+    await echoMessage(message);
   }
   if (record.eventName === 'MODIFY' && before) {
-    const deliveries = statusDeliveries(messageFromItem(before), message);
-    await adapters.events().distribute(messageStatusChanged.detailType, deliveries);
+    await announceStatusChange(messageFromItem(before), message);
   }
 }
 

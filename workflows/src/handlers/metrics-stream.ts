@@ -4,10 +4,8 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { instrumented, logger } from '#aws/observability';
-import { epochSeconds } from '#core/domain/time';
-import { broadcastMetrics, type MetricsUpdate } from '#core/use-cases/broadcast-metrics';
-import { dropGoneConnection } from '#core/use-cases/close-connection';
-import { adapters } from '../../../shared/src/wiring.js';
+import type { MetricsUpdate } from '#core/use-cases/broadcast-metrics';
+import { broadcastMetrics } from '../composition.js';
 
 /** Seed 003's metrics item. Anything else on the stream is a poison record. */
 const metricsItemSchema = z.looseObject({
@@ -45,19 +43,7 @@ export const handler = instrumented(
       },
       processor,
     );
-    const closeDeps = {
-      connections: adapters.connections(),
-      subscriptions: adapters.subscriptions(),
-      events: adapters.events(),
-    };
-    const result = await broadcastMetrics(updates, {
-      subscriptions: adapters.subscriptions(),
-      notifier: adapters.notifier(),
-      nowSeconds: epochSeconds(),
-      onGone: async (connectionId) => {
-        await dropGoneConnection(connectionId, closeDeps);
-      },
-    });
+    const result = await broadcastMetrics(updates);
     logger.info('metrics broadcast', {
       records: event.Records.length,
       poison: response.batchItemFailures.length,

@@ -1,6 +1,8 @@
 import type { ChatMessage } from '../domain/message.js';
 import { topics } from '../domain/room.js';
 import type { Delivery } from '../events/delivery.js';
+import { messageStatusChanged } from '../events/message-status-changed.js';
+import type { DistributionPublisher } from '../ports.js';
 
 /**
  * What participants must hear when a stored message changes: a direct message's sender sees its
@@ -31,4 +33,13 @@ export function statusDeliveries(before: ChatMessage, after: ChatMessage): Deliv
     ];
   }
   return [];
+}
+
+/** Publishes what participants must hear about a stored message's change, if anything. */
+export async function announceStatusChange(
+  before: ChatMessage,
+  after: ChatMessage,
+  deps: { events: DistributionPublisher },
+): Promise<void> {
+  await deps.events.distribute(messageStatusChanged.detailType, statusDeliveries(before, after));
 }
