@@ -1,29 +1,37 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { parser } from '@aws-lambda-powertools/batch/parser';
+import { DynamoDBMarshalled } from '@aws-lambda-powertools/parser/helpers/dynamodb';
+import { DynamoDBStreamChangeRecordBase, DynamoDBStreamRecord } from '@aws-lambda-powertools/parser/schemas/dynamodb';
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { instrumented, logger } from '#aws/observability';
 import type { MetricsUpdate } from '#core/use-cases/broadcast-metrics';
 import { broadcastMetrics } from '../composition.js';
 
 /** Seed 003's metrics item. Anything else on the stream is a poison record. */
-const metricsItemSchema = z.looseObject({
-  entity_id: z.string().min(1),
-  entity_type: z.string().min(1),
-  metric_value: z.number(),
-  timestamp: z.string(),
+const metricsItemSchema = DynamoDBMarshalled(
+  z.looseObject({
+    entity_id: z.string().min(1),
+    entity_type: z.string().min(1),
+    metric_value: z.number(),
+    timestamp: z.string(),
+  }),
+);
+
+const metricsRecordSchema = DynamoDBStreamRecord.extend({
+  dynamodb: DynamoDBStreamChangeRecordBase.extend({
+    NewImage: metricsItemSchema.optional(),
+    OldImage: metricsItemSchema.optional(),
+  }),
 });
 
-const processor = new BatchProcessor(EventType.DynamoDBStreams);
+const processor = new BatchProcessor(EventType.DynamoDBStreams, { parser, schema: metricsRecordSchema, logger });
 
-function toUpdate(record: DynamoDBRecord): MetricsUpdate {
-  const image = record.dynamodb?.NewImage ?? record.dynamodb?.OldImage;
-  const eventType = record.eventName;
-  if (!image || !eventType) throw new Error(`record ${record.eventID} has no image`);
-  const data = metricsItemSchema.parse(unmarshall(image as Record<string, AttributeValue>));
-  const seconds = record.dynamodb?.ApproximateCreationDateTime;
-  return { eventType, timestamp: seconds ? Math.round(seconds * 1000) : Date.now(), data };
+function toUpdate({ eventID, eventName, dynamodb }: z.infer<typeof metricsRecordSchema>): MetricsUpdate {
+  const data = dynamodb.NewImage ?? dynamodb.OldImage;
+  if (!data) throw new Error(`record ${eventID} has no image`);
+  const seconds = dynamodb.ApproximateCreationDateTime;
+  return { eventType: eventName, timestamp: seconds ? Math.round(seconds * 1000) : Date.now(), data };
 }
 
 /**
@@ -38,7 +46,7 @@ export const handler = instrumented(
     const updates: MetricsUpdate[] = [];
     const response = await processPartialResponse(
       event,
-      async (record: DynamoDBRecord) => {
+      async (record: z.infer<typeof metricsRecordSchema>) => {
         updates.push(toUpdate(record));
       },
       processor,
