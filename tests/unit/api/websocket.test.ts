@@ -11,14 +11,21 @@ const event = (
   authorizer: Record<string, unknown> | null = { userId: 'alice', userName: 'Alice' },
 ): WebSocketEvent => ({
   body,
+  isBase64Encoded: false,
   requestContext: {
     routeKey: '$default',
+    messageId: 'msg-1',
     eventType: 'MESSAGE',
+    extendedRequestId: 'req-1',
+    requestTime: new Date().toUTCString(),
+    messageDirection: 'IN',
     connectionId: 'conn-1',
     connectedAt: Date.now(),
     requestTimeEpoch: Date.now(),
+    requestId: 'req-1',
     domainName: 'localhost',
     stage: 'prod',
+    apiId: 'api',
     ...(authorizer ? { authorizer } : {}),
   },
 });

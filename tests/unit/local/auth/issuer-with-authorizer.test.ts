@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jwksFetcher } from '#api/auth/identity-resolver';
 import { type LocalTokenIssuer, startTokenIssuer } from '../../../../local/auth/token-issuer.js';
 
-type Handler = (event: unknown) => Promise<Record<string, unknown>>;
+type Handler = (event: unknown) => Promise<unknown>;
 
 let issuer: LocalTokenIssuer;
 let authorize: Handler;
