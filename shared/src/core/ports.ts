@@ -2,7 +2,7 @@ import type { Frame, OnlineUser } from './domain/frames.js';
 import type { ChatMessage, DeliveryStatus } from './domain/message.js';
 import type { Delivery } from './events/delivery.js';
 
-/** Ports the use cases depend on. db/src implements the stores; shared/src/adapters the rest. */
+/** Ports the use cases depend on. db/src implements the stores; shared/src/aws/adapters the rest. */
 
 export interface ConnectionRecord {
   connectionId: string;
