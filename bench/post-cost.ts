@@ -120,7 +120,7 @@ async function child(variant: PostCostVariant, posts: number, endpoint: string):
         req.end(body);
       });
   } else {
-    // What shared/src/observability.ts does in every function: the Powertools Tracer loads the X-Ray SDK.
+    // What shared/src/aws/observability.ts does in every function: the Powertools Tracer loads the X-Ray SDK.
     if (variant.startsWith('sdk+x') || variant === 'sdk+tracing') await import('aws-xray-sdk-core');
     const { ApiGatewayManagementApiClient, PostToConnectionCommand } = await import(
       '@aws-sdk/client-apigatewaymanagementapi'
@@ -130,12 +130,12 @@ async function child(variant: PostCostVariant, posts: number, endpoint: string):
       region: 'us-east-1',
       maxAttempts: 3,
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-      // As shared/src/clients/management-api.ts builds it (the traced variant too, as on Lambda);
+      // As shared/src/aws/clients/management-api.ts builds it (the traced variant too, as on Lambda);
       // the others measure the SDK's default, which rebuilds the middleware chain on every send.
       cacheMiddleware: variant === 'sdk+cache' || variant === 'sdk+tracing',
     });
     if (variant === 'sdk+tracing') {
-      // As shared/src/clients/management-api.ts does: the Powertools Tracer wraps the client.
+      // As shared/src/aws/clients/management-api.ts does: the Powertools Tracer wraps the client.
       const { Tracer } = await import('@aws-lambda-powertools/tracer');
       new Tracer({ serviceName: 'bench' }).captureAWSv3Client(client);
     }

@@ -1,6 +1,6 @@
-import type { ClientFrame } from '#protocol/client-frames.js';
-import { MAX_CONNECT_ROOMS } from '#protocol/connect.js';
-import { historyFrameSchema, type RoomMessageFrame, roomMessageFrameSchema } from '#protocol/server-frames.js';
+import type { ClientFrame } from '#protocol/client-frames';
+import { MAX_CONNECT_ROOMS } from '#protocol/connect';
+import { historyFrameSchema, type RoomMessageFrame, roomMessageFrameSchema } from '#protocol/server-frames';
 import { type ClientOptions, checkRoomName, USAGE, UsageError } from './cli-options.js';
 import { type FormatContext, formatFrame, formatRoomMessage } from './frame-format.js';
 import type { RoomHistory } from './history.js';

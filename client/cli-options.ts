@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { roomNameSchema } from '../shared/src/domain/room.js';
+import { roomNameSchema } from '#protocol/client-frames';
 
 export interface ClientOptions {
   /** Rooms to join at connect; the first is where typed lines go. */

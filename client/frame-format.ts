@@ -9,7 +9,7 @@ import {
   roomMessageFrameSchema,
   roomsFrameSchema,
   welcomeFrameSchema,
-} from '#protocol/server-frames.js';
+} from '#protocol/server-frames';
 import { type Painter, sanitize } from './ansi.js';
 
 export interface FormatContext {

@@ -1,4 +1,4 @@
-import { type RoomMessageFrame, roomMessageFrameSchema } from '#protocol/server-frames.js';
+import { type RoomMessageFrame, roomMessageFrameSchema } from '#protocol/server-frames';
 import type { ClientOptions } from './cli-options.js';
 
 /** A room's recent messages, oldest first. */

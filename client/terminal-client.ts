@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { clearLine, createInterface, cursorTo } from 'node:readline';
 import WebSocket from 'ws';
-import { ReconnectingSocket } from '#client-core/reconnecting-socket.js';
+import { ReconnectingSocket } from '#client-core/reconnecting-socket';
 import { colorEnabled, painter } from './ansi.js';
 import { ChatSession } from './chat-session.js';
 import { connectUrl, parseClientOptions, USAGE, UsageError } from './cli-options.js';

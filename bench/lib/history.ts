@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { BatchWriteCommand, type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { createMessageStore } from '../../db/src/messages-store.js';
-import { sortKeyFor } from '../../shared/src/domain/message.js';
-import { retentionExpiry } from '../../shared/src/domain/time.js';
+import { sortKeyFor } from '#core/domain/message';
+import { retentionExpiry } from '#core/domain/time';
+import { createMessageStore } from '#db/messages-store';
 import { type LatencySummary, summarize } from './stats.js';
 
 export interface HistoryResult {

@@ -4,14 +4,14 @@ import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createSubscriptionStore } from '../../db/src/subscriptions-store.js';
+import { requestCounts, resetRequestCounts } from '#aws/clients/request-counter';
+import { topics } from '#core/domain/room';
+import { connectionExpiry } from '#core/domain/time';
+import { createSubscriptionStore } from '#db/subscriptions-store';
 import { localCredentials } from '../../local/dynamodb.js';
 import { LOCAL_ACCOUNT, LOCAL_REGION, type LocalStack, repoRoot, startLocalStack } from '../../local/stack.js';
 import { loadLocalStackModel } from '../../local/stack-model.js';
 import { type LocalStepFunctions, startLocalStepFunctions } from '../../local/stepfunctions/server.js';
-import { requestCounts, resetRequestCounts } from '../../shared/src/clients/request-counter.js';
-import { topics } from '../../shared/src/domain/room.js';
-import { connectionExpiry } from '../../shared/src/domain/time.js';
 import { DynamoDbMeter, type DynamoDbMeterSnapshot } from './dynamodb-meter.js';
 import type { BenchSocket } from './harness.js';
 
@@ -135,7 +135,7 @@ export async function startSwitchboard(options: StartTargetOptions): Promise<Swi
   let stepFunctions: LocalStepFunctions = stack.stepFunctions;
   if (!handlerMeterAttached) {
     // Imported only now: the module's logger reads POWERTOOLS_LOG_LEVEL, which the stack just set.
-    const { dynamoDb } = await import('../../shared/src/clients/dynamodb.js');
+    const { dynamoDb } = await import('#aws/clients/dynamodb');
     handlerMeter.attach(dynamoDb(), 'benchHandlerDynamoDbMeter');
     handlerMeterAttached = true;
   }

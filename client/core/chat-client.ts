@@ -1,11 +1,11 @@
-import type { ClientFrame, SendDirectMessageFrame, SendRoomMessageFrame } from '#protocol/client-frames.js';
-import { MAX_CONNECT_ROOMS } from '#protocol/connect.js';
+import type { ClientFrame, SendDirectMessageFrame, SendRoomMessageFrame } from '#protocol/client-frames';
+import { MAX_CONNECT_ROOMS } from '#protocol/connect';
 import type {
   ConversationHistoryPage,
   ConversationsBody,
   RoomHistoryPage,
   RoomPresenceBody,
-} from '#protocol/http-bodies.js';
+} from '#protocol/http-bodies';
 import type {
   AckFrame,
   DirectMessage,
@@ -15,7 +15,7 @@ import type {
   PresenceFrame,
   RoomMessageFrame,
   ServerFrame,
-} from '#protocol/server-frames.js';
+} from '#protocol/server-frames';
 import type { BackoffOptions } from './backoff.js';
 import { isDirectMessage, isRoomMessage, parseServerFrame } from './incoming.js';
 import { type ConnectionState, ReconnectingSocket, type WebSocketConstructor } from './reconnecting-socket.js';

@@ -1,4 +1,4 @@
-import type { DirectMessageFrame, RoomMessageFrame, ServerFrame } from '#protocol/server-frames.js';
+import type { DirectMessageFrame, RoomMessageFrame, ServerFrame } from '#protocol/server-frames';
 
 // No zod here: the browser bundle stays small, and a frame is trusted as far as its `type` and the
 // fields each handler reads (the server built it from the same schemas).

@@ -1,4 +1,4 @@
-import type { PingFrame } from '#protocol/client-frames.js';
+import type { PingFrame } from '#protocol/client-frames';
 import { type BackoffOptions, defaultBackoff, reconnectDelay } from './backoff.js';
 
 /** What both the browser's WebSocket and the `ws` package offer; all the socket needs. */

@@ -5,7 +5,7 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { ConnectionRecord, ConnectionStore } from '../../shared/src/ports.js';
+import type { ConnectionRecord, ConnectionStore } from '#core/ports';
 import { queryAll } from './query-all.js';
 
 interface ConnectionItem extends ConnectionRecord {

@@ -7,9 +7,9 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { ForbiddenError } from '../../shared/src/domain/errors.js';
-import type { ChatMessage } from '../../shared/src/domain/message.js';
-import type { ConversationStore, ConversationSummary } from '../../shared/src/ports.js';
+import { ForbiddenError } from '#core/domain/errors';
+import type { ChatMessage } from '#core/domain/message';
+import type { ConversationStore, ConversationSummary } from '#core/ports';
 
 /** Last-message previews are short; the message itself is in the Messages table. */
 const PREVIEW_LENGTH = 200;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { epochSeconds } from '../../shared/src/domain/time.js';
+import { epochSeconds } from '#core/domain/time';
 
 /** Failure records are kept for a week: long enough to investigate, short enough to stay small. */
 const FAILURE_RETENTION_SECONDS = 7 * 24 * 60 * 60;

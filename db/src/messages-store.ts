@@ -7,14 +7,14 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { decodeCursor, encodeCursor } from '../../shared/src/domain/cursor.js';
-import { ConflictError, ValidationError } from '../../shared/src/domain/errors.js';
-import { type ChatMessage, type DeliveryStatus, statusesBefore } from '../../shared/src/domain/message.js';
-import type { HistoryPage, MessageStore } from '../../shared/src/ports.js';
+import { decodeCursor, encodeCursor } from '#core/domain/cursor';
+import { ConflictError, ValidationError } from '#core/domain/errors';
+import { type ChatMessage, type DeliveryStatus, statusesBefore } from '#core/domain/message';
+import type { HistoryPage, MessageStore } from '#core/ports';
 import { queryAll } from './query-all.js';
 
 /** Seed 002's attribute names (`user_id`, `message`) so its AWS CLI queries work unchanged. */
-interface MessageItem {
+export interface MessageItem {
   room: string;
   sk: string;
   messageId: string;
@@ -50,7 +50,8 @@ interface MarkerItem {
 
 const markerKey = (messageId: string) => ({ room: `msgid#${messageId}`, sk: 'msgid' as const });
 
-function toItem(message: ChatMessage, expiresAt: number): MessageItem {
+/** The item a message is stored as; the Messages stream's parser (workflows/) reads it back. */
+export function messageToItem(message: ChatMessage, expiresAt: number): MessageItem {
   return {
     room: message.room,
     sk: message.sk,
@@ -72,7 +73,7 @@ function toItem(message: ChatMessage, expiresAt: number): MessageItem {
   };
 }
 
-/** Maps a stored item (or a stream image, unmarshalled) back to the domain type. */
+/** Maps a stored item back to the domain type. */
 export function messageFromItem(raw: Record<string, unknown>): ChatMessage {
   const item = raw as unknown as MessageItem;
   const message: ChatMessage = {
@@ -98,9 +99,6 @@ export function messageFromItem(raw: Record<string, unknown>): ChatMessage {
   }
   return message;
 }
-
-/** Whether a raw item is a message (and not an idempotency marker). */
-export const isMessageItem = (raw: Record<string, unknown>) => raw.sk !== 'msgid' && typeof raw.messageId === 'string';
 
 /**
  * Queries until `limit` live messages are collected: a filtered page can come back short, so
@@ -167,7 +165,7 @@ export function createMessageStore(client: DynamoDBDocumentClient, tableName: st
               {
                 Put: {
                   TableName: tableName,
-                  Item: toItem(message, expiresAt),
+                  Item: messageToItem(message, expiresAt),
                   ConditionExpression: 'attribute_not_exists(sk)',
                 },
               },

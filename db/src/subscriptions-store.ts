@@ -6,7 +6,7 @@ import {
   PutCommand,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import type { Subscription, SubscriptionStore } from '../../shared/src/ports.js';
+import type { Subscription, SubscriptionStore } from '#core/ports';
 import { queryAll, queryPages } from './query-all.js';
 
 const BATCH_WRITE_LIMIT = 25;

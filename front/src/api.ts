@@ -3,7 +3,7 @@ import type {
   ConversationsBody,
   RoomHistoryPage,
   RoomPresenceBody,
-} from '#protocol/http-bodies.js';
+} from '#protocol/http-bodies';
 
 export class RestError extends Error {
   override name = 'RestError';

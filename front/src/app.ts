@@ -1,4 +1,4 @@
-import { ChatClient } from '#client-core/chat-client.js';
+import { ChatClient } from '#client-core/chat-client';
 import type { RestClient } from './api.js';
 import type { Auth, Session } from './auth.js';
 import type { AppConfig } from './config.js';

@@ -1,6 +1,6 @@
-import type { ConnectionState } from '#client-core/reconnecting-socket.js';
-import type { Person, ThreadView } from '#client-core/threads.js';
-import type { ChatItem } from '#client-core/timeline.js';
+import type { ConnectionState } from '#client-core/reconnecting-socket';
+import type { Person, ThreadView } from '#client-core/threads';
+import type { ChatItem } from '#client-core/timeline';
 
 export const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 export const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });

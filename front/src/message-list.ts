@@ -1,5 +1,5 @@
-import type { ThreadView } from '#client-core/threads.js';
-import type { ChatItem } from '#client-core/timeline.js';
+import type { ThreadView } from '#client-core/threads';
+import type { ChatItem } from '#client-core/timeline';
 import { byId, el, fill, reconcile } from './dom.js';
 import { deliveryLabel, deliveryTicks, fullFormat, timeFormat } from './labels.js';
 

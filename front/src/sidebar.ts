@@ -1,5 +1,5 @@
-import type { ChatSnapshot } from '#client-core/chat-client.js';
-import type { Person, ThreadView } from '#client-core/threads.js';
+import type { ChatSnapshot } from '#client-core/chat-client';
+import type { Person, ThreadView } from '#client-core/threads';
 import { byId, el, fill, reconcile } from './dom.js';
 import { onlineCount, threadTitle } from './labels.js';
 

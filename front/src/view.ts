@@ -1,5 +1,5 @@
-import type { ChatSnapshot } from '#client-core/chat-client.js';
-import type { ConnectionState } from '#client-core/reconnecting-socket.js';
+import type { ChatSnapshot } from '#client-core/chat-client';
+import type { ConnectionState } from '#client-core/reconnecting-socket';
 import { byId } from './dom.js';
 import { connectionText, onlineCount, threadTitle } from './labels.js';
 import { MessageList } from './message-list.js';

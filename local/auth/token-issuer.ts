@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { userIdSchema, userNameSchema } from '../../shared/src/domain/identity.js';
+import { userIdSchema, userNameSchema } from '#core/domain/identity';
 import { listen } from '../listen.js';
 import { generateSigningKey, type SigningKey, signRs256 } from './jwt.js';
 

@@ -1,4 +1,4 @@
-import type { WebSocketLike } from '#client-core/reconnecting-socket.js';
+import type { WebSocketLike } from '#client-core/reconnecting-socket';
 
 type Listener = (event: never) => void;
 

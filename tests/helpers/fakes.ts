@@ -1,5 +1,4 @@
-import type { Frame } from '#protocol/server-frames.js';
-import type { Delivery } from '../../shared/src/events/delivery.js';
+import type { Delivery } from '#core/events/delivery';
 import type {
   ConnectionNotifier,
   ConnectionRecord,
@@ -9,7 +8,8 @@ import type {
   PostOutcome,
   Subscription,
   SubscriptionStore,
-} from '../../shared/src/ports.js';
+} from '#core/ports';
+import type { Frame } from '#protocol/server-frames';
 
 /** In-memory ports for use-case unit tests: plain objects, no module mocking. */
 export function fakeConnections(

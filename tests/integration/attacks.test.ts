@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { type AttributeValue, GetItemCommand, QueryCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { ackFrameSchema, errorFrameSchema } from '#protocol/server-frames.js';
+import { ackFrameSchema, errorFrameSchema } from '#protocol/server-frames';
 import { type LocalTokenIssuer, startTokenIssuer } from '../../local/auth/token-issuer.js';
 import { type CfnTemplate, loadCfnTemplate } from '../../local/cfn/template-loader.js';
 import { type LocalStack, repoRoot } from '../../local/stack.js';

@@ -1,12 +1,7 @@
 import { GetItemCommand, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
-import {
-  ackFrameSchema,
-  errorFrameSchema,
-  roomMessageFrameSchema,
-  welcomeFrameSchema,
-} from '#protocol/server-frames.js';
-import { connectionExpiry } from '../../shared/src/domain/time.js';
+import { connectionExpiry } from '#core/domain/time';
+import { ackFrameSchema, errorFrameSchema, roomMessageFrameSchema, welcomeFrameSchema } from '#protocol/server-frames';
 import { useLocalStack } from '../helpers/local-stack.js';
 
 const local = useLocalStack({ parameters: { ConnectionPageSize: '3', PostBatchSize: '2' } });

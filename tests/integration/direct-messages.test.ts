@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ackFrameSchema, directMessageFrameSchema, errorFrameSchema } from '#protocol/server-frames.js';
+import { ackFrameSchema, directMessageFrameSchema, errorFrameSchema } from '#protocol/server-frames';
 import { TestClient, useLocalStack } from '../helpers/local-stack.js';
 
 const local = useLocalStack();

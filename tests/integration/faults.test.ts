@@ -1,10 +1,10 @@
 import { resolve } from 'node:path';
 import { GetItemCommand, PutItemCommand, QueryCommand, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ackFrameSchema, historyFrameSchema } from '#protocol/server-frames.js';
+import { connectionExpiry } from '#core/domain/time';
+import { ackFrameSchema, historyFrameSchema } from '#protocol/server-frames';
 import { SeenMessages } from '../../client/seen-messages.js';
 import type { LocalStack } from '../../local/stack.js';
-import { connectionExpiry } from '../../shared/src/domain/time.js';
 import { loadCfnTemplate, REPO_ROOT, TEMPLATE_FILES } from '../helpers/cfn-template.js';
 import { freePort } from '../helpers/dynamodb-local.js';
 import {

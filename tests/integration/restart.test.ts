@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ackFrameSchema, historyFrameSchema, roomMessageFrameSchema } from '#protocol/server-frames.js';
+import { ackFrameSchema, historyFrameSchema, roomMessageFrameSchema } from '#protocol/server-frames';
 import type { LocalStack, LocalStackOptions } from '../../local/stack.js';
 import { freePort } from '../helpers/dynamodb-local.js';
 import { type Frame, startTestStack, TestClient } from '../helpers/local-stack.js';

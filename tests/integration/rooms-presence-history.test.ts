@@ -1,6 +1,10 @@
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { topics } from '#core/domain/room';
+import { connectionExpiry } from '#core/domain/time';
+import { createConnectionStore } from '#db/connections-store';
+import { createSubscriptionStore } from '#db/subscriptions-store';
 import {
   ackFrameSchema,
   joinedFrameSchema,
@@ -9,11 +13,7 @@ import {
   roomMessageFrameSchema,
   roomsFrameSchema,
   welcomeFrameSchema,
-} from '#protocol/server-frames.js';
-import { createConnectionStore } from '../../db/src/connections-store.js';
-import { createSubscriptionStore } from '../../db/src/subscriptions-store.js';
-import { topics } from '../../shared/src/domain/room.js';
-import { connectionExpiry } from '../../shared/src/domain/time.js';
+} from '#protocol/server-frames';
 import { type Frame, TestClient, useLocalStack } from '../helpers/local-stack.js';
 
 const local = useLocalStack({ parameters: { RateLimitPerSecond: '1000', RateLimitBurst: '1000' } });

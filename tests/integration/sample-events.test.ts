@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ackFrameSchema, errorFrameSchema, historyFrameSchema } from '#protocol/server-frames.js';
+import { ackFrameSchema, errorFrameSchema, historyFrameSchema } from '#protocol/server-frames';
 import {
   type InvokeTarget,
   invokeTarget,

@@ -1,6 +1,6 @@
 import { DeleteItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { metricsUpdateFrameSchema } from '#protocol/server-frames.js';
+import { metricsUpdateFrameSchema } from '#protocol/server-frames';
 import { type Frame, type TestClient, useLocalStack } from '../helpers/local-stack.js';
 
 const local = useLocalStack();
@@ -45,12 +45,17 @@ describe('seed 000: the echo processor on the Messages stream', () => {
     const sent = await listener.request({ action: 'sendMessage', room: 'echo', message: 'once' });
     await listener.waitFor((frame) => frame.messageId === `echo-${sent.messageId}`);
     await local.stack.idle();
-    // Replay the original's INSERT, as a stream retry would: the echo already exists.
+    // Replay the original's INSERT, as a stream retry would: the echo already exists. The record is
+    // whole, as Lambda delivers it: the handler parses every record before it acts on one.
     const record = {
       eventID: 'replay-1',
       eventName: 'INSERT',
+      eventVersion: '1.1',
       eventSource: 'aws:dynamodb',
+      awsRegion: 'us-east-1',
+      eventSourceARN: 'arn:aws:dynamodb:us-east-1:123456789012:table/MessagesTable/stream/2025-01-01T00:00:00.000',
       dynamodb: {
+        Keys: { room: { S: 'echo' }, sk: { S: `${sent.timestamp}#${sent.messageId}` } },
         NewImage: {
           room: { S: 'echo' },
           sk: { S: `${sent.timestamp}#${sent.messageId}` },
@@ -63,6 +68,8 @@ describe('seed 000: the echo processor on the Messages stream', () => {
           expiresAt: { N: String(Math.floor(Date.now() / 1000) + 3600) },
         },
         SequenceNumber: '1',
+        SizeBytes: 200,
+        StreamViewType: 'NEW_AND_OLD_IMAGES',
       },
     };
     await local.stack.functions.invoke('MessagesStreamFunction', { Records: [record] });

@@ -3,9 +3,9 @@ import { CognitoJwtVerifier, JwtRsaVerifier } from 'aws-jwt-verify';
 import { NonRetryableFetchError } from 'aws-jwt-verify/error';
 import { type Fetcher, SimpleFetcher } from 'aws-jwt-verify/https';
 import { SimpleJwksCache } from 'aws-jwt-verify/jwk';
-import { requireEnv } from '../../../shared/src/config.js';
-import { UnauthorizedError } from '../../../shared/src/domain/errors.js';
-import { type Identity, userIdSchema, userNameSchema } from '../../../shared/src/domain/identity.js';
+import { requireEnv } from '#aws/config';
+import { UnauthorizedError } from '#core/domain/errors';
+import { type Identity, userIdSchema, userNameSchema } from '#core/domain/identity';
 
 export type AuthMode = 'cognito' | 'none';
 

@@ -1,28 +1,21 @@
-import { UnauthorizedError } from '../../../shared/src/domain/errors.js';
-import type { Identity } from '../../../shared/src/domain/identity.js';
-import { instrumented, logger } from '../../../shared/src/observability.js';
+import type {
+  APIGatewayAuthorizerWithContextResult,
+  APIGatewayRequestAuthorizerEvent,
+  APIGatewayRequestAuthorizerEventV2,
+  APIGatewaySimpleAuthorizerResult,
+} from 'aws-lambda';
+import { instrumented, logger } from '#aws/observability';
+import { UnauthorizedError } from '#core/domain/errors';
+import type { Identity } from '#core/domain/identity';
 import { authMode, identityFromClaim, identityFromToken } from '../auth/identity-resolver.js';
 
-/** WebSocket $connect REQUEST authorizer event (IAM policy response). */
-interface WebSocketAuthorizerEvent {
-  type: 'REQUEST';
-  methodArn: string;
-  queryStringParameters?: Record<string, string | undefined> | null;
-  headers?: Record<string, string | undefined> | null;
-}
+/** WebSocket $connect REQUEST authorizer (IAM policy response) or HTTP API payload 2.0 (simple response). */
+type AuthorizerEvent = APIGatewayRequestAuthorizerEvent | APIGatewayRequestAuthorizerEventV2;
 
-/** HTTP API Lambda authorizer event, payload 2.0 (simple response). */
-interface HttpAuthorizerEvent {
-  version: '2.0';
-  type: 'REQUEST';
-  routeArn: string;
-  queryStringParameters?: Record<string, string | undefined> | null;
-  headers?: Record<string, string | undefined> | null;
-}
+/** What both APIs pass on to the routes, in `requestContext.authorizer` (`.lambda` on the HTTP API). */
+type AuthorizerContext = { userId: string; userName: string };
 
-type AuthorizerEvent = WebSocketAuthorizerEvent | HttpAuthorizerEvent;
-
-const isHttpApi = (event: AuthorizerEvent): event is HttpAuthorizerEvent =>
+const isHttpApi = (event: AuthorizerEvent): event is APIGatewayRequestAuthorizerEventV2 =>
   'version' in event && event.version === '2.0';
 
 function bearer(headers: Record<string, string | undefined> | null | undefined): string | undefined {
@@ -43,24 +36,29 @@ async function resolve(event: AuthorizerEvent): Promise<Identity> {
  * One authorizer for both APIs, so a user is the same identity over WebSocket and REST. The
  * identity travels in the authorizer context and is fixed for the connection's life.
  */
-export const handler = instrumented('authorizer', async (event: AuthorizerEvent) => {
-  try {
-    const identity = await resolve(event);
-    const context = { userId: identity.userId, userName: identity.userName };
-    if (isHttpApi(event)) return { isAuthorized: true, context };
-    return {
-      principalId: identity.userId,
-      policyDocument: {
-        Version: '2012-10-17',
-        Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: event.methodArn }],
-      },
-      context,
-    };
-  } catch (error) {
-    if (!(error instanceof UnauthorizedError)) throw error;
-    logger.info('authorization refused', { reason: error.message });
-    if (isHttpApi(event)) return { isAuthorized: false };
-    // API Gateway turns this exact message into a 401.
-    throw new Error('Unauthorized');
-  }
-});
+export const handler = instrumented(
+  'authorizer',
+  async (
+    event: AuthorizerEvent,
+  ): Promise<APIGatewaySimpleAuthorizerResult | APIGatewayAuthorizerWithContextResult<AuthorizerContext>> => {
+    try {
+      const identity = await resolve(event);
+      const context: AuthorizerContext = { userId: identity.userId, userName: identity.userName };
+      if (isHttpApi(event)) return { isAuthorized: true, context };
+      return {
+        principalId: identity.userId,
+        policyDocument: {
+          Version: '2012-10-17',
+          Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: event.methodArn }],
+        },
+        context,
+      };
+    } catch (error) {
+      if (!(error instanceof UnauthorizedError)) throw error;
+      logger.info('authorization refused', { reason: error.message });
+      if (isHttpApi(event)) return { isAuthorized: false };
+      // API Gateway turns this exact message into a 401.
+      throw new Error('Unauthorized');
+    }
+  },
+);

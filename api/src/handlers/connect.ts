@@ -1,8 +1,7 @@
-import { DomainError } from '../../../shared/src/domain/errors.js';
-import { identityFromAuthorizer } from '../../../shared/src/domain/identity.js';
-import { instrumented, logger } from '../../../shared/src/observability.js';
-import { openConnection } from '../../../shared/src/use-cases/open-connection.js';
-import { adapters } from '../../../shared/src/wiring.js';
+import { instrumented, logger } from '#aws/observability';
+import { DomainError } from '#core/domain/errors';
+import { identityFromAuthorizer } from '#core/domain/identity';
+import { openConnection } from '../composition.js';
 import { roomsFromQuery } from '../websocket/connect-query.js';
 import type { WebSocketEvent, WebSocketResult } from '../websocket/event.js';
 
@@ -14,10 +13,14 @@ export const handler = instrumented('connect', async (event: WebSocketEvent): Pr
   if (!identity) return { statusCode: 401, body: 'Unauthorized' };
   try {
     const rooms = roomsFromQuery(event.queryStringParameters);
-    await openConnection(
-      { connectionId, identity, rooms, connectedAt, sourceIp: source?.sourceIp, userAgent: source?.userAgent },
-      { connections: adapters.connections(), subscriptions: adapters.subscriptions(), events: adapters.events() },
-    );
+    await openConnection({
+      connectionId,
+      identity,
+      rooms,
+      connectedAt,
+      sourceIp: source?.sourceIp,
+      userAgent: source?.userAgent,
+    });
     logger.info('connected', { userId: identity.userId, rooms });
     return { statusCode: 200 };
   } catch (error) {

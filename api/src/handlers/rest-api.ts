@@ -1,4 +1,4 @@
-import { instrumented, logger } from '../../../shared/src/observability.js';
+import { instrumented, logger } from '#aws/observability';
 import { errorResponse, type HttpEvent, type HttpResult } from '../rest/http.js';
 import { routeFor } from '../rest/routes.js';
 

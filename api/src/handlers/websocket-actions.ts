@@ -1,17 +1,8 @@
-import { numberFromEnv } from '../../../shared/src/config.js';
-import { instrumented, logger } from '../../../shared/src/observability.js';
-import { adapters } from '../../../shared/src/wiring.js';
+import { instrumented, logger } from '#aws/observability';
+import { allowFrame } from '../composition.js';
 import { actions } from '../websocket/actions.js';
 import type { WebSocketEvent } from '../websocket/event.js';
 import { dispatch } from '../websocket/router.js';
-
-const rateLimit = {
-  ratePerSecond: numberFromEnv('RATE_LIMIT_PER_SECOND', 10),
-  burst: numberFromEnv('RATE_LIMIT_BURST', 20),
-};
-
-const allowFrame = (connectionId: string) =>
-  adapters.connections().consumeRateToken(connectionId, Date.now(), rateLimit);
 
 /** Every WebSocket action route, and $default, lands here. */
 export const handler = instrumented('websocketActions', (event: WebSocketEvent) => {

@@ -1,17 +1,9 @@
-import { DomainError } from '../../../shared/src/domain/errors.js';
-import { logger } from '../../../shared/src/observability.js';
+import type { APIGatewayProxyEventV2WithLambdaAuthorizer } from 'aws-lambda';
+import { logger } from '#aws/observability';
+import { DomainError } from '#core/domain/errors';
 
-/** The parts of an HTTP API (payload 2.0) event that the REST routes read. */
-export interface HttpEvent {
-  routeKey: string;
-  rawPath: string;
-  headers?: Record<string, string | undefined>;
-  queryStringParameters?: Record<string, string | undefined>;
-  pathParameters?: Record<string, string | undefined>;
-  body?: string;
-  isBase64Encoded?: boolean;
-  requestContext: { requestId?: string; authorizer?: Record<string, unknown> };
-}
+/** An HTTP API payload 2.0 event; the Lambda authorizer's context arrives under `authorizer.lambda`. */
+export type HttpEvent = APIGatewayProxyEventV2WithLambdaAuthorizer<Record<string, unknown>>;
 
 export interface HttpResult {
   statusCode: number;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { ValidationError } from '../../../shared/src/domain/errors.js';
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../../shared/src/use-cases/read-history.js';
+import { ValidationError } from '#core/domain/errors';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '#core/use-cases/read-history';
 
 export const pageQuerySchema = z.object({
   limit: z.coerce

@@ -1,30 +1,27 @@
 import { z } from 'zod';
-import { conversationIdSchema } from '#protocol/client-frames.js';
+import { InvalidJsonError, NotFoundError, UnauthorizedError } from '#core/domain/errors';
+import { type Identity, identityFromAuthorizer, userIdSchema, userNameSchema } from '#core/domain/identity';
+import { contentSchema } from '#core/domain/message';
+import { roomNameSchema } from '#core/domain/room';
+import type { HistoryPage } from '#core/ports';
+import { ECHO_ROOM } from '#core/use-cases/echo-message';
+import { conversationIdSchema } from '#protocol/client-frames';
 import type {
   ConversationHistoryPage,
   ConversationsBody,
   RoomHistoryPage,
   RoomPresenceBody,
-} from '#protocol/http-bodies.js';
-import { directMessageFrame, roomMessageFrame } from '#protocol/server-frames.js';
-import { messageRetentionDays } from '../../../shared/src/config.js';
-import { InvalidJsonError, NotFoundError, UnauthorizedError } from '../../../shared/src/domain/errors.js';
+} from '#protocol/http-bodies';
+import { directMessageFrame, roomMessageFrame } from '#protocol/server-frames';
 import {
-  type Identity,
-  identityFromAuthorizer,
-  userIdSchema,
-  userNameSchema,
-} from '../../../shared/src/domain/identity.js';
-import { contentSchema } from '../../../shared/src/domain/message.js';
-import { roomNameSchema } from '../../../shared/src/domain/room.js';
-import { epochSeconds } from '../../../shared/src/domain/time.js';
-import type { HistoryPage } from '../../../shared/src/ports.js';
-import { readConversation } from '../../../shared/src/use-cases/direct-messages.js';
-import { ECHO_ROOM } from '../../../shared/src/use-cases/echo-message.js';
-import { listRooms } from '../../../shared/src/use-cases/membership.js';
-import { postRoomMessage } from '../../../shared/src/use-cases/post-room-message.js';
-import { readRoomHistory, readUserHistory } from '../../../shared/src/use-cases/read-history.js';
-import { adapters } from '../../../shared/src/wiring.js';
+  listConversations,
+  listRooms,
+  onlineIn,
+  postRoomMessage,
+  readConversation,
+  readRoomHistory,
+  readUserHistory,
+} from '../composition.js';
 import { type HttpEvent, type HttpResult, json } from './http.js';
 import { pageQuerySchema, parseParams } from './params.js';
 
@@ -58,10 +55,11 @@ function bodyOf(event: HttpEvent): unknown {
 
 async function postToEcho(identity: Identity, content: string, sender?: string): Promise<HttpResult> {
   // Seed 000's `sender` is a display name; the identity stays the caller's.
-  const ack = await postRoomMessage(
-    { identity: { ...identity, userName: sender ?? identity.userName }, room: ECHO_ROOM, content },
-    { messages: adapters.messages(), events: adapters.events(), retentionDays: messageRetentionDays() },
-  );
+  const ack = await postRoomMessage({
+    identity: { ...identity, userName: sender ?? identity.userName },
+    room: ECHO_ROOM,
+    content,
+  });
   return json(201, ack);
 }
 
@@ -70,11 +68,7 @@ export const routes: Record<string, RouteHandler> = {
   'GET /health': async () => json(200, { status: 'ok', time: new Date().toISOString() }),
 
   'GET /rooms': async (event) => {
-    const frame = await listRooms(callerOf(event).userId, {
-      connections: adapters.connections(),
-      subscriptions: adapters.subscriptions(),
-      presence: adapters.presence(),
-    });
+    const frame = await listRooms(callerOf(event).userId);
     return json(200, { rooms: frame.rooms });
   },
 
@@ -82,14 +76,14 @@ export const routes: Record<string, RouteHandler> = {
     callerOf(event);
     const { room } = parseParams(roomPathSchema, event.pathParameters);
     const { limit, before } = parseParams(pageQuerySchema, event.queryStringParameters);
-    const page = await readRoomHistory(room, { limit, cursor: before }, { messages: adapters.messages() });
+    const page = await readRoomHistory(room, { limit, cursor: before });
     return json(200, { room, ...historyBody(page) } satisfies RoomHistoryPage);
   },
 
   'GET /rooms/{room}/presence': async (event) => {
     callerOf(event);
     const { room } = parseParams(roomPathSchema, event.pathParameters);
-    const body: RoomPresenceBody = { room, online: await adapters.presence().onlineIn(room, epochSeconds()) };
+    const body: RoomPresenceBody = { room, online: await onlineIn(room) };
     return json(200, body);
   },
 
@@ -97,12 +91,12 @@ export const routes: Record<string, RouteHandler> = {
     callerOf(event);
     const { userId } = parseParams(userPathSchema, event.pathParameters);
     const { limit, before } = parseParams(pageQuerySchema, event.queryStringParameters);
-    const page = await readUserHistory(userId, { limit, cursor: before }, { messages: adapters.messages() });
+    const page = await readUserHistory(userId, { limit, cursor: before });
     return json(200, { userId, ...historyBody(page) });
   },
 
   'GET /conversations': async (event) => {
-    const conversations = await adapters.conversations().list(callerOf(event).userId, epochSeconds());
+    const conversations = await listConversations(callerOf(event).userId);
     return json(200, { conversations } satisfies ConversationsBody);
   },
 
@@ -110,10 +104,7 @@ export const routes: Record<string, RouteHandler> = {
     const identity = callerOf(event);
     const { conversationId } = parseParams(conversationPathSchema, event.pathParameters);
     const { limit, before } = parseParams(pageQuerySchema, event.queryStringParameters);
-    const page = await readConversation(
-      { identity, conversationId, limit, cursor: before },
-      { messages: adapters.messages(), conversations: adapters.conversations() },
-    );
+    const page = await readConversation({ identity, conversationId, limit, cursor: before });
     return json(200, {
       conversationId,
       messages: page.messages.map((message) => directMessageFrame(message).data),

@@ -10,57 +10,45 @@ import {
   sendDirectMessageSchema,
   sendRoomMessageSchema,
   topicActionSchema,
-} from '#protocol/client-frames.js';
-import { directMessageFrame } from '#protocol/server-frames.js';
-import { messageRetentionDays } from '../../../shared/src/config.js';
+} from '#protocol/client-frames';
+import { directMessageFrame } from '#protocol/server-frames';
 import {
+  catchUp,
   deleteMessage,
+  joinRoom,
+  leaveRoom,
+  listRooms,
   markRead,
+  postRoomMessage,
   readConversation,
   sendDirectMessage,
-} from '../../../shared/src/use-cases/direct-messages.js';
-import { joinRoom, leaveRoom, listRooms } from '../../../shared/src/use-cases/membership.js';
-import { subscribeToMetrics, unsubscribeFromMetrics } from '../../../shared/src/use-cases/metrics-subscriptions.js';
-import { postRoomMessage } from '../../../shared/src/use-cases/post-room-message.js';
-import { catchUp } from '../../../shared/src/use-cases/read-history.js';
-import { adapters } from '../../../shared/src/wiring.js';
+  subscribeToMetrics,
+  unsubscribeFromMetrics,
+} from '../composition.js';
 import { type ActionContext, type ActionTable, parseOrThrow, route } from './router.js';
-
-const directDeps = () => ({
-  messages: adapters.messages(),
-  conversations: adapters.conversations(),
-  events: adapters.events(),
-  retentionDays: messageRetentionDays(),
-});
-
-const membershipDeps = () => ({
-  subscriptions: adapters.subscriptions(),
-  events: adapters.events(),
-  presence: adapters.presence(),
-});
 
 /** sendMessage carries either seed 002's room message or seed 004's direct message. */
 function sendMessage(frame: Record<string, unknown>, { identity }: ActionContext) {
   if ('recipientId' in frame) {
     const input = parseOrThrow(sendDirectMessageSchema, frame, 'sendMessage');
-    return sendDirectMessage(
-      {
-        identity,
-        recipientId: input.recipientId,
-        content: input.content,
-        messageId: input.messageId,
-        conversationId: input.conversationId,
-        claimedSenderId: input.senderId,
-        replyToMessageId: input.replyToMessageId,
-      },
-      directDeps(),
-    );
+    return sendDirectMessage({
+      identity,
+      recipientId: input.recipientId,
+      content: input.content,
+      messageId: input.messageId,
+      conversationId: input.conversationId,
+      claimedSenderId: input.senderId,
+      replyToMessageId: input.replyToMessageId,
+    });
   }
   const input = parseOrThrow(sendRoomMessageSchema, frame, 'sendMessage');
-  return postRoomMessage(
-    { identity, room: input.room, content: input.message, messageId: input.messageId, claimedUserId: input.user_id },
-    { messages: adapters.messages(), events: adapters.events(), retentionDays: messageRetentionDays() },
-  );
+  return postRoomMessage({
+    identity,
+    room: input.room,
+    content: input.message,
+    messageId: input.messageId,
+    claimedUserId: input.user_id,
+  });
 }
 
 /** routeKey/action → handler. Each handler maps a validated frame to one use case. */
@@ -69,22 +57,15 @@ export const actions: ActionTable = {
   joinRoom: route({
     schema: roomActionSchema,
     handle: (input, context) =>
-      input.action === 'joinRoom'
-        ? joinRoom(context, input.room, membershipDeps())
-        : leaveRoom(context, input.room, membershipDeps()),
+      input.action === 'joinRoom' ? joinRoom(context, input.room) : leaveRoom(context, input.room),
   }),
   leaveRoom: route({
     schema: roomActionSchema,
-    handle: (input, context) => leaveRoom(context, input.room, membershipDeps()),
+    handle: (input, context) => leaveRoom(context, input.room),
   }),
   listRooms: route({
     schema: listRoomsSchema,
-    handle: (_input, { identity }) =>
-      listRooms(identity.userId, {
-        connections: adapters.connections(),
-        subscriptions: adapters.subscriptions(),
-        presence: adapters.presence(),
-      }),
+    handle: (_input, { identity }) => listRooms(identity.userId),
   }),
   ping: route({ schema: pingSchema, handle: async () => ({ type: 'pong', timestamp: new Date().toISOString() }) }),
   resume: route({
@@ -94,33 +75,31 @@ export const actions: ActionTable = {
         input.room,
         input.cursor ? { cursor: input.cursor } : { since: String(input.lastTimestamp) },
         input.limit ?? 100,
-        { messages: adapters.messages() },
       ),
   }),
   markRead: route({
     schema: markReadSchema,
     handle: (input, { identity }) =>
-      markRead(
-        {
-          identity,
-          conversationId: input.conversationId,
-          upToMessageId: input.upToMessageId,
-          messageIds: input.messageIds,
-        },
-        directDeps(),
-      ),
+      markRead({
+        identity,
+        conversationId: input.conversationId,
+        upToMessageId: input.upToMessageId,
+        messageIds: input.messageIds,
+      }),
   }),
   deleteMessage: route({
     schema: deleteMessageSchema,
-    handle: (input, { identity }) => deleteMessage({ identity, messageId: input.messageId }, directDeps()),
+    handle: (input, { identity }) => deleteMessage({ identity, messageId: input.messageId }),
   }),
   conversationHistory: route({
     schema: conversationHistorySchema,
     handle: async (input, { identity }) => {
-      const page = await readConversation(
-        { identity, conversationId: input.conversationId, limit: input.limit ?? 50, cursor: input.before },
-        directDeps(),
-      );
+      const page = await readConversation({
+        identity,
+        conversationId: input.conversationId,
+        limit: input.limit ?? 50,
+        cursor: input.before,
+      });
       return {
         type: 'conversationHistory',
         conversationId: input.conversationId,
@@ -131,12 +110,10 @@ export const actions: ActionTable = {
   }),
   subscribe: route({
     schema: topicActionSchema,
-    handle: ({ entity_type, entity_id }, context) =>
-      subscribeToMetrics(context, { entity_type, entity_id }, { subscriptions: adapters.subscriptions() }),
+    handle: ({ entity_type, entity_id }, context) => subscribeToMetrics(context, { entity_type, entity_id }),
   }),
   unsubscribe: route({
     schema: topicActionSchema,
-    handle: ({ entity_type, entity_id }, context) =>
-      unsubscribeFromMetrics(context, { entity_type, entity_id }, { subscriptions: adapters.subscriptions() }),
+    handle: ({ entity_type, entity_id }, context) => unsubscribeFromMetrics(context, { entity_type, entity_id }),
   }),
 };

@@ -1,6 +1,6 @@
-import { MAX_CONNECT_ROOMS } from '#protocol/connect.js';
-import { ValidationError } from '../../../shared/src/domain/errors.js';
-import { DEFAULT_ROOM, roomNameSchema } from '../../../shared/src/domain/room.js';
+import { ValidationError } from '#core/domain/errors';
+import { DEFAULT_ROOM, roomNameSchema } from '#core/domain/room';
+import { MAX_CONNECT_ROOMS } from '#protocol/connect';
 
 /** The rooms named by `?room=` (comma-separated), or the default room. */
 export function roomsFromQuery(query: Record<string, string | undefined> | null | undefined): string[] {

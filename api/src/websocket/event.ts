@@ -1,31 +1,28 @@
-/** The parts of API Gateway's WebSocket proxy event that Switchboard reads. */
-export interface WebSocketRequestContext {
-  routeKey: string;
-  eventType: 'CONNECT' | 'MESSAGE' | 'DISCONNECT';
-  connectionId: string;
-  connectedAt: number;
-  requestTimeEpoch: number;
-  domainName: string;
-  stage: string;
-  messageId?: string;
-  requestId?: string;
+import type {
+  APIGatewayEventWebsocketRequestContextV2,
+  APIGatewayProxyEventHeaders,
+  APIGatewayProxyEventQueryStringParameters,
+  APIGatewayProxyStructuredResultV2,
+  APIGatewayProxyWebsocketEventV2WithRequestContext,
+} from 'aws-lambda';
+
+/**
+ * The WebSocket request context from @types/aws-lambda, plus what API Gateway sends and that type
+ * leaves out: the caller's address, the $connect authorizer's context (stringified, repeated on every
+ * route) and, on $disconnect, why the connection closed.
+ */
+export type WebSocketRequestContext = APIGatewayEventWebsocketRequestContextV2 & {
   identity?: { sourceIp?: string; userAgent?: string };
-  /** Stringified context from the $connect authorizer, repeated on every route. */
-  authorizer?: Record<string, unknown>;
+  authorizer?: Record<string, unknown> | null;
   disconnectStatusCode?: number;
   disconnectReason?: string;
-}
+};
 
-export interface WebSocketEvent {
-  requestContext: WebSocketRequestContext;
-  body?: string | null;
-  isBase64Encoded?: boolean;
-  queryStringParameters?: Record<string, string | undefined> | null;
-  headers?: Record<string, string | undefined> | null;
-}
+/** API Gateway's WebSocket proxy event for every route; $connect also carries the query string and headers. */
+export type WebSocketEvent = APIGatewayProxyWebsocketEventV2WithRequestContext<WebSocketRequestContext> & {
+  queryStringParameters?: APIGatewayProxyEventQueryStringParameters | null;
+  headers?: APIGatewayProxyEventHeaders | null;
+};
 
 /** The integration response: for two-way routes API Gateway sends `body` back to the client. */
-export interface WebSocketResult {
-  statusCode: number;
-  body?: string;
-}
+export type WebSocketResult = APIGatewayProxyStructuredResultV2 & { statusCode: number };

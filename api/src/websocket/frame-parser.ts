@@ -1,4 +1,4 @@
-import { InvalidJsonError, PayloadTooLargeError, ValidationError } from '../../../shared/src/domain/errors.js';
+import { InvalidJsonError, PayloadTooLargeError, ValidationError } from '#core/domain/errors';
 
 /** Inbound frames above this many bytes are refused before parsing: chat frames are small. */
 export const MAX_FRAME_BYTES = 16 * 1024;

@@ -1,14 +1,14 @@
 import type { z } from 'zod';
-import { errorFrame, type Frame } from '#protocol/server-frames.js';
+import { logger } from '#aws/observability';
 import {
   DomainError,
   RateLimitedError,
   UnauthorizedError,
   UnknownActionError,
   ValidationError,
-} from '../../../shared/src/domain/errors.js';
-import { type Identity, identityFromAuthorizer } from '../../../shared/src/domain/identity.js';
-import { logger } from '../../../shared/src/observability.js';
+} from '#core/domain/errors';
+import { type Identity, identityFromAuthorizer } from '#core/domain/identity';
+import { errorFrame, type Frame } from '#protocol/server-frames';
 import type { WebSocketEvent, WebSocketResult } from './event.js';
 import { parseFrame } from './frame-parser.js';
 

@@ -1,7 +1,10 @@
 import { z } from 'zod';
-import { userIdSchema } from '../domain/identity.js';
-import { contentSchema, messageIdSchema } from '../domain/message.js';
-import { roomNameSchema } from '../domain/room.js';
+import { userIdSchema } from '#core/domain/identity';
+import { contentSchema, messageIdSchema } from '#core/domain/message';
+import { roomNameSchema } from '#core/domain/room';
+
+/** The room-name rule, for clients that check a name before they connect. */
+export { roomNameSchema };
 
 /**
  * Frames clients send, one schema per action: the WebSocket router validates with them and the

@@ -1,4 +1,4 @@
-import type { ConversationSummary } from '../ports.js';
+import type { ConversationSummary } from '#core/ports';
 import type { DirectMessage, OnlineUser, RoomMessageFrame } from './server-frames.js';
 
 // The HTTP API's read responses, as api/src/rest/routes.ts builds them (`satisfies` there) and the

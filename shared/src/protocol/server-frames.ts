@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ChatMessage } from '../domain/message.js';
+import type { ChatMessage } from '#core/domain/message';
 
 /**
  * Every frame the server sends. The schemas document the protocol (docs/protocol.md is checked

@@ -1,24 +1,31 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { roomsFromQuery } from '../../../api/src/websocket/connect-query.js';
-import type { WebSocketEvent } from '../../../api/src/websocket/event.js';
-import { MAX_JSON_DEPTH, parseFrame } from '../../../api/src/websocket/frame-parser.js';
-import { type ActionTable, dispatch, route } from '../../../api/src/websocket/router.js';
-import { ValidationError } from '../../../shared/src/domain/errors.js';
+import { roomsFromQuery } from '#api/websocket/connect-query';
+import type { WebSocketEvent } from '#api/websocket/event';
+import { MAX_JSON_DEPTH, parseFrame } from '#api/websocket/frame-parser';
+import { type ActionTable, dispatch, route } from '#api/websocket/router';
+import { ValidationError } from '#core/domain/errors';
 
 const event = (
   body: string,
   authorizer: Record<string, unknown> | null = { userId: 'alice', userName: 'Alice' },
 ): WebSocketEvent => ({
   body,
+  isBase64Encoded: false,
   requestContext: {
     routeKey: '$default',
+    messageId: 'msg-1',
     eventType: 'MESSAGE',
+    extendedRequestId: 'req-1',
+    requestTime: new Date().toUTCString(),
+    messageDirection: 'IN',
     connectionId: 'conn-1',
     connectedAt: Date.now(),
     requestTimeEpoch: Date.now(),
+    requestId: 'req-1',
     domainName: 'localhost',
     stage: 'prod',
+    apiId: 'api',
     ...(authorizer ? { authorizer } : {}),
   },
 });

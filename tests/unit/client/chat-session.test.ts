@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { RoomMessageFrame } from '#protocol/server-frames.js';
+import type { RoomMessageFrame } from '#protocol/server-frames';
 import { painter } from '../../../client/ansi.js';
 import { ChatSession } from '../../../client/chat-session.js';
 import type { ClientOptions } from '../../../client/cli-options.js';

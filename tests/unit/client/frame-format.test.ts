@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { presenceFrame, type RoomMessageFrame } from '#protocol/server-frames.js';
+import { presenceFrame, type RoomMessageFrame } from '#protocol/server-frames';
 import { painter } from '../../../client/ansi.js';
 import { type FormatContext, formatFrame, localClock } from '../../../client/frame-format.js';
 

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
-import * as client from '#protocol/client-frames.js';
-import * as server from '#protocol/server-frames.js';
-import { actions } from '../../../api/src/websocket/actions.js';
+import { actions } from '#api/websocket/actions';
+import * as client from '#protocol/client-frames';
+import * as server from '#protocol/server-frames';
 
 const doc = readFileSync(new URL('../../../docs/protocol.md', import.meta.url), 'utf8');
 const examples = [...doc.matchAll(/<!-- (client|server): ([\w.]+) -->\n```json\n([\s\S]+?)\n```/g)].map(

@@ -390,7 +390,7 @@ describe('globals', () => {
             NODE_OPTIONS: '--enable-source-maps',
             POWERTOOLS_SERVICE_NAME: 'switchboard',
             POWERTOOLS_LOG_LEVEL: { Ref: 'LogLevel' },
-            // Off, the handlers never load the X-Ray SDK (shared/src/observability.ts).
+            // Off, the handlers never load the X-Ray SDK (shared/src/aws/observability.ts).
             POWERTOOLS_TRACE_ENABLED: { 'Fn::If': ['TracingActive', 'true', 'false'] },
           },
         },

@@ -1,40 +1,24 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { isMessageItem, messageFromItem } from '../../../db/src/messages-store.js';
-import { messageRetentionDays } from '../../../shared/src/config.js';
-import { messageStatusChanged } from '../../../shared/src/events/message-status-changed.js';
-import { instrumented } from '../../../shared/src/observability.js';
-import { statusDeliveries } from '../../../shared/src/use-cases/announce-status.js';
-import { echoMessage, shouldEcho } from '../../../shared/src/use-cases/echo-message.js';
-import { adapters } from '../../../shared/src/wiring.js';
+import { parser } from '@aws-lambda-powertools/batch/parser';
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import { instrumented, logger } from '#aws/observability';
+import { shouldEcho } from '#core/use-cases/echo-message';
+import { announceStatusChange, echoMessage } from '../composition.js';
+import { type MessageRecord, messageRecordSchema } from '../streams/message-record.js';
 
-const processor = new BatchProcessor(EventType.DynamoDBStreams);
-
-const imageOf = (image: Record<string, unknown> | undefined) =>
-  image ? unmarshall(image as Record<string, AttributeValue>) : undefined;
+/** Records are parsed before the handler sees them; one that fails to parse is reported as failed. */
+const processor = new BatchProcessor(EventType.DynamoDBStreams, { parser, schema: messageRecordSchema, logger });
 
 /** One stream record: echo new messages in room `echo`, and announce direct-message status changes. */
-async function handleRecord(record: DynamoDBRecord): Promise<void> {
-  const after = imageOf(record.dynamodb?.NewImage);
-  const before = imageOf(record.dynamodb?.OldImage);
-  if (!after || !isMessageItem(after)) return;
-  const message = messageFromItem(after);
-  if (record.eventName === 'INSERT' && shouldEcho(message)) {
-    await echoMessage(message, {
-      messages: adapters.messages(),
-      events: adapters.events(),
-      retentionDays: messageRetentionDays(),
-    });
-  }
-  if (record.eventName === 'MODIFY' && before) {
-    const deliveries = statusDeliveries(messageFromItem(before), message);
-    await adapters.events().distribute(messageStatusChanged.detailType, deliveries);
-  }
+async function handleRecord({ eventName, dynamodb: { NewImage: after, OldImage: before } }: MessageRecord) {
+  if (!after) return; // a deletion, or an idempotency marker
+  if (eventName === 'INSERT' && shouldEcho(after)) await echoMessage(after);
+  if (eventName === 'MODIFY' && before) await announceStatusChange(before, after);
 }
 
 /** Messages table stream; failed records are reported so only they are retried (bisected). */
-export const handler = instrumented('messagesStream', (event: DynamoDBStreamEvent) =>
-  processPartialResponse(event, handleRecord, processor),
+export const handler = instrumented(
+  'messagesStream',
+  (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> =>
+    processPartialResponse(event, handleRecord, processor),
 );

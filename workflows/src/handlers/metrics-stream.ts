@@ -1,31 +1,37 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { parser } from '@aws-lambda-powertools/batch/parser';
+import { DynamoDBMarshalled } from '@aws-lambda-powertools/parser/helpers/dynamodb';
+import { DynamoDBStreamChangeRecordBase, DynamoDBStreamRecord } from '@aws-lambda-powertools/parser/schemas/dynamodb';
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { z } from 'zod';
-import { epochSeconds } from '../../../shared/src/domain/time.js';
-import { instrumented, logger } from '../../../shared/src/observability.js';
-import { broadcastMetrics, type MetricsUpdate } from '../../../shared/src/use-cases/broadcast-metrics.js';
-import { dropGoneConnection } from '../../../shared/src/use-cases/close-connection.js';
-import { adapters } from '../../../shared/src/wiring.js';
+import { instrumented, logger } from '#aws/observability';
+import type { MetricsUpdate } from '#core/use-cases/broadcast-metrics';
+import { broadcastMetrics } from '../composition.js';
 
 /** Seed 003's metrics item. Anything else on the stream is a poison record. */
-const metricsItemSchema = z.looseObject({
-  entity_id: z.string().min(1),
-  entity_type: z.string().min(1),
-  metric_value: z.number(),
-  timestamp: z.string(),
+const metricsItemSchema = DynamoDBMarshalled(
+  z.looseObject({
+    entity_id: z.string().min(1),
+    entity_type: z.string().min(1),
+    metric_value: z.number(),
+    timestamp: z.string(),
+  }),
+);
+
+const metricsRecordSchema = DynamoDBStreamRecord.extend({
+  dynamodb: DynamoDBStreamChangeRecordBase.extend({
+    NewImage: metricsItemSchema.optional(),
+    OldImage: metricsItemSchema.optional(),
+  }),
 });
 
-const processor = new BatchProcessor(EventType.DynamoDBStreams);
+const processor = new BatchProcessor(EventType.DynamoDBStreams, { parser, schema: metricsRecordSchema, logger });
 
-function toUpdate(record: DynamoDBRecord): MetricsUpdate {
-  const image = record.dynamodb?.NewImage ?? record.dynamodb?.OldImage;
-  const eventType = record.eventName;
-  if (!image || !eventType) throw new Error(`record ${record.eventID} has no image`);
-  const data = metricsItemSchema.parse(unmarshall(image as Record<string, AttributeValue>));
-  const seconds = record.dynamodb?.ApproximateCreationDateTime;
-  return { eventType, timestamp: seconds ? Math.round(seconds * 1000) : Date.now(), data };
+function toUpdate({ eventID, eventName, dynamodb }: z.infer<typeof metricsRecordSchema>): MetricsUpdate {
+  const data = dynamodb.NewImage ?? dynamodb.OldImage;
+  if (!data) throw new Error(`record ${eventID} has no image`);
+  const seconds = dynamodb.ApproximateCreationDateTime;
+  return { eventType: eventName, timestamp: seconds ? Math.round(seconds * 1000) : Date.now(), data };
 }
 
 /**
@@ -40,24 +46,12 @@ export const handler = instrumented(
     const updates: MetricsUpdate[] = [];
     const response = await processPartialResponse(
       event,
-      async (record: DynamoDBRecord) => {
+      async (record: z.infer<typeof metricsRecordSchema>) => {
         updates.push(toUpdate(record));
       },
       processor,
     );
-    const closeDeps = {
-      connections: adapters.connections(),
-      subscriptions: adapters.subscriptions(),
-      events: adapters.events(),
-    };
-    const result = await broadcastMetrics(updates, {
-      subscriptions: adapters.subscriptions(),
-      notifier: adapters.notifier(),
-      nowSeconds: epochSeconds(),
-      onGone: async (connectionId) => {
-        await dropGoneConnection(connectionId, closeDeps);
-      },
-    });
+    const result = await broadcastMetrics(updates);
     logger.info('metrics broadcast', {
       records: event.Records.length,
       poison: response.batchItemFailures.length,

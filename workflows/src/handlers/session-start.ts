@@ -1,8 +1,7 @@
 import type { EventBridgeEvent } from 'aws-lambda';
-import { type ConnectionOpenedDetail, connectionOpened } from '../../../shared/src/events/connection-opened.js';
-import { instrumented, logger } from '../../../shared/src/observability.js';
-import { startSession } from '../../../shared/src/use-cases/start-session.js';
-import { adapters } from '../../../shared/src/wiring.js';
+import { instrumented, logger } from '#aws/observability';
+import { type ConnectionOpenedDetail, connectionOpened } from '#core/events/connection-opened';
+import { startSession } from '../composition.js';
 
 /** ConnectionOpened → welcome frame, pending direct messages, presence. */
 export const handler = instrumented(
@@ -10,13 +9,7 @@ export const handler = instrumented(
   async (event: EventBridgeEvent<'ConnectionOpened', ConnectionOpenedDetail>) => {
     const detail = connectionOpened.schema.parse(event.detail);
     logger.appendKeys({ connectionId: detail.connectionId });
-    const result = await startSession(detail, {
-      connections: adapters.connections(),
-      messages: adapters.messages(),
-      notifier: adapters.notifier(),
-      presence: adapters.presence(),
-      events: adapters.events(),
-    });
+    const result = await startSession(detail);
     logger.info('session started', { ...result });
     return result;
   },

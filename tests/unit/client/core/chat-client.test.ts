@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ChatClient, type ChatEvent, type ChatRest } from '#client-core/chat-client.js';
-import type { ConversationSummary } from '#protocol/http-bodies.js';
-import type { DirectMessageFrame, RoomMessageFrame, WelcomeFrame } from '#protocol/server-frames.js';
+import { ChatClient, type ChatEvent, type ChatRest } from '#client-core/chat-client';
+import type { ConversationSummary } from '#protocol/http-bodies';
+import type { DirectMessageFrame, RoomMessageFrame, WelcomeFrame } from '#protocol/server-frames';
 import { FakeWebSocket } from '../../../helpers/fake-websocket.js';
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type ConnectionState, ReconnectingSocket } from '#client-core/reconnecting-socket.js';
+import { type ConnectionState, ReconnectingSocket } from '#client-core/reconnecting-socket';
 import { FakeWebSocket } from '../../../helpers/fake-websocket.js';
 
 /** Lets the socket's awaited url() and callbacks run. */

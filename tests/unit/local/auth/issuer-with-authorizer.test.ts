@@ -1,10 +1,10 @@
 import { NonRetryableFetchError } from 'aws-jwt-verify/error';
 import type { Fetcher } from 'aws-jwt-verify/https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jwksFetcher } from '../../../../api/src/auth/identity-resolver.js';
+import { jwksFetcher } from '#api/auth/identity-resolver';
 import { type LocalTokenIssuer, startTokenIssuer } from '../../../../local/auth/token-issuer.js';
 
-type Handler = (event: unknown) => Promise<Record<string, unknown>>;
+type Handler = (event: unknown) => Promise<unknown>;
 
 let issuer: LocalTokenIssuer;
 let authorize: Handler;
@@ -35,7 +35,7 @@ beforeAll(async () => {
     JWT_AUDIENCE: issuer.audience,
     POWERTOOLS_LOG_LEVEL: 'SILENT',
   });
-  ({ handler: authorize } = (await import('../../../../api/src/handlers/authorizer.js')) as { handler: Handler });
+  ({ handler: authorize } = (await import('#api/handlers/authorizer')) as { handler: Handler });
 });
 
 afterAll(async () => {

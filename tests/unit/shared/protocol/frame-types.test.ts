@@ -7,14 +7,14 @@ import {
   type SendDirectMessageFrame,
   type SendRoomMessageFrame,
   sendRoomMessageSchema,
-} from '#protocol/client-frames.js';
+} from '#protocol/client-frames';
 import {
   type AckFrame,
   type DirectMessage,
   type ServerFrame,
   type StatusFrame,
   statusFrameSchema,
-} from '#protocol/server-frames.js';
+} from '#protocol/server-frames';
 
 // The types are checked by `tsc --noEmit` (tests are in tsconfig's include): each `@ts-expect-error`
 // fails the typecheck if the line below it ever compiles, i.e. if a wrong frame became acceptable.

@@ -1,0 +1,104 @@
+import { createEventPublisher } from '#aws/adapters/event-publisher';
+import { createPresenceReader } from '#aws/adapters/presence-reader';
+import { dynamoDb } from '#aws/clients/dynamodb';
+import { eventBridge } from '#aws/clients/eventbridge';
+import { eventBusName, messageRetentionDays, numberFromEnv, tables } from '#aws/config';
+import { epochSeconds } from '#core/domain/time';
+import type {
+  ConnectionStore,
+  ConversationStore,
+  DistributionPublisher,
+  EventPublisher,
+  MessageStore,
+  PresenceReader,
+  SubscriptionStore,
+} from '#core/ports';
+import type { InputsOf } from '#core/use-case';
+import * as closing from '#core/use-cases/close-connection';
+import * as direct from '#core/use-cases/direct-messages';
+import * as membership from '#core/use-cases/membership';
+import * as metrics from '#core/use-cases/metrics-subscriptions';
+import * as opening from '#core/use-cases/open-connection';
+import * as posting from '#core/use-cases/post-room-message';
+import * as history from '#core/use-cases/read-history';
+import { createConnectionStore } from '#db/connections-store';
+import { createConversationStore } from '#db/conversations-store';
+import { createMessageStore } from '#db/messages-store';
+import { createSubscriptionStore } from '#db/subscriptions-store';
+
+/*
+ * The API functions' composition root: every use case they run, bound to the production adapters.
+ * Adapters are built on first use and kept for the container's life. Everything here is a plain
+ * declaration, so esbuild keeps only what a function's handler reaches: the authorizer bundles no
+ * store, and no API function bundles the Management API client.
+ */
+
+let connectionStore: ConnectionStore | undefined;
+let subscriptionStore: SubscriptionStore | undefined;
+let messageStore: MessageStore | undefined;
+let conversationStore: ConversationStore | undefined;
+let publisher: (EventPublisher & DistributionPublisher) | undefined;
+let presenceReader: PresenceReader | undefined;
+
+const connections = () => (connectionStore ??= createConnectionStore(dynamoDb(), tables.connections()));
+const subscriptions = () => (subscriptionStore ??= createSubscriptionStore(dynamoDb(), tables.subscriptions()));
+const messages = () => (messageStore ??= createMessageStore(dynamoDb(), tables.messages()));
+const conversations = () => (conversationStore ??= createConversationStore(dynamoDb(), tables.conversations()));
+const events = () => (publisher ??= createEventPublisher(eventBridge(), eventBusName()));
+const presence = () => (presenceReader ??= createPresenceReader(subscriptions()));
+
+const connectionDeps = () => ({ connections: connections(), subscriptions: subscriptions(), events: events() });
+const membershipDeps = () => ({ subscriptions: subscriptions(), events: events(), presence: presence() });
+const roomMessageDeps = () => ({ messages: messages(), events: events(), retentionDays: messageRetentionDays() });
+const directDeps = () => ({ ...roomMessageDeps(), conversations: conversations() });
+const conversationDeps = () => ({ messages: messages(), conversations: conversations() });
+
+/** Per-connection send budget (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST), read once. */
+let rateLimit: { ratePerSecond: number; burst: number } | undefined;
+
+// $connect and $disconnect
+export const openConnection = (...args: InputsOf<typeof opening.openConnection>) =>
+  opening.openConnection(...args, connectionDeps());
+export const closeConnection = (...args: InputsOf<typeof closing.closeConnection>) =>
+  closing.closeConnection(...args, connectionDeps());
+
+// WebSocket actions
+/** Takes one token from the connection's rate budget; false when it is spent. */
+export const allowFrame = (connectionId: string) => {
+  rateLimit ??= {
+    ratePerSecond: numberFromEnv('RATE_LIMIT_PER_SECOND', 10),
+    burst: numberFromEnv('RATE_LIMIT_BURST', 20),
+  };
+  return connections().consumeRateToken(connectionId, Date.now(), rateLimit);
+};
+export const postRoomMessage = (...args: InputsOf<typeof posting.postRoomMessage>) =>
+  posting.postRoomMessage(...args, roomMessageDeps());
+export const sendDirectMessage = (...args: InputsOf<typeof direct.sendDirectMessage>) =>
+  direct.sendDirectMessage(...args, directDeps());
+export const markRead = (...args: InputsOf<typeof direct.markRead>) => direct.markRead(...args, conversationDeps());
+export const deleteMessage = (...args: InputsOf<typeof direct.deleteMessage>) =>
+  direct.deleteMessage(...args, conversationDeps());
+export const readConversation = (...args: InputsOf<typeof direct.readConversation>) =>
+  direct.readConversation(...args, conversationDeps());
+export const joinRoom = (...args: InputsOf<typeof membership.joinRoom>) =>
+  membership.joinRoom(...args, membershipDeps());
+export const leaveRoom = (...args: InputsOf<typeof membership.leaveRoom>) =>
+  membership.leaveRoom(...args, membershipDeps());
+export const listRooms = (...args: InputsOf<typeof membership.listRooms>) =>
+  membership.listRooms(...args, { connections: connections(), subscriptions: subscriptions(), presence: presence() });
+export const catchUp = (...args: InputsOf<typeof history.catchUp>) =>
+  history.catchUp(...args, { messages: messages() });
+export const subscribeToMetrics = (...args: InputsOf<typeof metrics.subscribeToMetrics>) =>
+  metrics.subscribeToMetrics(...args, { subscriptions: subscriptions() });
+export const unsubscribeFromMetrics = (...args: InputsOf<typeof metrics.unsubscribeFromMetrics>) =>
+  metrics.unsubscribeFromMetrics(...args, { subscriptions: subscriptions() });
+
+// REST reads
+export const readRoomHistory = (...args: InputsOf<typeof history.readRoomHistory>) =>
+  history.readRoomHistory(...args, { messages: messages() });
+export const readUserHistory = (...args: InputsOf<typeof history.readUserHistory>) =>
+  history.readUserHistory(...args, { messages: messages() });
+/** Everyone online in a room now. */
+export const onlineIn = (room: string) => presence().onlineIn(room, epochSeconds());
+/** The caller's conversations, most recent first. */
+export const listConversations = (userId: string) => conversations().list(userId, epochSeconds());

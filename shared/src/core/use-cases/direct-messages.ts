@@ -1,0 +1,192 @@
+import { type AckFrame, directMessageFrame, type Frame } from '#protocol/server-frames';
+import { ForbiddenError, IdentityMismatchError, NotFoundError, ValidationError } from '../domain/errors.js';
+import type { Identity } from '../domain/identity.js';
+import { type ChatMessage, directPartition, newMessageId, type ReplyReference, sortKeyFor } from '../domain/message.js';
+import { topics } from '../domain/room.js';
+import { epochSeconds, retentionExpiry } from '../domain/time.js';
+import { messagePosted } from '../events/message-posted.js';
+import type { ConversationStore, DistributionPublisher, HistoryPage, MessageStore } from '../ports.js';
+
+/** Reply quotes are previews, not copies. */
+const REPLY_PREVIEW_LENGTH = 200;
+
+export interface DirectMessageDeps {
+  messages: MessageStore;
+  conversations: ConversationStore;
+  events: DistributionPublisher;
+  retentionDays: number;
+}
+
+export interface SendDirectMessageInput {
+  identity: Identity;
+  recipientId: string;
+  content: string;
+  messageId?: string;
+  conversationId?: string;
+  /** Seed 004 sends `senderId`; it may only repeat the connection's own identity. */
+  claimedSenderId?: string;
+  replyToMessageId?: string;
+  now?: Date;
+}
+
+async function assertParticipant(
+  conversations: ConversationStore,
+  conversationId: string,
+  userId: string,
+): Promise<string[]> {
+  const participants = await conversations.participants(conversationId);
+  if (!participants?.includes(userId)) throw new ForbiddenError('not a participant of that conversation');
+  return participants;
+}
+
+/** The reply quote comes from the stored original, never from the client's copy of it. */
+async function replyReference(
+  messages: MessageStore,
+  conversationId: string,
+  replyToMessageId: string | undefined,
+): Promise<ReplyReference | undefined> {
+  if (!replyToMessageId) return undefined;
+  const original = await messages.findById(replyToMessageId);
+  if (!original || original.conversationId !== conversationId) {
+    throw new ValidationError('replyToMessageId is not a message of this conversation', [
+      { path: 'replyToMessageId', message: 'not found in this conversation' },
+    ]);
+  }
+  return {
+    replyToMessageId,
+    replyToContent: original.isDeleted ? '' : original.content.slice(0, REPLY_PREVIEW_LENGTH),
+    replyToSenderName: original.userName,
+  };
+}
+
+/**
+ * sendMessage with a recipientId (seed 004). Primary course:
+ * 1. Refuse a body that claims another sender, or a message to oneself.
+ * 2. Find or create the pair's one conversation; only its participants may use it.
+ * 3. Store the message as `sent` and pending for the recipient (once per messageId).
+ * 4. Fan it out to every connection of the recipient (marking it delivered when one receives it)
+ *    and of the sender (their other devices), then acknowledge.
+ * An offline recipient gets it from the pending index at their next connect.
+ */
+export async function sendDirectMessage(input: SendDirectMessageInput, deps: DirectMessageDeps): Promise<AckFrame> {
+  const sender = input.identity;
+  if (input.claimedSenderId !== undefined && input.claimedSenderId !== sender.userId) {
+    throw new IdentityMismatchError('senderId does not match the connection identity');
+  }
+  if (input.recipientId === sender.userId) {
+    throw new ValidationError('cannot send a direct message to yourself', [
+      { path: 'recipientId', message: 'is the sender' },
+    ]);
+  }
+  const conversationId = await deps.conversations.resolve(
+    sender,
+    { userId: input.recipientId, userName: input.recipientId },
+    input.conversationId,
+  );
+  const reply = await replyReference(deps.messages, conversationId, input.replyToMessageId);
+
+  const now = input.now ?? new Date();
+  const timestamp = now.toISOString();
+  const messageId = input.messageId ?? newMessageId();
+  const draft: ChatMessage = {
+    room: directPartition(conversationId),
+    sk: sortKeyFor(timestamp, messageId),
+    messageId,
+    userId: sender.userId,
+    userName: sender.userName,
+    content: input.content,
+    timestamp,
+    kind: 'direct',
+    conversationId,
+    recipientId: input.recipientId,
+    status: 'sent',
+    ...(reply ? { reply } : {}),
+  };
+  const expiresAt = retentionExpiry(now.getTime(), deps.retentionDays);
+  const { message, duplicate } = await deps.messages.append(draft, expiresAt);
+  if (message.kind !== 'direct' || message.conversationId !== conversationId) {
+    throw new ValidationError('messageId already names a message elsewhere', [
+      { path: 'messageId', message: 'in use' },
+    ]);
+  }
+  if (!duplicate) await deps.conversations.recordMessage(message, expiresAt);
+  await deps.events.distribute(messagePosted.detailType, [
+    {
+      topic: topics.user(input.recipientId),
+      frame: directMessageFrame(message, 'delivered'),
+      receipt: { room: message.room, sk: message.sk },
+    },
+    { topic: topics.user(sender.userId), frame: directMessageFrame(message) },
+  ]);
+  const ack: AckFrame = { type: 'ack', messageId: message.messageId, conversationId, timestamp: message.timestamp };
+  if (duplicate) ack.duplicate = true;
+  return ack;
+}
+
+/**
+ * markRead: the reader's messages in a conversation, up to one messageId (inclusive) or a list,
+ * move to `read`. Status only moves forward, so re-reading changes nothing. The senders hear about
+ * it through the Messages stream.
+ */
+export async function markRead(
+  input: { identity: Identity; conversationId: string; upToMessageId?: string; messageIds?: string[] },
+  deps: Pick<DirectMessageDeps, 'messages' | 'conversations'>,
+): Promise<Frame> {
+  const readerId = input.identity.userId;
+  await assertParticipant(deps.conversations, input.conversationId, readerId);
+  const room = directPartition(input.conversationId);
+  let candidates: ChatMessage[] = [];
+  if (input.upToMessageId) {
+    const target = await deps.messages.findById(input.upToMessageId);
+    if (!target || target.room !== room) throw new NotFoundError('upToMessageId is not in this conversation');
+    candidates = await deps.messages.unreadFor(room, readerId, target.sk, epochSeconds());
+  } else {
+    const found = await Promise.all((input.messageIds ?? []).map((id) => deps.messages.findById(id)));
+    candidates = found.filter(
+      (message): message is ChatMessage => !!message && message.room === room && message.recipientId === readerId,
+    );
+  }
+  let changed = 0;
+  for (const message of candidates) {
+    if (await deps.messages.advanceStatus({ room: message.room, sk: message.sk }, 'read')) changed++;
+  }
+  await deps.conversations.markRead(readerId, input.conversationId, changed);
+  return { type: 'read', conversationId: input.conversationId, count: changed };
+}
+
+/** deleteMessage: the sender soft-deletes their own message; participants hear it through the stream. */
+export async function deleteMessage(
+  input: { identity: Identity; messageId: string },
+  deps: Pick<DirectMessageDeps, 'messages' | 'conversations'>,
+): Promise<Frame> {
+  const message = await deps.messages.findById(input.messageId);
+  if (!message) throw new NotFoundError('no such message');
+  if (message.userId !== input.identity.userId) throw new ForbiddenError('only the sender can delete a message');
+  const deleted = await deps.messages.softDelete({ room: message.room, sk: message.sk }, input.identity.userId);
+  if (!deleted) throw new NotFoundError('no such message');
+  if (message.conversationId && message.recipientId) {
+    await deps.conversations.redactPreview(
+      [message.userId, message.recipientId],
+      message.conversationId,
+      message.messageId,
+    );
+  }
+  return {
+    type: 'deleted',
+    messageId: message.messageId,
+    ...(message.conversationId ? { conversationId: message.conversationId } : { room: message.room }),
+  };
+}
+
+/** A conversation's history, newest first, for its participants only. */
+export async function readConversation(
+  input: { identity: Identity; conversationId: string; limit: number; cursor?: string },
+  deps: Pick<DirectMessageDeps, 'messages' | 'conversations'>,
+): Promise<HistoryPage> {
+  await assertParticipant(deps.conversations, input.conversationId, input.identity.userId);
+  return deps.messages.history(directPartition(input.conversationId), {
+    limit: input.limit,
+    cursor: input.cursor,
+    nowSeconds: epochSeconds(),
+  });
+}

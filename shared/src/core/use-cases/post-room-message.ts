@@ -1,0 +1,59 @@
+import { type AckFrame, roomMessageFrame } from '#protocol/server-frames';
+import { IdentityMismatchError } from '../domain/errors.js';
+import type { Identity } from '../domain/identity.js';
+import { type ChatMessage, newMessageId, sortKeyFor } from '../domain/message.js';
+import { topics } from '../domain/room.js';
+import { retentionExpiry } from '../domain/time.js';
+import { messagePosted } from '../events/message-posted.js';
+import type { DistributionPublisher, MessageStore } from '../ports.js';
+
+export interface PostRoomMessageInput {
+  identity: Identity;
+  room: string;
+  content: string;
+  /** A client-chosen id makes a retried send idempotent. */
+  messageId?: string;
+  /** Seed 002 sends `user_id`; it may only repeat the connection's own identity. */
+  claimedUserId?: string;
+  now?: Date;
+}
+
+export interface PostRoomMessageDeps {
+  messages: MessageStore;
+  events: DistributionPublisher;
+  retentionDays: number;
+}
+
+/**
+ * sendMessage to a room. Primary course:
+ * 1. Refuse a body that claims another identity.
+ * 2. Store the message once per messageId (a retry finds the original).
+ * 3. Publish it for fan-out to every live connection in the room, then acknowledge.
+ * A retried send publishes again, so a publish that failed after the write is not lost; clients
+ * drop the repeat by messageId.
+ */
+export async function postRoomMessage(input: PostRoomMessageInput, deps: PostRoomMessageDeps): Promise<AckFrame> {
+  if (input.claimedUserId !== undefined && input.claimedUserId !== input.identity.userId) {
+    throw new IdentityMismatchError('user_id does not match the connection identity');
+  }
+  const now = input.now ?? new Date();
+  const timestamp = now.toISOString();
+  const messageId = input.messageId ?? newMessageId();
+  const draft: ChatMessage = {
+    room: input.room,
+    sk: sortKeyFor(timestamp, messageId),
+    messageId,
+    userId: input.identity.userId,
+    userName: input.identity.userName,
+    content: input.content,
+    timestamp,
+    kind: 'room',
+  };
+  const { message, duplicate } = await deps.messages.append(draft, retentionExpiry(now.getTime(), deps.retentionDays));
+  await deps.events.distribute(messagePosted.detailType, [
+    { topic: topics.room(message.room), frame: roomMessageFrame(message) },
+  ]);
+  const ack: AckFrame = { type: 'ack', messageId: message.messageId, room: message.room, timestamp: message.timestamp };
+  if (duplicate) ack.duplicate = true;
+  return ack;
+}

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { IdentityMismatchError } from '#core/domain/errors';
+import type { ChatMessage } from '#core/domain/message';
+import type { MessageStore } from '#core/ports';
+import { postRoomMessage } from '#core/use-cases/post-room-message';
+import { fakeEvents } from '../../../../helpers/fakes.js';
+
+function memoryMessages(): Pick<MessageStore, 'append'> & { stored: ChatMessage[] } {
+  const stored: ChatMessage[] = [];
+  return {
+    stored,
+    async append(message) {
+      const existing = stored.find((m) => m.messageId === message.messageId);
+      if (existing) return { message: existing, duplicate: true };
+      stored.push(message);
+      return { message, duplicate: false };
+    },
+  };
+}
+
+const alice = { userId: 'alice', userName: 'Alice' };
+
+describe('postRoomMessage', () => {
+  it("stores the message, publishes seed 002's frame to the room topic and acknowledges", async () => {
+    const messages = memoryMessages();
+    const events = fakeEvents();
+    const now = new Date('2026-11-23T10:00:00.000Z');
+    const ack = await postRoomMessage(
+      { identity: alice, room: 'general', content: 'Hello, world!', claimedUserId: 'alice', now },
+      { messages: messages as unknown as MessageStore, events, retentionDays: 30 },
+    );
+    expect(ack).toMatchObject({ type: 'ack', room: 'general', timestamp: now.toISOString() });
+    expect(messages.stored[0]?.sk).toBe(`${now.toISOString()}#${ack.messageId}`);
+    expect(events.deliveries).toEqual([
+      {
+        topic: 'room#general',
+        frame: {
+          type: 'message',
+          action: 'message',
+          messageId: ack.messageId,
+          room: 'general',
+          user_id: 'alice',
+          userName: 'Alice',
+          message: 'Hello, world!',
+          timestamp: now.toISOString(),
+        },
+      },
+    ]);
+  });
+
+  it('keeps two messages in the same millisecond apart', async () => {
+    const messages = memoryMessages();
+    const deps = { messages: messages as unknown as MessageStore, events: fakeEvents(), retentionDays: 30 };
+    const now = new Date();
+    await postRoomMessage({ identity: alice, room: 'general', content: 'one', now }, deps);
+    await postRoomMessage({ identity: alice, room: 'general', content: 'two', now }, deps);
+    expect(new Set(messages.stored.map((m) => m.sk)).size).toBe(2);
+  });
+
+  it('refuses a body that claims another identity, storing and publishing nothing', async () => {
+    const messages = memoryMessages();
+    const events = fakeEvents();
+    await expect(
+      postRoomMessage(
+        { identity: alice, room: 'general', content: 'hi', claimedUserId: 'bob' },
+        { messages: messages as unknown as MessageStore, events, retentionDays: 30 },
+      ),
+    ).rejects.toBeInstanceOf(IdentityMismatchError);
+    expect(messages.stored).toEqual([]);
+    expect(events.published).toEqual([]);
+  });
+
+  it('answers a retry with the original and publishes it again, so a lost publish is recovered', async () => {
+    const messages = memoryMessages();
+    const events = fakeEvents();
+    const deps = { messages: messages as unknown as MessageStore, events, retentionDays: 30 };
+    const first = await postRoomMessage({ identity: alice, room: 'general', content: 'hi', messageId: 'm-1' }, deps);
+    const retry = await postRoomMessage({ identity: alice, room: 'general', content: 'hi', messageId: 'm-1' }, deps);
+    expect(retry).toEqual({ ...first, duplicate: true });
+    expect(messages.stored).toHaveLength(1);
+    expect(events.deliveries).toHaveLength(2);
+  });
+});

@@ -1,0 +1,61 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { bundleFunction, type FunctionBundle, functionBuilds } from '../../../bench/lib/function-bundles.js';
+import { REPO_ROOT } from '../../helpers/cfn-template.js';
+
+/**
+ * Each function is bundled as SAM's esbuild workflow would bundle it from its template's
+ * BuildProperties: this proves the #core/#aws/#db subpath imports resolve for esbuild, and that
+ * each composition root hands a function only the adapters it uses.
+ */
+let bundles: Map<string, FunctionBundle>;
+
+beforeAll(async () => {
+  const builds = await functionBuilds(REPO_ROOT, ['api/template.yaml', 'workflows/template.yaml']);
+  bundles = new Map();
+  for (const fn of builds) bundles.set(fn.logicalId, await bundleFunction(REPO_ROOT, fn));
+}, 120_000);
+
+const sdkClientsIn = (logicalId: string) => {
+  const bundle = bundles.get(logicalId);
+  if (!bundle) throw new Error(`no function ${logicalId}`);
+  const clients = bundle.inputs.flatMap((input) => /node_modules\/@aws-sdk\/(client-[^/]+)\//.exec(input)?.[1] ?? []);
+  return [...new Set(clients)].sort();
+};
+
+describe('function bundles', () => {
+  it('builds every function of the api and workflows templates', () => {
+    expect([...bundles.keys()].sort()).toEqual([
+      'AuthorizerFunction',
+      'ConnectFunction',
+      'DisconnectFunction',
+      'MessagesStreamFunction',
+      'MetricsStreamFunction',
+      'PostToConnectionsFunction',
+      'RestApiFunction',
+      'SessionStartFunction',
+      'WebSocketActionsFunction',
+    ]);
+    for (const bundle of bundles.values()) expect(bundle.bytes).toBeGreaterThan(0);
+  });
+
+  it('gives each function only the AWS clients its use cases reach', () => {
+    expect(sdkClientsIn('AuthorizerFunction')).toEqual([]);
+    for (const api of ['ConnectFunction', 'DisconnectFunction', 'WebSocketActionsFunction', 'RestApiFunction']) {
+      expect(sdkClientsIn(api), api).toEqual(['client-dynamodb', 'client-eventbridge']);
+    }
+    expect(sdkClientsIn('MessagesStreamFunction')).toEqual(['client-dynamodb', 'client-eventbridge']);
+    for (const poster of ['PostToConnectionsFunction', 'SessionStartFunction', 'MetricsStreamFunction']) {
+      expect(sdkClientsIn(poster), poster).toEqual([
+        'client-apigatewaymanagementapi',
+        'client-dynamodb',
+        'client-eventbridge',
+      ]);
+    }
+  });
+
+  it('keeps the local stack and the tests out of every bundle', () => {
+    for (const bundle of bundles.values()) {
+      expect(bundle.inputs.filter((input) => /^(local|tests|bench)\//.test(input))).toEqual([]);
+    }
+  });
+});
