@@ -3,7 +3,13 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ASSUMPTIONS } from '../../../bench/lib/cost-model.js';
-import { type CfnResource, type CfnTemplate, loadAllTemplates, REPO_ROOT } from '../../helpers/cfn-template.js';
+import {
+  type CfnResource,
+  type CfnTemplate,
+  loadAllTemplates,
+  REPO_ROOT,
+  type TemplateName,
+} from '../../helpers/cfn-template.js';
 
 const templates = await loadAllTemplates();
 
@@ -53,8 +59,8 @@ describe('db/template.yaml matches docs/architecture.md', () => {
       {
         keys: ['connectionId:S:HASH'],
         indexes: {
+          // No connectedAt-index (seed 003's ConnectedAtIndex): no code reads it.
           'userId-index': ['userId:S:HASH', 'connectedAt:N:RANGE'],
-          'connectedAt-index': ['connectedDate:S:HASH', 'connectedAt:N:RANGE'],
         },
         ttl: 'expiresAt',
         stream: undefined,
@@ -380,11 +386,14 @@ describe('globals', () => {
     '%s functions run nodejs22.x on arm64, traced unless Tracing is Disabled, with Powertools settings',
     (name) => {
       expect(templates[name].Conditions?.TracingActive).toEqual({ 'Fn::Equals': [{ Ref: 'Tracing' }, 'Active'] });
+      expect(templates[name].Parameters?.Tracing?.AllowedValues).toEqual(['Active', 'Disabled']);
       expect(templates[name].Globals?.Function).toMatchObject({
         Runtime: 'nodejs22.x',
         Architectures: ['arm64'],
         MemorySize: 256,
-        Tracing: { 'Fn::If': ['TracingActive', 'Active', 'PassThrough'] },
+        // A plain Ref that SAM resolves while transforming: `Disabled` drops TracingConfig and, unlike an
+        // !If, the AWSXrayWriteOnlyAccess policy too (samtranslator's _construct_role).
+        Tracing: { Ref: 'Tracing' },
         Environment: {
           Variables: {
             NODE_OPTIONS: '--enable-source-maps',
@@ -443,5 +452,197 @@ describe('template.yaml (root)', () => {
     expect(templates.api.Outputs?.WebSocketUrl?.Value).toEqual({
       'Fn::Sub': 'wss://${WebSocketApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${WebSocketStage}',
     });
+  });
+});
+
+/**
+ * A Resource entry as a short name: `!Ref ConnectionsTableArn` → `Connections`,
+ * `!Sub ${ConnectionsTableArn}/index/userId-index` → `Connections/index/userId-index`, the
+ * @connections ARN → `@connections POST`, `!GetAtt Fn.Arn` → `Fn`.
+ */
+function resourceName(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const entry = value as Json;
+  const short = (name: string) =>
+    name
+      .replace(/TableStreamArn$/, ' stream')
+      .replace(/TableArn$/, '')
+      .replace(/Arn$/, '');
+  if (typeof entry.Ref === 'string') return short(entry.Ref);
+  if (Array.isArray(entry['Fn::GetAtt'])) return String(entry['Fn::GetAtt'][0]);
+  const sub = String(entry['Fn::Sub']);
+  const connections = /:execute-api:.*\/(\w+)\/@connections\/\*$/.exec(sub);
+  if (connections) return `@connections ${connections[1]}`;
+  return sub.replace(/\$\{(\w+)(?:\.Arn)?\}/g, (_m, name: string) => short(name));
+}
+
+/**
+ * A SAM resource's inline statements as `resource → sorted actions`. Deny statements read
+ * `deny all but <resource>` (NotResource); a statement under `!If [Cond, statement, NoValue]`
+ * reads `<resource> if Cond`.
+ */
+function grantsOf(resource: CfnResource): Record<string, string[]> {
+  const grants: Record<string, Set<string>> = {};
+  const add = (key: string, actions: unknown) => {
+    grants[key] ??= new Set();
+    for (const action of [actions].flat()) grants[key].add(String(action));
+  };
+  for (const policy of (resource.Properties?.Policies as Json[] | undefined) ?? []) {
+    for (const raw of (policy.Statement as Json[] | undefined) ?? []) {
+      const conditional = raw['Fn::If'] as [string, Json, unknown] | undefined;
+      const statement = conditional ? conditional[1] : raw;
+      const suffix = conditional ? ` if ${conditional[0]}` : '';
+      if (statement.Effect === 'Deny') {
+        for (const r of [statement.NotResource].flat())
+          add(`deny all but ${resourceName(r)}${suffix}`, statement.Action);
+        continue;
+      }
+      expect(statement.Effect).toBe('Allow');
+      for (const r of [statement.Resource].flat()) add(`${resourceName(r)}${suffix}`, statement.Action);
+    }
+  }
+  return Object.fromEntries(Object.entries(grants).map(([key, actions]) => [key, [...actions].sort()]));
+}
+
+describe('IAM: every function and the state machine get exactly the calls their code makes', () => {
+  const ddb = (...actions: string[]) => actions.map((action) => `dynamodb:${action}`).sort();
+  const publish = { EventBus: ['events:PutEvents'] };
+  const post = { '@connections POST': ['execute-api:ManageConnections'] };
+  const streamReads = ddb('DescribeStream', 'GetRecords', 'GetShardIterator');
+  /**
+   * What a 410 costs (dropGoneConnection → closeConnection): Connections GetItem (still opening?) and
+   * DeleteItem, the subscriptions on connection-index and their BatchWriteItem delete, userId-index
+   * (does the user have another connection?), and a PresenceChanged event.
+   */
+  const goneConnection = {
+    Connections: ddb('DeleteItem', 'GetItem'),
+    'Connections/index/userId-index': ddb('Query'),
+    Subscriptions: ddb('BatchWriteItem'),
+    'Subscriptions/index/connection-index': ddb('Query'),
+    ...publish,
+  };
+
+  // Each row is read off the handler's use cases and stores (db/src/*.ts); docs/security.md has the same table.
+  it.each<[TemplateName, string, Record<string, string[]>]>([
+    [
+      'api',
+      'ConnectFunction',
+      { Connections: ddb('PutItem'), Subscriptions: ddb('BatchWriteItem', 'PutItem'), ...publish },
+    ],
+    [
+      'api',
+      'DisconnectFunction',
+      {
+        Connections: ddb('DeleteItem'),
+        'Connections/index/userId-index': ddb('Query'),
+        Subscriptions: ddb('BatchWriteItem'),
+        'Subscriptions/index/connection-index': ddb('Query'),
+        ...publish,
+      },
+    ],
+    [
+      'api',
+      'WebSocketActionsFunction',
+      {
+        Messages: ddb('GetItem', 'PutItem', 'Query', 'UpdateItem'),
+        Subscriptions: ddb('BatchWriteItem', 'DeleteItem', 'PutItem', 'Query'),
+        'Subscriptions/index/connection-index': ddb('Query'),
+        Connections: ddb('UpdateItem'),
+        'Connections/index/userId-index': ddb('Query'),
+        Conversations: ddb('GetItem', 'PutItem', 'UpdateItem'),
+        ...publish,
+      },
+    ],
+    [
+      'api',
+      'RestApiFunction',
+      {
+        Messages: ddb('GetItem', 'PutItem', 'Query'),
+        'Messages/index/user-timestamp-index': ddb('Query'),
+        Subscriptions: ddb('Query'),
+        'Subscriptions/index/connection-index': ddb('Query'),
+        'Connections/index/userId-index': ddb('Query'),
+        Conversations: ddb('GetItem', 'Query'),
+        ...publish,
+      },
+    ],
+    [
+      'workflows',
+      'PostToConnectionsFunction',
+      { ...post, ...goneConnection, Messages: ddb('UpdateItem'), DeliveryFailures: ddb('PutItem') },
+    ],
+    [
+      'workflows',
+      'SessionStartFunction',
+      {
+        ...post,
+        Connections: ddb('GetItem'),
+        'Connections/index/userId-index': ddb('Query'),
+        Subscriptions: ddb('Query'),
+        'Messages/index/pending-index': ddb('Query'),
+        Messages: ddb('UpdateItem'),
+        ...publish,
+      },
+    ],
+    [
+      'workflows',
+      'MessagesStreamFunction',
+      {
+        Messages: ddb('GetItem', 'PutItem'),
+        ...publish,
+        'Messages stream': streamReads,
+        'deny all but Messages stream': streamReads,
+        '*': ddb('ListStreams'),
+      },
+    ],
+    [
+      'workflows',
+      'MetricsStreamFunction',
+      {
+        ...post,
+        ...goneConnection,
+        Subscriptions: ddb('BatchWriteItem', 'Query'),
+        'Metrics stream': streamReads,
+        'deny all but Metrics stream': streamReads,
+        '*': ddb('ListStreams'),
+      },
+    ],
+    [
+      'workflows',
+      'MessageDistributionStateMachine',
+      {
+        PostToConnectionsFunction: ['lambda:InvokeFunction'],
+        'PostToConnectionsFunction:*': ['lambda:InvokeFunction'],
+        Subscriptions: ddb('Query'),
+        DeliveryFailures: ddb('PutItem'),
+        '*': [
+          'logs:CreateLogDelivery',
+          'logs:DeleteLogDelivery',
+          'logs:DescribeLogGroups',
+          'logs:DescribeResourcePolicies',
+          'logs:GetLogDelivery',
+          'logs:ListLogDeliveries',
+          'logs:PutResourcePolicy',
+          'logs:UpdateLogDelivery',
+        ],
+        '* if TracingActive': [
+          'xray:GetSamplingRules',
+          'xray:GetSamplingTargets',
+          'xray:PutTelemetryRecords',
+          'xray:PutTraceSegments',
+        ],
+      },
+    ],
+  ])('%s/%s', (name, id, expected) => {
+    expect(grantsOf(resource(templates[name], id))).toEqual(expected);
+  });
+
+  it('the authorizer has no policy: it verifies tokens against public JWKS', () => {
+    expect(props(templates.api, 'AuthorizerFunction').Policies).toBeUndefined();
+  });
+
+  it('the state machine is traced exactly when its X-Ray statement is there', () => {
+    const tracing = props(templates.workflows, 'MessageDistributionStateMachine').Tracing as Json;
+    expect(tracing.Enabled).toEqual({ 'Fn::If': ['TracingActive', true, false] });
   });
 });
