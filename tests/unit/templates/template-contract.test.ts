@@ -375,6 +375,31 @@ describe('workflows/template.yaml', () => {
     });
   });
 
+  it('SessionStartFunction errors go to their own queue after two retries (a rule DLQ never sees them)', () => {
+    expect(props(templates.workflows, 'SessionStartFunction').EventInvokeConfig).toEqual({
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Type: 'SQS', Destination: { Ref: 'SessionStartFailureQueueArn' } } },
+    });
+    expect((props(templates.root, 'Workflows').Parameters as Json).SessionStartFailureQueueArn).toEqual({
+      'Fn::GetAtt': ['Shared', 'Outputs.SessionStartFailureQueueArn'],
+    });
+    expect(templates.shared.Outputs?.SessionStartFailureQueueArn?.Value).toEqual({
+      'Fn::GetAtt': ['SessionStartFailureQueue', 'Arn'],
+    });
+  });
+
+  it('every queue is encrypted and keeps messages for the SQS maximum of 14 days', () => {
+    const queues = Object.entries(templates.shared.Resources).filter(([, r]) => r.Type === 'AWS::SQS::Queue');
+    expect(queues.map(([id]) => id).sort()).toEqual([
+      'EventTargetDeadLetterQueue',
+      'SessionStartFailureQueue',
+      'StreamFailureQueue',
+    ]);
+    for (const [id, queue] of queues) {
+      expect(queue.Properties, id).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600 });
+    }
+  });
+
   it('PostToConnectionsFunction gets one full vCPU (1,769 MB), as the cost model prices it', () => {
     expect(props(templates.workflows, 'PostToConnectionsFunction').MemorySize).toBe(1769);
     expect(ASSUMPTIONS.postMemoryMb).toBe(1769);
