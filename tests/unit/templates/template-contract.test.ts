@@ -445,6 +445,7 @@ describe('template.yaml (root)', () => {
       LogRetentionDays: 14,
       Tracing: 'Active',
       AuthMode: 'cognito',
+      AllowSelfSignUp: 'false',
       AllowedOrigin: '',
       ConnectionPageSize: 1000,
       PostBatchSize: 100,
@@ -455,6 +456,15 @@ describe('template.yaml (root)', () => {
     expect(templates.root.Parameters?.LogLevel?.AllowedValues).toEqual(['DEBUG', 'INFO', 'WARN', 'ERROR']);
     expect(templates.root.Parameters?.AuthMode?.AllowedValues).toEqual(['cognito', 'none']);
     expect(templates.root.Parameters?.Tracing?.AllowedValues).toEqual(['Active', 'Disabled']);
+  });
+
+  it('only administrators create Cognito users unless the deployer opts in to self sign-up', () => {
+    expect(templates.root.Parameters?.AllowSelfSignUp?.AllowedValues).toEqual(['false', 'true']);
+    expect(templates.shared.Parameters?.AllowSelfSignUp?.Default).toBe('false');
+    expect(templates.shared.Conditions?.SelfSignUp).toEqual({ 'Fn::Equals': [{ Ref: 'AllowSelfSignUp' }, 'true'] });
+    expect(props(templates.shared, 'UserPool').AdminCreateUserConfig).toEqual({
+      AllowAdminCreateUserOnly: { 'Fn::If': ['SelfSignUp', false, true] },
+    });
   });
 
   it('outputs what a client and an operator need', () => {
