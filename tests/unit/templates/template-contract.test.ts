@@ -433,6 +433,17 @@ describe('globals', () => {
   );
 });
 
+describe('front/template.yaml', () => {
+  it('names the origin access control after the stack id, so it stays within 64 characters and unique', () => {
+    const config = props(templates.front, 'FrontendOriginAccessControl').OriginAccessControlConfig as Json;
+    const [text, variables] = (config.Name as { 'Fn::Sub': [string, Json] })['Fn::Sub'];
+    // arn:aws:cloudformation:<region>:<account>:stack/<name>/<uuid>: the third '/' part is the 36-character UUID.
+    expect(variables).toEqual({ StackUuid: { 'Fn::Select': [2, { 'Fn::Split': ['/', { Ref: 'AWS::StackId' }] }] } });
+    expect(text.replace('${StackUuid}', '0'.repeat(36)).length).toBeLessThanOrEqual(64);
+    expect(text).not.toContain('AWS::StackName');
+  });
+});
+
 describe('template.yaml (root)', () => {
   it('declares the deployment parameters with their defaults', () => {
     const defaults = Object.fromEntries(
