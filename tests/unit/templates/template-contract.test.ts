@@ -400,6 +400,16 @@ describe('workflows/template.yaml', () => {
     }
   });
 
+  it('DeliveryFailures retention has one source: the state machine and PostToConnectionsFunction read the same parameter', () => {
+    const retention = { Ref: 'DeliveryFailureRetentionSeconds' };
+    const machine = props(templates.workflows, 'MessageDistributionStateMachine');
+    expect((machine.DefinitionSubstitutions as Json).DeliveryFailureRetentionSeconds).toEqual(retention);
+    const environment = (props(templates.workflows, 'PostToConnectionsFunction').Environment as Json).Variables as Json;
+    expect(environment.DELIVERY_FAILURE_RETENTION_SECONDS).toEqual(retention);
+    // 14 days, like the dead-letter queues, so a DLQ message and its failure records age out together.
+    expect(templates.workflows.Parameters?.DeliveryFailureRetentionSeconds?.Default).toBe(14 * 24 * 3600);
+  });
+
   it('PostToConnectionsFunction gets one full vCPU (1,769 MB), as the cost model prices it', () => {
     expect(props(templates.workflows, 'PostToConnectionsFunction').MemorySize).toBe(1769);
     expect(ASSUMPTIONS.postMemoryMb).toBe(1769);

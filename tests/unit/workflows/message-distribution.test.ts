@@ -18,7 +18,8 @@ const FAILURES_TABLE = 'switchboard-DeliveryFailures';
 const PAGE_SIZE = 3;
 const BATCH_SIZE = 2;
 const NOW = 1_700_000_000;
-const FAILURE_TTL_SECONDS = 14 * 24 * 3600;
+// Not the template default (14 days), so a hard-coded retention in the ASL would show.
+const FAILURE_TTL_SECONDS = 3 * 24 * 3600;
 const EXECUTION_ID = 'arn:aws:states:us-east-1:000000000000:express:MessageDistribution:test:1';
 
 interface Delivery {
@@ -69,6 +70,7 @@ function loadMachine(): StateMachine {
     DeliveryFailuresTableName: FAILURES_TABLE,
     ConnectionPageSize: PAGE_SIZE,
     PostBatchSize: BATCH_SIZE,
+    DeliveryFailureRetentionSeconds: FAILURE_TTL_SECONDS,
   });
   return new StateMachine(JSON.parse(text) as StateMachineDefinition);
 }

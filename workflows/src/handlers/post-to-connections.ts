@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { createDeliveryFailureStore } from '../../../db/src/delivery-failures-store.js';
 import { dynamoDb } from '../../../shared/src/clients/dynamodb.js';
-import { numberFromEnv, tables } from '../../../shared/src/config.js';
+import { deliveryFailureRetentionSeconds, numberFromEnv, tables } from '../../../shared/src/config.js';
 import { instrumented, logger } from '../../../shared/src/observability.js';
 import { dropGoneConnection } from '../../../shared/src/use-cases/close-connection.js';
 import { type DeliverBatchResult, deliverBatch } from '../../../shared/src/use-cases/deliver-batch.js';
@@ -15,7 +15,8 @@ const batchSchema = z.object({
   receipt: z.object({ room: z.string(), sk: z.string() }).optional(),
 });
 
-const failures = () => createDeliveryFailureStore(dynamoDb(), tables.deliveryFailures());
+const failures = () =>
+  createDeliveryFailureStore(dynamoDb(), tables.deliveryFailures(), deliveryFailureRetentionSeconds());
 
 /** Fan-out task: posts one frame to a batch of connections with bounded concurrency. */
 export const handler = instrumented('postToConnections', async (event: unknown): Promise<DeliverBatchResult> => {
