@@ -446,6 +446,59 @@ describe('globals', () => {
   );
 });
 
+describe('access logs and alarms', () => {
+  it.each([
+    ['WebSocketStage', ['requestId', 'eventType', 'routeKey', 'connectionId', 'status', 'integrationError', 'error']],
+    ['HttpApi', ['requestId', 'routeKey', 'status', 'integrationError', 'error']],
+  ])('%s writes JSON access logs to a log group with the retention parameter', (id, fields) => {
+    const settings = props(templates.api, id).AccessLogSettings as { DestinationArn: Json; Format: string };
+    const groupId = (settings.DestinationArn['Fn::GetAtt'] as string[])[0] ?? '';
+    expect(resource(templates.api, groupId).Type).toBe('AWS::Logs::LogGroup');
+    expect(props(templates.api, groupId).RetentionInDays).toEqual({ Ref: 'LogRetentionDays' });
+    const format = JSON.parse(settings.Format) as Record<string, string>;
+    expect(Object.keys(format)).toEqual(expect.arrayContaining(fields));
+    for (const value of Object.values(format)) expect(value).toMatch(/^\$context\.[A-Za-z.]+$/);
+    // The WebSocket token travels in the query string: no variable that could carry it.
+    expect(settings.Format).not.toMatch(/querystring|header|requestOverride|path/i);
+  });
+
+  it('the WebSocket stage waits for the account logging role when this stack sets it', () => {
+    expect([resource(templates.api, 'WebSocketStage').DependsOn].flat()).toContain('ApiGatewayAccountSettingsReady');
+    expect(resource(templates.api, 'ApiGatewayAccountSettingsReady').Metadata).toEqual({
+      AccountSettings: {
+        'Fn::If': ['CreateApiGatewayCloudWatchRole', { Ref: 'ApiGatewayAccountSettings' }, 'existing'],
+      },
+    });
+    for (const id of ['ApiGatewayAccountSettings', 'ApiGatewayCloudWatchLogsRole']) {
+      expect(resource(templates.api, id).Condition, id).toBe('CreateApiGatewayCloudWatchRole');
+    }
+    // One role per account and Region: other APIs may use it after this stack is gone.
+    expect(resource(templates.api, 'ApiGatewayCloudWatchLogsRole').DeletionPolicy).toBe('Retain');
+  });
+
+  it('every dead-letter and failure queue alarms on its first visible message', () => {
+    const queues = Object.entries(templates.shared.Resources)
+      .filter(([, r]) => r.Type === 'AWS::SQS::Queue')
+      .map(([id]) => id);
+    const alarms = Object.values(templates.shared.Resources)
+      .filter((r) => r.Type === 'AWS::CloudWatch::Alarm')
+      .map((r) => r.Properties ?? {});
+    const watched = alarms.map((a) => ((a.Dimensions as { Value: Json }[])[0] as { Value: Json }).Value['Fn::GetAtt']);
+    expect(watched).toEqual(expect.arrayContaining(queues.map((q) => [q, 'QueueName'])));
+    expect(alarms).toHaveLength(queues.length);
+    for (const alarm of alarms) {
+      expect(alarm).toMatchObject({
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: { 'Fn::If': ['HasAlarmTopic', [{ Ref: 'AlarmTopicArn' }], { Ref: 'AWS::NoValue' }] },
+      });
+    }
+  });
+});
+
 describe('front/template.yaml', () => {
   it('names the origin access control after the stack id, so it stays within 64 characters and unique', () => {
     const config = props(templates.front, 'FrontendOriginAccessControl').OriginAccessControlConfig as Json;
@@ -471,6 +524,8 @@ describe('template.yaml (root)', () => {
       AuthMode: 'cognito',
       AllowSelfSignUp: 'false',
       AllowedOrigin: '',
+      ApiGatewayCloudWatchRole: 'create',
+      AlarmTopicArn: '',
       ConnectionPageSize: 1000,
       PostBatchSize: 100,
       StreamBatchingWindowSeconds: 5,
