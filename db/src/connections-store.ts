@@ -8,14 +8,9 @@ import {
 import type { ConnectionRecord, ConnectionStore } from '#core/ports';
 import { queryAll } from './query-all.js';
 
-interface ConnectionItem extends ConnectionRecord {
-  /** Partition of the connectedAt-index: one day per partition keeps the index from running hot. */
-  connectedDate: string;
-}
-
 function toRecord(item: Record<string, unknown>): ConnectionRecord {
   const { connectionId, userId, userName, connectedAt, expiresAt, sourceIp, userAgent } =
-    item as unknown as ConnectionItem;
+    item as unknown as ConnectionRecord;
   return { connectionId, userId, userName, connectedAt, expiresAt, sourceIp, userAgent };
 }
 
@@ -23,11 +18,7 @@ function toRecord(item: Record<string, unknown>): ConnectionRecord {
 export function createConnectionStore(client: DynamoDBDocumentClient, tableName: string): ConnectionStore {
   return {
     async put(record) {
-      const item: ConnectionItem = {
-        ...record,
-        connectedDate: new Date(record.connectedAt).toISOString().slice(0, 10),
-      };
-      await client.send(new PutCommand({ TableName: tableName, Item: item }));
+      await client.send(new PutCommand({ TableName: tableName, Item: record }));
     },
 
     async get(connectionId, nowSeconds) {

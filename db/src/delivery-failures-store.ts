@@ -2,9 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { epochSeconds } from '#core/domain/time';
 
-/** Failure records are kept for a week: long enough to investigate, short enough to stay small. */
-const FAILURE_RETENTION_SECONDS = 7 * 24 * 60 * 60;
-
 export interface DeliveryFailure {
   topic?: string;
   messageId?: string;
@@ -12,8 +9,16 @@ export interface DeliveryFailure {
   error: string;
 }
 
-/** The DeliveryFailures table: frames that could not be delivered after every retry. */
-export function createDeliveryFailureStore(client: DynamoDBDocumentClient, tableName: string) {
+/**
+ * The DeliveryFailures table: frames that could not be delivered after every retry. Records expire
+ * `retentionSeconds` after they are written: the workflows template's DeliveryFailureRetentionSeconds,
+ * which the state machine also uses for the failures it records itself.
+ */
+export function createDeliveryFailureStore(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  retentionSeconds: number,
+) {
   return {
     async record(failure: DeliveryFailure): Promise<void> {
       const at = new Date();
@@ -24,7 +29,7 @@ export function createDeliveryFailureStore(client: DynamoDBDocumentClient, table
             failureId: randomUUID(),
             ...failure,
             at: at.toISOString(),
-            expiresAt: epochSeconds(at.getTime()) + FAILURE_RETENTION_SECONDS,
+            expiresAt: epochSeconds(at.getTime()) + retentionSeconds,
           },
         }),
       );

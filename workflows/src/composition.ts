@@ -4,7 +4,14 @@ import { createPresenceReader } from '#aws/adapters/presence-reader';
 import { dynamoDb } from '#aws/clients/dynamodb';
 import { eventBridge } from '#aws/clients/eventbridge';
 import { managementApi } from '#aws/clients/management-api';
-import { eventBusName, managementApiEndpoint, messageRetentionDays, numberFromEnv, tables } from '#aws/config';
+import {
+  deliveryFailureRetentionSeconds,
+  eventBusName,
+  managementApiEndpoint,
+  messageRetentionDays,
+  numberFromEnv,
+  tables,
+} from '#aws/config';
 import { epochSeconds } from '#core/domain/time';
 import type {
   ConnectionNotifier,
@@ -47,7 +54,12 @@ const messages = () => (messageStore ??= createMessageStore(dynamoDb(), tables.m
 const events = () => (publisher ??= createEventPublisher(eventBridge(), eventBusName()));
 const notifier = () => (connectionNotifier ??= createConnectionNotifier(managementApi(managementApiEndpoint())));
 const presence = () => (presenceReader ??= createPresenceReader(subscriptions()));
-const deliveryFailures = () => (failureStore ??= createDeliveryFailureStore(dynamoDb(), tables.deliveryFailures()));
+const deliveryFailures = () =>
+  (failureStore ??= createDeliveryFailureStore(
+    dynamoDb(),
+    tables.deliveryFailures(),
+    deliveryFailureRetentionSeconds(),
+  ));
 
 /** A post answered 410: drop that connection (unless it is still connecting) and announce it. */
 const dropGone = async (connectionId: string) => {

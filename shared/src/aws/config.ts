@@ -33,3 +33,9 @@ export const tables = {
 export const eventBusName = () => requireEnv('EVENT_BUS_NAME');
 export const managementApiEndpoint = () => requireEnv('MANAGEMENT_API_ENDPOINT');
 export const messageRetentionDays = () => numberFromEnv('MESSAGE_RETENTION_DAYS', 30);
+
+/** DeliveryFailures TTL in seconds. No default: the template's value is the only one (the ASL uses it too). */
+export function deliveryFailureRetentionSeconds(): number {
+  requireEnv('DELIVERY_FAILURE_RETENTION_SECONDS');
+  return numberFromEnv('DELIVERY_FAILURE_RETENTION_SECONDS', 0);
+}

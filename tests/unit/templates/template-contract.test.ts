@@ -3,7 +3,13 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ASSUMPTIONS } from '../../../bench/lib/cost-model.js';
-import { type CfnResource, type CfnTemplate, loadAllTemplates, REPO_ROOT } from '../../helpers/cfn-template.js';
+import {
+  type CfnResource,
+  type CfnTemplate,
+  loadAllTemplates,
+  REPO_ROOT,
+  type TemplateName,
+} from '../../helpers/cfn-template.js';
 
 const templates = await loadAllTemplates();
 
@@ -53,8 +59,8 @@ describe('db/template.yaml matches docs/architecture.md', () => {
       {
         keys: ['connectionId:S:HASH'],
         indexes: {
+          // No connectedAt-index (seed 003's ConnectedAtIndex): no code reads it.
           'userId-index': ['userId:S:HASH', 'connectedAt:N:RANGE'],
-          'connectedAt-index': ['connectedDate:S:HASH', 'connectedAt:N:RANGE'],
         },
         ttl: 'expiresAt',
         stream: undefined,
@@ -354,7 +360,10 @@ describe('workflows/template.yaml', () => {
       { Ref: 'StreamBatchingWindowSeconds' },
     ],
   ])('%s consumes its stream with partial batch failures and an on-failure queue', (id, event, stream, window) => {
-    expect(rule(id, event)).toEqual({
+    const { FilterCriteria, ...properties } = rule(id, event).Properties;
+    // Only the Messages stream is filtered (messages-stream-filter.test.ts); metrics acts on every record.
+    expect(FilterCriteria !== undefined, 'FilterCriteria').toBe(id === 'MessagesStreamFunction');
+    expect({ ...rule(id, event), Properties: properties }).toEqual({
       Type: 'DynamoDB',
       Properties: {
         Stream: stream,
@@ -369,6 +378,41 @@ describe('workflows/template.yaml', () => {
     });
   });
 
+  it('SessionStartFunction errors go to their own queue after two retries (a rule DLQ never sees them)', () => {
+    expect(props(templates.workflows, 'SessionStartFunction').EventInvokeConfig).toEqual({
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Type: 'SQS', Destination: { Ref: 'SessionStartFailureQueueArn' } } },
+    });
+    expect((props(templates.root, 'Workflows').Parameters as Json).SessionStartFailureQueueArn).toEqual({
+      'Fn::GetAtt': ['Shared', 'Outputs.SessionStartFailureQueueArn'],
+    });
+    expect(templates.shared.Outputs?.SessionStartFailureQueueArn?.Value).toEqual({
+      'Fn::GetAtt': ['SessionStartFailureQueue', 'Arn'],
+    });
+  });
+
+  it('every queue is encrypted and keeps messages for the SQS maximum of 14 days', () => {
+    const queues = Object.entries(templates.shared.Resources).filter(([, r]) => r.Type === 'AWS::SQS::Queue');
+    expect(queues.map(([id]) => id).sort()).toEqual([
+      'EventTargetDeadLetterQueue',
+      'SessionStartFailureQueue',
+      'StreamFailureQueue',
+    ]);
+    for (const [id, queue] of queues) {
+      expect(queue.Properties, id).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600 });
+    }
+  });
+
+  it('DeliveryFailures retention has one source: the state machine and PostToConnectionsFunction read the same parameter', () => {
+    const retention = { Ref: 'DeliveryFailureRetentionSeconds' };
+    const machine = props(templates.workflows, 'MessageDistributionStateMachine');
+    expect((machine.DefinitionSubstitutions as Json).DeliveryFailureRetentionSeconds).toEqual(retention);
+    const environment = (props(templates.workflows, 'PostToConnectionsFunction').Environment as Json).Variables as Json;
+    expect(environment.DELIVERY_FAILURE_RETENTION_SECONDS).toEqual(retention);
+    // 14 days, like the dead-letter queues, so a DLQ message and its failure records age out together.
+    expect(templates.workflows.Parameters?.DeliveryFailureRetentionSeconds?.Default).toBe(14 * 24 * 3600);
+  });
+
   it('PostToConnectionsFunction gets one full vCPU (1,769 MB), as the cost model prices it', () => {
     expect(props(templates.workflows, 'PostToConnectionsFunction').MemorySize).toBe(1769);
     expect(ASSUMPTIONS.postMemoryMb).toBe(1769);
@@ -380,11 +424,14 @@ describe('globals', () => {
     '%s functions run nodejs22.x on arm64, traced unless Tracing is Disabled, with Powertools settings',
     (name) => {
       expect(templates[name].Conditions?.TracingActive).toEqual({ 'Fn::Equals': [{ Ref: 'Tracing' }, 'Active'] });
+      expect(templates[name].Parameters?.Tracing?.AllowedValues).toEqual(['Active', 'Disabled']);
       expect(templates[name].Globals?.Function).toMatchObject({
         Runtime: 'nodejs22.x',
         Architectures: ['arm64'],
         MemorySize: 256,
-        Tracing: { 'Fn::If': ['TracingActive', 'Active', 'PassThrough'] },
+        // A plain Ref that SAM resolves while transforming: `Disabled` drops TracingConfig and, unlike an
+        // !If, the AWSXrayWriteOnlyAccess policy too (samtranslator's _construct_role).
+        Tracing: { Ref: 'Tracing' },
         Environment: {
           Variables: {
             NODE_OPTIONS: '--enable-source-maps',
@@ -399,6 +446,70 @@ describe('globals', () => {
   );
 });
 
+describe('access logs and alarms', () => {
+  it.each([
+    ['WebSocketStage', ['requestId', 'eventType', 'routeKey', 'connectionId', 'status', 'integrationError', 'error']],
+    ['HttpApi', ['requestId', 'routeKey', 'status', 'integrationError', 'error']],
+  ])('%s writes JSON access logs to a log group with the retention parameter', (id, fields) => {
+    const settings = props(templates.api, id).AccessLogSettings as { DestinationArn: Json; Format: string };
+    const groupId = (settings.DestinationArn['Fn::GetAtt'] as string[])[0] ?? '';
+    expect(resource(templates.api, groupId).Type).toBe('AWS::Logs::LogGroup');
+    expect(props(templates.api, groupId).RetentionInDays).toEqual({ Ref: 'LogRetentionDays' });
+    const format = JSON.parse(settings.Format) as Record<string, string>;
+    expect(Object.keys(format)).toEqual(expect.arrayContaining(fields));
+    for (const value of Object.values(format)) expect(value).toMatch(/^\$context\.[A-Za-z.]+$/);
+    // The WebSocket token travels in the query string: no variable that could carry it.
+    expect(settings.Format).not.toMatch(/querystring|header|requestOverride|path/i);
+  });
+
+  it('the WebSocket stage waits for the account logging role when this stack sets it', () => {
+    expect([resource(templates.api, 'WebSocketStage').DependsOn].flat()).toContain('ApiGatewayAccountSettingsReady');
+    expect(resource(templates.api, 'ApiGatewayAccountSettingsReady').Metadata).toEqual({
+      AccountSettings: {
+        'Fn::If': ['CreateApiGatewayCloudWatchRole', { Ref: 'ApiGatewayAccountSettings' }, 'existing'],
+      },
+    });
+    for (const id of ['ApiGatewayAccountSettings', 'ApiGatewayCloudWatchLogsRole']) {
+      expect(resource(templates.api, id).Condition, id).toBe('CreateApiGatewayCloudWatchRole');
+    }
+    // One role per account and Region: other APIs may use it after this stack is gone.
+    expect(resource(templates.api, 'ApiGatewayCloudWatchLogsRole').DeletionPolicy).toBe('Retain');
+  });
+
+  it('every dead-letter and failure queue alarms on its first visible message', () => {
+    const queues = Object.entries(templates.shared.Resources)
+      .filter(([, r]) => r.Type === 'AWS::SQS::Queue')
+      .map(([id]) => id);
+    const alarms = Object.values(templates.shared.Resources)
+      .filter((r) => r.Type === 'AWS::CloudWatch::Alarm')
+      .map((r) => r.Properties ?? {});
+    const watched = alarms.map((a) => ((a.Dimensions as { Value: Json }[])[0] as { Value: Json }).Value['Fn::GetAtt']);
+    expect(watched).toEqual(expect.arrayContaining(queues.map((q) => [q, 'QueueName'])));
+    expect(alarms).toHaveLength(queues.length);
+    for (const alarm of alarms) {
+      expect(alarm).toMatchObject({
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: { 'Fn::If': ['HasAlarmTopic', [{ Ref: 'AlarmTopicArn' }], { Ref: 'AWS::NoValue' }] },
+      });
+    }
+  });
+});
+
+describe('front/template.yaml', () => {
+  it('names the origin access control after the stack id, so it stays within 64 characters and unique', () => {
+    const config = props(templates.front, 'FrontendOriginAccessControl').OriginAccessControlConfig as Json;
+    const [text, variables] = (config.Name as { 'Fn::Sub': [string, Json] })['Fn::Sub'];
+    // arn:aws:cloudformation:<region>:<account>:stack/<name>/<uuid>: the third '/' part is the 36-character UUID.
+    expect(variables).toEqual({ StackUuid: { 'Fn::Select': [2, { 'Fn::Split': ['/', { Ref: 'AWS::StackId' }] }] } });
+    expect(text.replace('${StackUuid}', '0'.repeat(36)).length).toBeLessThanOrEqual(64);
+    expect(text).not.toContain('AWS::StackName');
+  });
+});
+
 describe('template.yaml (root)', () => {
   it('declares the deployment parameters with their defaults', () => {
     const defaults = Object.fromEntries(
@@ -411,7 +522,10 @@ describe('template.yaml (root)', () => {
       LogRetentionDays: 14,
       Tracing: 'Active',
       AuthMode: 'cognito',
+      AllowSelfSignUp: 'false',
       AllowedOrigin: '',
+      ApiGatewayCloudWatchRole: 'create',
+      AlarmTopicArn: '',
       ConnectionPageSize: 1000,
       PostBatchSize: 100,
       StreamBatchingWindowSeconds: 5,
@@ -421,6 +535,15 @@ describe('template.yaml (root)', () => {
     expect(templates.root.Parameters?.LogLevel?.AllowedValues).toEqual(['DEBUG', 'INFO', 'WARN', 'ERROR']);
     expect(templates.root.Parameters?.AuthMode?.AllowedValues).toEqual(['cognito', 'none']);
     expect(templates.root.Parameters?.Tracing?.AllowedValues).toEqual(['Active', 'Disabled']);
+  });
+
+  it('only administrators create Cognito users unless the deployer opts in to self sign-up', () => {
+    expect(templates.root.Parameters?.AllowSelfSignUp?.AllowedValues).toEqual(['false', 'true']);
+    expect(templates.shared.Parameters?.AllowSelfSignUp?.Default).toBe('false');
+    expect(templates.shared.Conditions?.SelfSignUp).toEqual({ 'Fn::Equals': [{ Ref: 'AllowSelfSignUp' }, 'true'] });
+    expect(props(templates.shared, 'UserPool').AdminCreateUserConfig).toEqual({
+      AllowAdminCreateUserOnly: { 'Fn::If': ['SelfSignUp', false, true] },
+    });
   });
 
   it('outputs what a client and an operator need', () => {
@@ -443,5 +566,197 @@ describe('template.yaml (root)', () => {
     expect(templates.api.Outputs?.WebSocketUrl?.Value).toEqual({
       'Fn::Sub': 'wss://${WebSocketApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${WebSocketStage}',
     });
+  });
+});
+
+/**
+ * A Resource entry as a short name: `!Ref ConnectionsTableArn` → `Connections`,
+ * `!Sub ${ConnectionsTableArn}/index/userId-index` → `Connections/index/userId-index`, the
+ * @connections ARN → `@connections POST`, `!GetAtt Fn.Arn` → `Fn`.
+ */
+function resourceName(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const entry = value as Json;
+  const short = (name: string) =>
+    name
+      .replace(/TableStreamArn$/, ' stream')
+      .replace(/TableArn$/, '')
+      .replace(/Arn$/, '');
+  if (typeof entry.Ref === 'string') return short(entry.Ref);
+  if (Array.isArray(entry['Fn::GetAtt'])) return String(entry['Fn::GetAtt'][0]);
+  const sub = String(entry['Fn::Sub']);
+  const connections = /:execute-api:.*\/(\w+)\/@connections\/\*$/.exec(sub);
+  if (connections) return `@connections ${connections[1]}`;
+  return sub.replace(/\$\{(\w+)(?:\.Arn)?\}/g, (_m, name: string) => short(name));
+}
+
+/**
+ * A SAM resource's inline statements as `resource → sorted actions`. Deny statements read
+ * `deny all but <resource>` (NotResource); a statement under `!If [Cond, statement, NoValue]`
+ * reads `<resource> if Cond`.
+ */
+function grantsOf(resource: CfnResource): Record<string, string[]> {
+  const grants: Record<string, Set<string>> = {};
+  const add = (key: string, actions: unknown) => {
+    grants[key] ??= new Set();
+    for (const action of [actions].flat()) grants[key].add(String(action));
+  };
+  for (const policy of (resource.Properties?.Policies as Json[] | undefined) ?? []) {
+    for (const raw of (policy.Statement as Json[] | undefined) ?? []) {
+      const conditional = raw['Fn::If'] as [string, Json, unknown] | undefined;
+      const statement = conditional ? conditional[1] : raw;
+      const suffix = conditional ? ` if ${conditional[0]}` : '';
+      if (statement.Effect === 'Deny') {
+        for (const r of [statement.NotResource].flat())
+          add(`deny all but ${resourceName(r)}${suffix}`, statement.Action);
+        continue;
+      }
+      expect(statement.Effect).toBe('Allow');
+      for (const r of [statement.Resource].flat()) add(`${resourceName(r)}${suffix}`, statement.Action);
+    }
+  }
+  return Object.fromEntries(Object.entries(grants).map(([key, actions]) => [key, [...actions].sort()]));
+}
+
+describe('IAM: every function and the state machine get exactly the calls their code makes', () => {
+  const ddb = (...actions: string[]) => actions.map((action) => `dynamodb:${action}`).sort();
+  const publish = { EventBus: ['events:PutEvents'] };
+  const post = { '@connections POST': ['execute-api:ManageConnections'] };
+  const streamReads = ddb('DescribeStream', 'GetRecords', 'GetShardIterator');
+  /**
+   * What a 410 costs (dropGoneConnection → closeConnection): Connections GetItem (still opening?) and
+   * DeleteItem, the subscriptions on connection-index and their BatchWriteItem delete, userId-index
+   * (does the user have another connection?), and a PresenceChanged event.
+   */
+  const goneConnection = {
+    Connections: ddb('DeleteItem', 'GetItem'),
+    'Connections/index/userId-index': ddb('Query'),
+    Subscriptions: ddb('BatchWriteItem'),
+    'Subscriptions/index/connection-index': ddb('Query'),
+    ...publish,
+  };
+
+  // Each row is read off the handler's use cases and stores (db/src/*.ts); docs/security.md has the same table.
+  it.each<[TemplateName, string, Record<string, string[]>]>([
+    [
+      'api',
+      'ConnectFunction',
+      { Connections: ddb('PutItem'), Subscriptions: ddb('BatchWriteItem', 'PutItem'), ...publish },
+    ],
+    [
+      'api',
+      'DisconnectFunction',
+      {
+        Connections: ddb('DeleteItem'),
+        'Connections/index/userId-index': ddb('Query'),
+        Subscriptions: ddb('BatchWriteItem'),
+        'Subscriptions/index/connection-index': ddb('Query'),
+        ...publish,
+      },
+    ],
+    [
+      'api',
+      'WebSocketActionsFunction',
+      {
+        Messages: ddb('GetItem', 'PutItem', 'Query', 'UpdateItem'),
+        Subscriptions: ddb('BatchWriteItem', 'DeleteItem', 'PutItem', 'Query'),
+        'Subscriptions/index/connection-index': ddb('Query'),
+        Connections: ddb('UpdateItem'),
+        'Connections/index/userId-index': ddb('Query'),
+        Conversations: ddb('GetItem', 'PutItem', 'UpdateItem'),
+        ...publish,
+      },
+    ],
+    [
+      'api',
+      'RestApiFunction',
+      {
+        Messages: ddb('GetItem', 'PutItem', 'Query'),
+        'Messages/index/user-timestamp-index': ddb('Query'),
+        Subscriptions: ddb('Query'),
+        'Subscriptions/index/connection-index': ddb('Query'),
+        'Connections/index/userId-index': ddb('Query'),
+        Conversations: ddb('GetItem', 'Query'),
+        ...publish,
+      },
+    ],
+    [
+      'workflows',
+      'PostToConnectionsFunction',
+      { ...post, ...goneConnection, Messages: ddb('UpdateItem'), DeliveryFailures: ddb('PutItem') },
+    ],
+    [
+      'workflows',
+      'SessionStartFunction',
+      {
+        ...post,
+        Connections: ddb('GetItem'),
+        'Connections/index/userId-index': ddb('Query'),
+        Subscriptions: ddb('Query'),
+        'Messages/index/pending-index': ddb('Query'),
+        Messages: ddb('UpdateItem'),
+        ...publish,
+      },
+    ],
+    [
+      'workflows',
+      'MessagesStreamFunction',
+      {
+        Messages: ddb('GetItem', 'PutItem'),
+        ...publish,
+        'Messages stream': streamReads,
+        'deny all but Messages stream': streamReads,
+        '*': ddb('ListStreams'),
+      },
+    ],
+    [
+      'workflows',
+      'MetricsStreamFunction',
+      {
+        ...post,
+        ...goneConnection,
+        Subscriptions: ddb('BatchWriteItem', 'Query'),
+        'Metrics stream': streamReads,
+        'deny all but Metrics stream': streamReads,
+        '*': ddb('ListStreams'),
+      },
+    ],
+    [
+      'workflows',
+      'MessageDistributionStateMachine',
+      {
+        PostToConnectionsFunction: ['lambda:InvokeFunction'],
+        'PostToConnectionsFunction:*': ['lambda:InvokeFunction'],
+        Subscriptions: ddb('Query'),
+        DeliveryFailures: ddb('PutItem'),
+        '*': [
+          'logs:CreateLogDelivery',
+          'logs:DeleteLogDelivery',
+          'logs:DescribeLogGroups',
+          'logs:DescribeResourcePolicies',
+          'logs:GetLogDelivery',
+          'logs:ListLogDeliveries',
+          'logs:PutResourcePolicy',
+          'logs:UpdateLogDelivery',
+        ],
+        '* if TracingActive': [
+          'xray:GetSamplingRules',
+          'xray:GetSamplingTargets',
+          'xray:PutTelemetryRecords',
+          'xray:PutTraceSegments',
+        ],
+      },
+    ],
+  ])('%s/%s', (name, id, expected) => {
+    expect(grantsOf(resource(templates[name], id))).toEqual(expected);
+  });
+
+  it('the authorizer has no policy: it verifies tokens against public JWKS', () => {
+    expect(props(templates.api, 'AuthorizerFunction').Policies).toBeUndefined();
+  });
+
+  it('the state machine is traced exactly when its X-Ray statement is there', () => {
+    const tracing = props(templates.workflows, 'MessageDistributionStateMachine').Tracing as Json;
+    expect(tracing.Enabled).toEqual({ 'Fn::If': ['TracingActive', true, false] });
   });
 });

@@ -227,6 +227,7 @@ describe('stack hygiene', () => {
     expect(substitutions.sort()).toEqual(
       [
         'ConnectionPageSize',
+        'DeliveryFailureRetentionSeconds',
         'DeliveryFailuresTableName',
         'PostBatchSize',
         'PostToConnectionsFunctionArn',

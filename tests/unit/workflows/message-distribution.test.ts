@@ -6,9 +6,11 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { describe, expect, it } from 'vitest';
+import { loadCfnTemplate } from '../../../local/cfn/template-loader.js';
 import { applyDefinitionSubstitutions } from '../../../local/stepfunctions/definition-substitutions.js';
 import type { JsonValue, TaskHandler } from '../../../local/stepfunctions/task-handlers.js';
 
+const WORKFLOWS_TEMPLATE_PATH = fileURLToPath(new URL('../../../workflows/template.yaml', import.meta.url));
 const ASL_PATH = fileURLToPath(
   new URL('../../../workflows/statemachine/message-distribution.asl.json', import.meta.url),
 );
@@ -18,7 +20,8 @@ const FAILURES_TABLE = 'switchboard-DeliveryFailures';
 const PAGE_SIZE = 3;
 const BATCH_SIZE = 2;
 const NOW = 1_700_000_000;
-const FAILURE_TTL_SECONDS = 14 * 24 * 3600;
+// Not the template default (14 days), so a hard-coded retention in the ASL would show.
+const FAILURE_TTL_SECONDS = 3 * 24 * 3600;
 const EXECUTION_ID = 'arn:aws:states:us-east-1:000000000000:express:MessageDistribution:test:1';
 
 interface Delivery {
@@ -69,6 +72,7 @@ function loadMachine(): StateMachine {
     DeliveryFailuresTableName: FAILURES_TABLE,
     ConnectionPageSize: PAGE_SIZE,
     PostBatchSize: BATCH_SIZE,
+    DeliveryFailureRetentionSeconds: FAILURE_TTL_SECONDS,
   });
   return new StateMachine(JSON.parse(text) as StateMachineDefinition);
 }
@@ -164,6 +168,18 @@ async function run(
   return execution.result;
 }
 
+/** The state named `name`, however deep in Map item processors it sits. */
+function findState(definition: unknown, name: string): Record<string, unknown> | undefined {
+  if (typeof definition !== 'object' || definition === null) return undefined;
+  const states = (definition as { States?: Record<string, unknown> }).States;
+  if (states?.[name]) return states[name] as Record<string, unknown>;
+  for (const value of Object.values(definition)) {
+    const found = findState(value, name);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 function sorted(values: string[]): string[] {
   return [...values].sort();
 }
@@ -173,6 +189,16 @@ describe('message-distribution.asl.json', () => {
     const cli = createRequire(import.meta.url).resolve('asl-validator/dist/bin/asl-validator.js');
     const { stdout } = await promisify(execFile)(process.execPath, [cli, '--json-path', ASL_PATH]);
     expect(stdout).toContain('is valid');
+  });
+
+  it("gives the post task more time than PostToConnectionsFunction's Timeout, with room for init and the invoke", async () => {
+    const template = await loadCfnTemplate(WORKFLOWS_TEMPLATE_PATH);
+    const fn = template.Resources.PostToConnectionsFunction?.Properties ?? {};
+    const functionTimeout = Number(fn.Timeout ?? template.Globals?.Function?.Timeout);
+    expect(functionTimeout).toBeGreaterThan(0);
+    const task = findState(JSON.parse(readFileSync(ASL_PATH, 'utf8')), 'PostToConnections');
+    // Lambda's init phase (up to 10 s on a cold start) is not part of the function's Timeout.
+    expect(task?.TimeoutSeconds).toBeGreaterThanOrEqual(functionTimeout + 10);
   });
 
   it('pages through every subscriber, skips the empty filtered page and posts each connection once', async () => {

@@ -130,6 +130,7 @@ describe('local Step Functions', () => {
       DeliveryFailuresTableName: FAILURES_TABLE,
       ConnectionPageSize: 100,
       PostBatchSize: 25,
+      DeliveryFailureRetentionSeconds: 1209600,
     });
     const stateMachines: LocalStateMachineConfig[] = [
       { name: 'MessageDistribution', arn: DISTRIBUTION_ARN, type: 'EXPRESS', definition },
