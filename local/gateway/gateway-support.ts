@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** The logging port of the local gateways; `console` and the Powertools Logger both fit. */
 export interface GatewayLogger {
