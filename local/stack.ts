@@ -74,6 +74,8 @@ export interface LocalStack {
     sqs: string;
   };
   tableNames: Record<string, string>;
+  /** The DynamoDB client a state machine's Tasks use, signed with its role (benchmarks meter it). */
+  stateMachineDynamoDb(stateMachineArn: string): DynamoDBClient | undefined;
   /** AWS requests per role and operation (e.g. `{ 'X-role': { 'dynamodb:Query': 3 } }`) since the last reset. */
   requests(): RequestCounts;
   resetRequests(): void;
@@ -199,6 +201,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       functionArns.get(nameOrArn) ?? `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${nameOrArn}`;
 
     const roleClients: Array<{ destroy(): void }> = [];
+    const machineClients = new Map<string, DynamoDBClient>();
     closers.push(async () => {
       for (const client of roleClients) client.destroy();
     });
@@ -219,6 +222,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           credentials: credentialsForRole(roleName),
         });
         roleClients.push(client);
+        machineClients.set(machine.arn, client);
         const principal = iam.rolePrincipal(roleName);
         return {
           dynamoDbClient: client,
@@ -380,6 +384,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         stepFunctions: stepFunctions.url,
         sqs: sqs.url,
       },
+      stateMachineDynamoDb: (arn) => machineClients.get(arn),
       requests: () => iam.requests(),
       resetRequests: () => iam.resetRequests(),
       async idle() {
