@@ -143,10 +143,11 @@ function conditionHolds(operator: string, key: string, expected: string[], conte
   }
   const ifExists = operator.endsWith('IfExists');
   const base = ifExists ? operator.slice(0, -'IfExists'.length) : operator;
-  if (actual === undefined) return ifExists || base in NEGATED;
   const negatedOf = NEGATED[base];
   const compare = POSITIVE[negatedOf ?? base];
+  // Checked before the key: an operator we cannot read must refuse even when the key is absent.
   if (!compare) throw new UnsupportedConditionError(`condition operator ${operator} is not supported locally`);
+  if (actual === undefined) return ifExists || negatedOf !== undefined;
   const any = actual.some((value) => expected.some((pattern) => compare(pattern, value)));
   return negatedOf ? !any : any;
 }

@@ -6,7 +6,19 @@ import {
   DeleteConnectionCommand,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
-import { DynamoDBClient, GetItemCommand, QueryCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeTableCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  QueryCommand,
+  TransactWriteItemsCommand,
+} from '@aws-sdk/client-dynamodb';
+import {
+  DescribeStreamCommand,
+  DynamoDBStreamsClient,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+} from '@aws-sdk/client-dynamodb-streams';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -136,6 +148,31 @@ describe('IAM enforced at the local endpoints', () => {
       new GetItemCommand({ TableName: messages, Key: { room: { S: 'iam-test' }, sk: { S: 'b' } } }),
     );
     expect(b.Item).toBeUndefined();
+  });
+
+  it("DynamoDB Streams: reads are checked on the stream's ARN", async () => {
+    const { stack } = fixture;
+    const messages = stack.tableNames.MessagesTable ?? '';
+    const { Table } = await stack.dynamoDb.client.send(new DescribeTableCommand({ TableName: messages }));
+    const StreamArn = Table?.LatestStreamArn ?? '';
+    const as = (credentials: LocalCredentials) =>
+      tracked(new DynamoDBStreamsClient({ endpoint: stack.urls.dynamoDb, region, credentials, maxAttempts: 1 }));
+    // AWSLambdaDynamoDBExecutionRole, which SAM attaches for the stream event, allows the reads.
+    const consumer = as(asFunction(fn('MessagesStreamFunction')));
+    const { StreamDescription } = await consumer.send(new DescribeStreamCommand({ StreamArn }));
+    const ShardId = StreamDescription?.Shards?.[0]?.ShardId ?? '';
+    const { ShardIterator } = await consumer.send(
+      new GetShardIteratorCommand({ StreamArn, ShardId, ShardIteratorType: 'TRIM_HORIZON' }),
+    );
+    await expect(consumer.send(new GetRecordsCommand({ ShardIterator }))).resolves.toBeDefined();
+
+    const connect = fn('ConnectFunction');
+    const refused = await refusal(as(asFunction(connect)).send(new GetRecordsCommand({ ShardIterator })));
+    const streamArn = StreamArn.replace(/^arn:aws:dynamodb:[^:]*:[^:]*:/, `arn:aws:dynamodb:${region}:${account}:`);
+    expect(refused).toMatchObject({
+      name: 'AccessDeniedException',
+      message: denial(functionRoleName(connect), connect, 'dynamodb:GetRecords', streamArn),
+    });
   });
 
   it('refuses an access key no local role issued, and an unsigned request', async () => {
