@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { startTokenIssuer } from './auth/token-issuer.js';
+import { localCredentials } from './dynamodb.js';
 import { startFrontServer } from './front-server.js';
 import { checkPrerequisites, MissingPrerequisiteError } from './prerequisites.js';
 import { startLocalStack } from './stack.js';
@@ -14,6 +15,7 @@ const { values: flags } = parseArgs({
     auth: { type: 'string', default: process.env.SWITCHBOARD_AUTH ?? 'none' },
     'issuer-port': { type: 'string', default: process.env.SWITCHBOARD_ISSUER_PORT ?? '3002' },
     'data-dir': { type: 'string', default: process.env.SWITCHBOARD_DATA_DIR },
+    iam: { type: 'string', default: process.env.SWITCHBOARD_IAM ?? 'enforce' },
     verbose: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -30,7 +32,9 @@ if (flags.help) {
                          local issuer, verified like Cognito's
   --issuer-port <n>      local token issuer (default 3002)            SWITCHBOARD_ISSUER_PORT
   --data-dir <path>      keep DynamoDB data across restarts           SWITCHBOARD_DATA_DIR
-  --verbose              log the stand-ins' activity`);
+  --iam enforce|off      check every AWS call against the templates'   SWITCHBOARD_IAM
+                         IAM roles, as AWS does (default enforce)
+  --verbose              log the stand-ins' activity, and every call IAM refused`);
   process.exit(0);
 }
 
@@ -53,6 +57,10 @@ if (flags.auth !== 'none' && flags.auth !== 'local-jwt') {
   console.error(`Cannot start: --auth must be none or local-jwt, not ${flags.auth}`);
   process.exit(1);
 }
+if (flags.iam !== 'enforce' && flags.iam !== 'off') {
+  console.error(`Cannot start: --iam must be enforce or off, not ${flags.iam}`);
+  process.exit(1);
+}
 // The issuer is always on loopback: the verifier fetches plain-http JWKS from loopback only.
 const issuer =
   flags.auth === 'local-jwt'
@@ -65,6 +73,7 @@ const stack = await startLocalStack({
   webSocketPort: Number(flags['ws-port']),
   dynamoDbPort: Number(flags['dynamodb-port']),
   dataDir: flags['data-dir'],
+  iam: flags.iam,
   ...(issuer
     ? {
         parameters: { AuthMode: 'cognito' },
@@ -101,9 +110,11 @@ console.log(`Switchboard local stack
   WebSocket        ${stack.urls.webSocket}?userId=alice&room=general
   @connections     ${stack.urls.management}/@connections/{connectionId}
   REST (history)   ${stack.urls.rest}
-  DynamoDB Local   ${stack.urls.dynamoDb}
+  DynamoDB         ${stack.urls.dynamoDb}
   EventBridge      ${stack.urls.eventBridge}
   Step Functions   ${stack.urls.stepFunctions}
+  SQS              ${stack.urls.sqs}
+  IAM              ${stack.iam.mode === 'enforce' ? 'enforced' : 'off'}; operator keys: AWS_ACCESS_KEY_ID=${localCredentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${localCredentials.secretAccessKey}
   Tables           ${Object.values(stack.tableNames).join(', ')}
   Data             ${flags['data-dir'] ?? 'in memory (use --data-dir to keep it)'}
 ${authHint}
