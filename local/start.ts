@@ -26,7 +26,7 @@ if (flags.help) {
   --host <ip>            bind address (default 127.0.0.1)            SWITCHBOARD_HOST
   --rest-port <n>        HTTP API (default 3000)                      SWITCHBOARD_REST_PORT
   --ws-port <n>          WebSocket + @connections (default 3001)      SWITCHBOARD_WS_PORT
-  --dynamodb-port <n>    DynamoDB Local (default 8000)                SWITCHBOARD_DYNAMODB_PORT
+  --dynamodb-port <n>    DynamoDB (IAM front; default 8000)           SWITCHBOARD_DYNAMODB_PORT
   --front-port <n>       browser chat app (default 8080)              SWITCHBOARD_FRONT_PORT
   --auth none|local-jwt  demo identities (?userId=) or JWTs from a    SWITCHBOARD_AUTH
                          local issuer, verified like Cognito's

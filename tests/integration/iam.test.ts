@@ -71,7 +71,8 @@ async function refusal(promise: Promise<unknown>): Promise<{ name: string; messa
 const tableArn = (name: string) => `arn:aws:dynamodb:${region}:${account}:table/${name}`;
 
 describe('IAM enforced at the local endpoints', () => {
-  const fixture = useLocalStack();
+  const logged: string[] = [];
+  const fixture = useLocalStack({ log: (message, extra) => logged.push(`${message} ${JSON.stringify(extra ?? {})}`) });
   const fn = (logicalId: string) => {
     const found = fixture.stack.model.functions.find((candidate) => candidate.logicalId === logicalId);
     if (!found) throw new Error(`no function ${logicalId}`);
@@ -94,6 +95,10 @@ describe('IAM enforced at the local endpoints', () => {
       status: 400,
       message: denial(functionRoleName(post), post, 'dynamodb:GetItem', tableArn(connections)),
     });
+    // The stack's logger (npm start -- --verbose) names the refused call.
+    expect(logged).toContainEqual(
+      `iam: denied dynamodb:GetItem on ${tableArn(connections)} ${JSON.stringify({ principal: functionRoleName(post), reason: 'no-allow' })}`,
+    );
   });
 
   it('DynamoDB: a Query on an index needs the index ARN', async () => {
