@@ -32,7 +32,7 @@ if (flags.help) {
                          local issuer, verified like Cognito's
   --issuer-port <n>      local token issuer (default 3002)            SWITCHBOARD_ISSUER_PORT
   --data-dir <path>      keep DynamoDB data across restarts           SWITCHBOARD_DATA_DIR
-  --iam enforce|off      check every AWS call against the templates'   SWITCHBOARD_IAM
+  --iam enforce|off      check every AWS call against the templates'  SWITCHBOARD_IAM
                          IAM roles, as AWS does (default enforce)
   --verbose              log the stand-ins' activity, and every call IAM refused`);
   process.exit(0);
