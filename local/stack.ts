@@ -12,6 +12,7 @@ import { type LocalWebSocketGateway, startLocalWebSocketGateway } from './gatewa
 import { type IamMode, LocalIam, type RequestCounts } from './iam/authorizer.js';
 import { credentialsForRole, OPERATOR_ROLE } from './iam/credentials.js';
 import { type DynamoDbFront, startDynamoDbFront } from './iam/dynamodb-front.js';
+import { apiGatewaySourceArn } from './iam/invoke-sources.js';
 import type { Principal } from './iam/policy.js';
 import { buildIamModel } from './iam/roles.js';
 import { type LocalSqs, startLocalSqs } from './sqs/server.js';
@@ -89,31 +90,6 @@ export const LOCAL_ACCOUNT = DEFAULT_ACCOUNT;
 
 const EVENTS_SERVICE: Principal = { kind: 'service', service: 'events.amazonaws.com' };
 const API_GATEWAY_SERVICE: Principal = { kind: 'service', service: 'apigateway.amazonaws.com' };
-
-/** What API Gateway says it is calling for, as Lambda sees it in `aws:SourceArn`. */
-function apiGatewaySourceArn(
-  event: unknown,
-  apis: { webSocketApiId: string; webSocketAuthorizerId?: string; httpApiId?: string },
-): string | undefined {
-  const e = (event ?? {}) as {
-    type?: string;
-    methodArn?: string;
-    routeArn?: string;
-    routeKey?: string;
-    requestContext?: { routeKey?: string; stage?: string; http?: { method?: string } };
-  };
-  const prefix = `arn:aws:execute-api:${LOCAL_REGION}:${LOCAL_ACCOUNT}:`;
-  if (e.type === 'REQUEST' && e.methodArn)
-    return `${prefix}${apis.webSocketApiId}/authorizers/${apis.webSocketAuthorizerId}`;
-  if (e.type === 'REQUEST' && e.routeArn) return `${prefix}${apis.httpApiId}/authorizers/local`;
-  const context = e.requestContext;
-  if (!context?.stage) return undefined;
-  if (context.http?.method) {
-    const path = (e.routeKey ?? '').replace(/^\S+\s+/, '');
-    return `${prefix}${apis.httpApiId}/${context.stage}/${context.http.method}${path}`;
-  }
-  return `${prefix}${apis.webSocketApiId}/${context.stage}/${context.routeKey}`;
-}
 
 /**
  * Starts the whole stack on this machine: DynamoDB Local, the local EventBridge, Step Functions
@@ -308,7 +284,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(model.httpApi.apiId ? { httpApiId: model.httpApi.apiId } : {}),
     };
     const invokeFromApiGateway = async (name: string, event: unknown) => {
-      iam.authorizeInvoke(API_GATEWAY_SERVICE, functionArnOf(name), apiGatewaySourceArn(event, apis));
+      iam.authorizeInvoke(
+        API_GATEWAY_SERVICE,
+        functionArnOf(name),
+        apiGatewaySourceArn(event, apis, LOCAL_REGION, LOCAL_ACCOUNT),
+      );
       return functions.invoke(name, event);
     };
 
