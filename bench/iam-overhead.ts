@@ -66,7 +66,8 @@ const run = async (label: string, client: DynamoDBClient) => {
     const started = performance.now();
     for (let i = 0; i < calls; i++) await send(client, op, i);
     const perCall = (performance.now() - started) / calls;
-    (timings[`${label} ${op}`] ??= []).push(perCall);
+    const key = `${label} ${op}`;
+    timings[key] = [...(timings[key] ?? []), perCall];
   }
 };
 
