@@ -407,4 +407,43 @@ describe('a grant removed from a copy of the templates', () => {
       ),
     ).resolves.toBeDefined();
   });
+  it("dead-letters an event its target never accepted to the rule's DLQ, as events.amazonaws.com under the queue policy", async () => {
+    const session = stack.model.functions.find((f) => f.logicalId === 'SessionStartFunction');
+    if (!session) throw new Error('no SessionStartFunction');
+    const invoke = stack.functions.invoke.bind(stack.functions);
+    // Every delivery to SessionStartFunction fails until EventBridge gives up.
+    stack.functions.invoke = async (nameOrArn, event) => {
+      if (nameOrArn === session.arn || nameOrArn === session.name) throw new Error('target unavailable');
+      return invoke(nameOrArn, event);
+    };
+    try {
+      const bus = stack.model.buses.find((name) => name !== 'default') ?? '';
+      const events = tracked(
+        new EventBridgeClient({
+          endpoint: stack.urls.eventBridge,
+          region,
+          credentials: credentialsForRole(OPERATOR_ROLE),
+        }),
+      );
+      const detail = { version: 1, connectionId: 'dlq-probe', userId: 'dlq', userName: 'dlq', rooms: [] };
+      const sent = await events.send(
+        new PutEventsCommand({
+          Entries: [
+            {
+              EventBusName: bus,
+              Source: 'switchboard.messaging',
+              DetailType: 'ConnectionOpened',
+              Detail: JSON.stringify(detail),
+            },
+          ],
+        }),
+      );
+      await stack.idle();
+      const dead = stack.sqs.messages('EventTargetDeadLetterQueue').map((message) => JSON.parse(message.body));
+      expect(dead).toContainEqual(expect.objectContaining({ id: sent.Entries?.[0]?.EventId, detail }));
+      expect(stack.requests()['events.amazonaws.com']?.['sqs:SendMessage']).toBeGreaterThan(0);
+    } finally {
+      stack.functions.invoke = invoke;
+    }
+  });
 });
