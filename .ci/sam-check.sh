@@ -3,7 +3,8 @@
 #   1. `sam validate --lint` on the root and every nested template (SAM transform + cfn-lint),
 #   2. `cfn-lint` on all of them with .cfnlintrc.yaml,
 #   3. `sam build` of the root (nested stacks are built recursively) with esbuild, into a temp dir,
-#   4. every built bundle loads under Node and exports the handler its template names.
+#   4. every built bundle loads under Node and exports the handler its template names,
+#   5. the IAM roles the local stack enforces equal those aws-sam-translator (in the same venv) generates.
 # SAM CLI and cfn-lint come from a venv of pinned versions, so the result does not depend on the
 # machine's Python packages. No AWS account is touched: the credentials are dummies.
 #
@@ -34,7 +35,8 @@ if [[ ! -x "$venv/bin/sam" ]] || [[ "$("$venv/bin/sam" --version 2>/dev/null)" !
 fi
 sam="$repo/$venv/bin/sam"
 cfn_lint="$repo/$venv/bin/cfn-lint"
-[[ "$venv" = /* ]] && sam="$venv/bin/sam" && cfn_lint="$venv/bin/cfn-lint"
+sam_python="$repo/$venv/bin/python"
+[[ "$venv" = /* ]] && sam="$venv/bin/sam" && cfn_lint="$venv/bin/cfn-lint" && sam_python="$venv/bin/python"
 
 # Dummy credentials and no shared config: nothing here may reach a real account.
 export AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1
@@ -50,6 +52,9 @@ done
 
 log "cfn-lint ${templates[*]}"
 "$cfn_lint" --config-file .cfnlintrc.yaml -- "${templates[@]}"
+
+log "local IAM roles = aws-sam-translator's roles (.ci/sam-roles.py)"
+SAM_PYTHON="$sam_python" SAM_ROLES_REQUIRED=1 npx vitest run tests/unit/local/iam/sam-roles.test.ts
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

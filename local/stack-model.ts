@@ -15,6 +15,12 @@ export interface LocalStackModel {
   rules: LocalRule[];
   stateMachines: LocalStateMachine[];
   streamMappings: LocalStreamMapping[];
+  queues: LocalQueue[];
+}
+
+export interface LocalQueue {
+  name: string;
+  arn: string;
 }
 
 export interface LocalTable {
@@ -35,13 +41,17 @@ export interface LocalFunction {
 }
 
 export interface LocalWebSocketApi {
+  /** The API id the templates' ARNs use (`Ref WebSocketApi`). */
+  apiId: string;
   stage: string;
   routeSelectionExpression: string;
   routes: Record<string, { functionName: string; twoWay: boolean }>;
-  authorizer?: { functionName: string; identitySource: string[] };
+  authorizer?: { id: string; functionName: string; identitySource: string[] };
 }
 
 export interface LocalHttpApi {
+  /** `Ref` of the HTTP API, the id in its execute-api ARNs. */
+  apiId?: string;
   routes: Array<{ method: string; path: string; functionName: string; authorized: boolean }>;
   authorizer?: { functionName: string; identitySource: string[] };
   cors?: { allowOrigins: string[]; allowMethods: string[]; allowHeaders: string[]; maxAge?: number };
@@ -180,9 +190,10 @@ function webSocketOf(stacks: LocalCfnStack[]): LocalWebSocketApi {
       };
       const authorizerId = refTarget(props.AuthorizerId);
       const authorizerResource = authorizerId ? byId(authorizerId) : undefined;
-      if (authorizerResource) {
+      if (authorizerId && authorizerResource) {
         const authProps = evaluated<Record<string, unknown>>(stack, authorizerResource);
         authorizer = {
+          id: String(stack.ref(authorizerId)),
           functionName: functionFromIntegrationUri(stack, authorizerResource.Properties?.AuthorizerUri),
           identitySource: (authProps.IdentitySource as string[] | undefined) ?? [],
         };
@@ -190,6 +201,7 @@ function webSocketOf(stacks: LocalCfnStack[]): LocalWebSocketApi {
     }
     const stage = stack.resources('AWS::ApiGatewayV2::Stage').find(([, s]) => refTarget(s.Properties?.ApiId) === apiId);
     return {
+      apiId: String(stack.ref(apiId)),
       stage: stage ? asString(stack.evaluate(stage[1].Properties?.StageName), 'StageName') : 'prod',
       routeSelectionExpression: asString(apiResource.Properties?.RouteSelectionExpression, 'RouteSelectionExpression'),
       routes,
@@ -202,7 +214,8 @@ function webSocketOf(stacks: LocalCfnStack[]): LocalWebSocketApi {
 function httpApiOf(stacks: LocalCfnStack[]): LocalHttpApi {
   const result: LocalHttpApi = { routes: [] };
   for (const stack of stacks) {
-    for (const [, api] of stack.resources('AWS::Serverless::HttpApi')) {
+    for (const [apiLogicalId, api] of stack.resources('AWS::Serverless::HttpApi')) {
+      result.apiId = String(stack.ref(apiLogicalId));
       const props = evaluated<Record<string, unknown>>(stack, api);
       const auth = props.Auth as
         | {
@@ -369,5 +382,8 @@ export async function loadLocalStackModel(options: {
     rules: stacks.flatMap(rulesOf),
     stateMachines: (await Promise.all(stacks.map(stateMachinesOf))).flat(),
     streamMappings: stacks.flatMap(streamMappingsOf),
+    queues: stacks.flatMap((stack) =>
+      stack.resources('AWS::SQS::Queue').map(([id]) => ({ name: stack.physicalName(id), arn: stack.arnOf(id) })),
+    ),
   };
 }

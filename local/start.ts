@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { startTokenIssuer } from './auth/token-issuer.js';
 import { ParameterOverrideError, parseParameterOverrides } from './cfn/parameters.js';
+import { localCredentials } from './dynamodb.js';
 import { startFrontServer } from './front-server.js';
 import { checkPrerequisites, MissingPrerequisiteError } from './prerequisites.js';
 import { startLocalStack } from './stack.js';
@@ -15,6 +16,7 @@ const { values: flags } = parseArgs({
     auth: { type: 'string', default: process.env.SWITCHBOARD_AUTH ?? 'none' },
     'issuer-port': { type: 'string', default: process.env.SWITCHBOARD_ISSUER_PORT ?? '3002' },
     'data-dir': { type: 'string', default: process.env.SWITCHBOARD_DATA_DIR },
+    iam: { type: 'string', default: process.env.SWITCHBOARD_IAM ?? 'enforce' },
     verbose: { type: 'boolean', default: false },
     // Template parameter overrides, as `sam deploy --parameter-overrides` takes them (repeatable).
     parameter: { type: 'string', multiple: true, default: [] },
@@ -27,7 +29,7 @@ if (flags.help) {
   --host <ip>            bind address (default 127.0.0.1)            SWITCHBOARD_HOST
   --rest-port <n>        HTTP API (default 3000)                      SWITCHBOARD_REST_PORT
   --ws-port <n>          WebSocket + @connections (default 3001)      SWITCHBOARD_WS_PORT
-  --dynamodb-port <n>    DynamoDB Local (default 8000)                SWITCHBOARD_DYNAMODB_PORT
+  --dynamodb-port <n>    DynamoDB (IAM front; default 8000)           SWITCHBOARD_DYNAMODB_PORT
   --front-port <n>       browser chat app (default 8080)              SWITCHBOARD_FRONT_PORT
   --auth none|local-jwt  demo identities (?userId=) or JWTs from a    SWITCHBOARD_AUTH
                          local issuer, verified like Cognito's
@@ -36,7 +38,9 @@ if (flags.help) {
   --parameter Key=Value  override a template parameter, as sam deploy
                          --parameter-overrides does (repeatable), e.g.
                          --parameter Tracing=Active --parameter PostBatchSize=25
-  --verbose              log the stand-ins' activity`);
+  --iam enforce|off      check every AWS call against the templates'  SWITCHBOARD_IAM
+                         IAM roles, as AWS does (default enforce)
+  --verbose              log the stand-ins' activity, and every call IAM refused`);
   process.exit(0);
 }
 
@@ -67,6 +71,10 @@ try {
   console.error(`Cannot start: ${error.message}`);
   process.exit(1);
 }
+if (flags.iam !== 'enforce' && flags.iam !== 'off') {
+  console.error(`Cannot start: --iam must be enforce or off, not ${flags.iam}`);
+  process.exit(1);
+}
 // The issuer is always on loopback: the verifier fetches plain-http JWKS from loopback only.
 const issuer =
   flags.auth === 'local-jwt'
@@ -80,6 +88,7 @@ const stack = await startLocalStack({
   webSocketPort: Number(flags['ws-port']),
   dynamoDbPort: Number(flags['dynamodb-port']),
   dataDir: flags['data-dir'],
+  iam: flags.iam,
   ...(issuer
     ? {
         environment: { JWT_ISSUER: issuer.issuer, JWT_JWKS_URI: issuer.jwksUri, JWT_AUDIENCE: issuer.audience },
@@ -121,9 +130,11 @@ console.log(`Switchboard local stack
   WebSocket        ${stack.urls.webSocket}?userId=alice&room=general
   @connections     ${stack.urls.management}/@connections/{connectionId}
   REST (history)   ${stack.urls.rest}
-  DynamoDB Local   ${stack.urls.dynamoDb}
+  DynamoDB         ${stack.urls.dynamoDb}
   EventBridge      ${stack.urls.eventBridge}
   Step Functions   ${stack.urls.stepFunctions}
+  SQS              ${stack.urls.sqs}
+  IAM              ${stack.iam.mode === 'enforce' ? 'enforced' : 'off'}; operator keys: AWS_ACCESS_KEY_ID=${localCredentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${localCredentials.secretAccessKey}
   Tables           ${Object.values(stack.tableNames).join(', ')}
   Data             ${flags['data-dir'] ?? 'in memory (use --data-dir to keep it)'}
 ${authHint}

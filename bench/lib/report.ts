@@ -128,7 +128,7 @@ export function renderReport(results: BenchResults): string {
       `${fmt(results.setup.stackStartSeconds, 1)} s). Room membership is then written to the Subscriptions table ` +
       'with the subscription store, as `joinRoom` would, because joining 1,000 sockets one by one would fan ' +
       'presence out ~500,000 times before the first measured message; presence is measured on its own below.',
-    "- **AWS requests** come from the handlers' SDK request counter, a DynamoDB middleware on the handlers' and " +
+    "- **AWS requests** come from the local stack's authorising endpoints, which count every request per IAM role and operation, a DynamoDB middleware on the handlers' and " +
       "the state machine's clients (which also asks DynamoDB Local for `ConsumedCapacity`, tables and indexes), " +
       "the EventBridge stand-in's delivery count (one `StartExecution` per delivery) and the function runtime's " +
       'invocation count.',

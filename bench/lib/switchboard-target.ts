@@ -4,7 +4,6 @@ import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { requestCounts, resetRequestCounts } from '#aws/clients/request-counter';
 import { topics } from '#core/domain/room';
 import { connectionExpiry } from '#core/domain/time';
 import { createSubscriptionStore } from '#db/subscriptions-store';
@@ -26,7 +25,11 @@ export interface BenchPorts {
 
 /** What the stack did between two {@link SwitchboardTarget.reset} calls. */
 export interface StackUsage {
-  /** The handlers' AWS requests, e.g. `DynamoDB.TransactWriteItems`, from the SDK request counter. */
+  /**
+   * The functions' AWS requests by operation, e.g. `dynamodb:TransactWriteItems` or
+   * `execute-api:PostToConnection`, as the stack's authorising endpoints counted them: every role but
+   * the state machine's and EventBridge's (while the handlers share the operator's keys, theirs too).
+   */
   handlerRequests: Record<string, number>;
   /** The handlers' DynamoDB requests and units. */
   handlerDynamoDb: DynamoDbMeterSnapshot;
@@ -139,8 +142,23 @@ export async function startSwitchboard(options: StartTargetOptions): Promise<Swi
     handlerMeter.attach(dynamoDb(), 'benchHandlerDynamoDbMeter');
     handlerMeterAttached = true;
   }
+  const machineArn = stack.model.stateMachines[0]?.arn ?? '';
+  // The state machine's Tasks call DynamoDB with a client signed as its role; meter that one.
+  const stateMachineClient = stack.stateMachineDynamoDb(machineArn) ?? stack.dynamoDb.client;
   const stateMachineMeter = new DynamoDbMeter();
-  stateMachineMeter.attach(stack.dynamoDb.client, 'benchStateMachineDynamoDbMeter');
+  stateMachineMeter.attach(stateMachineClient, 'benchStateMachineDynamoDbMeter');
+  const serviceRoles = new Set([
+    ...stack.iam.model.stateMachineRoles.values(),
+    ...stack.iam.model.ruleTargetRoles.values(),
+  ]);
+  const handlerRequests = (): Record<string, number> => {
+    const total: Record<string, number> = {};
+    for (const [role, operations] of Object.entries(stack.requests())) {
+      if (serviceRoles.has(role) || role.endsWith('.amazonaws.com')) continue;
+      for (const [operation, count] of Object.entries(operations)) total[operation] = (total[operation] ?? 0) + count;
+    }
+    return total;
+  };
 
   const invocationMs: Record<string, number[]> = {};
   const invoke = stack.functions.invoke.bind(stack.functions);
@@ -181,7 +199,7 @@ export async function startSwitchboard(options: StartTargetOptions): Promise<Swi
   };
 
   const reset = () => {
-    resetRequestCounts();
+    stack.resetRequests();
     handlerMeter.reset();
     stateMachineMeter.reset();
     for (const key of Object.keys(invocationMs)) delete invocationMs[key];
@@ -227,7 +245,8 @@ export async function startSwitchboard(options: StartTargetOptions): Promise<Swi
         accountId: LOCAL_ACCOUNT,
         stateMachines: model.stateMachines,
         invokeLambda: (name, payload) => stack.functions.invoke(name, payload),
-        dynamoDbClient: stack.dynamoDb.client,
+        dynamoDbClient: stateMachineClient,
+        iam: stack.iam,
       });
     },
     usage() {
@@ -241,7 +260,7 @@ export async function startSwitchboard(options: StartTargetOptions): Promise<Swi
         if (delta > 0) invocationDelta[name] = delta;
       }
       return {
-        handlerRequests: requestCounts(),
+        handlerRequests: handlerRequests(),
         handlerDynamoDb: handlerMeter.snapshot(),
         stateMachineDynamoDb: stateMachineMeter.snapshot(),
         putEventsCalls: eventBridge.putEvents - eventBridgeBase.putEvents,
@@ -258,7 +277,8 @@ export async function startSwitchboard(options: StartTargetOptions): Promise<Swi
         postsGone: gateway.postsGone - gatewayBase.postsGone,
       };
     },
-    dynamoDbPid: () => findDynamoDbLocalPid(options.ports.dynamoDb),
+    // The fixed port is the authorising front's; the JVM listens on a port of its own behind it.
+    dynamoDbPid: () => findDynamoDbLocalPid(Number(new URL(stack.dynamoDb.endpoint).port)),
     async close() {
       seedBase.destroy();
       if (stepFunctions !== stack.stepFunctions) await stepFunctions.close();

@@ -51,7 +51,7 @@ export function perOperation(usage: StackUsage, operations: number): PerOperatio
     startExecutions: usage.targetDeliveries / by,
     executions: usage.executions / by,
     queryPages: (usage.stateMachineDynamoDb.requests.Query ?? 0) / by,
-    postToConnection: (usage.handlerRequests['ApiGatewayManagementApi.PostToConnection'] ?? 0) / by,
+    postToConnection: (usage.handlerRequests['execute-api:PostToConnection'] ?? 0) / by,
     postsAccepted: usage.postsAccepted / by,
     lambda: divide(usage.invocations, by),
     executionMs: summarize(usage.executionMs),

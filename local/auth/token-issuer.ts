@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { userIdSchema, userNameSchema } from '#core/domain/identity';
+import { readBody } from '../aws-protocol.js';
 import { listen } from '../listen.js';
 import { generateSigningKey, type SigningKey, signRs256 } from './jwt.js';
 
@@ -254,15 +255,10 @@ class BodyTooLargeError extends Error {
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new BodyTooLargeError(`body exceeds ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk as Buffer);
-  }
+  const { body, tooLarge } = await readBody(req, MAX_BODY_BYTES);
+  if (tooLarge) throw new BodyTooLargeError(`body exceeds ${MAX_BODY_BYTES} bytes`);
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    return JSON.parse(body.toString('utf8'));
   } catch {
     return undefined;
   }

@@ -37,6 +37,12 @@ export class TemplateEvaluationError extends Error {
   override name = 'TemplateEvaluationError';
 }
 
+/**
+ * The label of every table's stream ARN here: AWS (and DynamoDB Local) label a stream by its creation
+ * time, unknown until the table exists; the local IAM front reads any real label as this one.
+ */
+export const LOCAL_STREAM_LABEL = 'local';
+
 /** Marks a property removed by `AWS::NoValue`. */
 const NO_VALUE = Symbol('AWS::NoValue');
 
@@ -239,7 +245,7 @@ export class LocalCfnStack {
       case 'Arn':
         return this.arnOf(logicalId);
       case 'StreamArn':
-        return `${this.arnOf(logicalId)}/stream/local`;
+        return `${this.arnOf(logicalId)}/stream/${LOCAL_STREAM_LABEL}`;
       case 'Name':
       case 'QueueName':
         return this.physicalName(logicalId);

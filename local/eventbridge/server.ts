@@ -6,7 +6,9 @@
  * DescribeEventBus) and TestEventPattern answer from the rules given at start.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
+import { AwsServiceError, DEFAULT_ACCOUNT, DEFAULT_REGION, jsonProtocolHandler } from '../aws-protocol.js';
+import { ERROR_SHAPES } from '../iam/authorizer.js';
 import { listen } from '../listen.js';
 import { compileInputPath } from './input-path.js';
 import { type CompiledEventPattern, compileEventPattern, InvalidEventPatternError } from './pattern.js';
@@ -30,18 +32,6 @@ const MAX_BODY_BYTES = 4 * MAX_ENTRIES_BYTES;
 const TIME_BYTES = 14;
 const AWS_DEFAULT_RETRY_ATTEMPTS = 185;
 const AWS_DEFAULT_MAX_EVENT_AGE_SECONDS = 86_400;
-const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
-
-/** An error answered in the AWS JSON shape `{"__type": type, "message": ...}`. */
-class AwsError extends Error {
-  constructor(
-    readonly type: string,
-    message: string,
-    readonly status = 400,
-  ) {
-    super(message);
-  }
-}
 
 interface PreparedTarget {
   target: LocalTarget;
@@ -71,8 +61,8 @@ type EntryResult = { EventId: string } | EntryFailure;
  * listening when a rule's pattern, bus or target is invalid.
  */
 export async function startLocalEventBridge(options: LocalEventBridgeOptions): Promise<LocalEventBridge> {
-  const region = options.region ?? 'us-east-1';
-  const accountId = options.accountId ?? '000000000000';
+  const region = options.region ?? DEFAULT_REGION;
+  const accountId = options.accountId ?? DEFAULT_ACCOUNT;
   const host = options.host ?? '127.0.0.1';
   const retryBaseDelayMs = options.retryBaseDelayMs ?? 50;
   const retryMaxDelayMs = options.retryMaxDelayMs ?? 2000;
@@ -200,7 +190,7 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
     }
     const totalBytes = entries.reduce<number>((sum, entry) => sum + entrySize(entry), 0);
     if (totalBytes > MAX_ENTRIES_BYTES) {
-      throw new AwsError('ValidationException', 'Total size of the entries in the request is over the limit.');
+      throw new AwsServiceError('ValidationException', 'Total size of the entries in the request is over the limit.');
     }
     const receivedAt = Date.now();
     const results: EntryResult[] = [];
@@ -257,7 +247,8 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
     const name = requireStringParam(body, 'Name');
     const bus = busNameOf(optionalStringParam(body, 'EventBusName') ?? 'default');
     const found = rules.find((r) => r.rule.name === name && r.bus === bus);
-    if (!found) throw new AwsError('ResourceNotFoundException', `Rule ${name} does not exist on EventBus ${bus}.`);
+    if (!found)
+      throw new AwsServiceError('ResourceNotFoundException', `Rule ${name} does not exist on EventBus ${bus}.`);
     return found;
   };
 
@@ -296,7 +287,7 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
     },
     DescribeEventBus: (body) => {
       const bus = busNameOf(optionalStringParam(body, 'Name') ?? 'default');
-      if (!buses.has(bus)) throw new AwsError('ResourceNotFoundException', `Event bus ${bus} does not exist.`);
+      if (!buses.has(bus)) throw new AwsServiceError('ResourceNotFoundException', `Event bus ${bus} does not exist.`);
       return { Name: bus, Arn: busArn(bus) };
     },
     TestEventPattern: (body) => {
@@ -305,38 +296,52 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
       try {
         return { Result: compileEventPattern(pattern).matches(event) };
       } catch (error) {
-        throw new AwsError('InvalidEventPatternException', toError(error).message);
+        throw new AwsServiceError('InvalidEventPatternException', toError(error).message);
       }
     },
   };
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const targetHeader = req.headers['x-amz-target'];
-    const operation =
-      typeof targetHeader === 'string' && targetHeader.startsWith('AWSEvents.') ? targetHeader.slice(10) : undefined;
-    const body = await readJsonBody(req);
-    if (req.method !== 'POST' || operation === undefined) {
-      throw new AwsError('UnknownOperationException', `Unknown operation ${String(targetHeader ?? req.method)}`);
+  /** PutEvents needs events:PutEvents on every bus its entries name; the other calls, on the bus they name. */
+  const busesOf = (operation: string, body: Record<string, unknown>): string[] => {
+    if (operation === 'PutEvents' && Array.isArray(body.Entries)) {
+      const named = body.Entries.map((entry) => {
+        const bus = (entry as { EventBusName?: unknown } | null)?.EventBusName;
+        return busNameOf(typeof bus === 'string' && bus !== '' ? bus : 'default');
+      });
+      return [...new Set(named)];
     }
-    if (operation === 'PutEvents') {
-      const { result, jobs } = putEvents(body);
-      counters.putEvents++;
-      if (jobs.length) schedule(jobs);
-      send(res, 200, result);
-      return;
-    }
-    const run = operations[operation];
-    if (!run) throw new AwsError('UnknownOperationException', `Unknown operation AWSEvents.${operation}`);
-    send(res, 200, run(body));
+    return [busNameOf(optionalStringParam(body, 'EventBusName') ?? optionalStringParam(body, 'Name') ?? 'default')];
   };
 
+  const handler = jsonProtocolHandler({
+    targetPrefix: 'AWSEvents',
+    protocol: 'json1.1',
+    maxBodyBytes: MAX_BODY_BYTES,
+    authorize: (operation, body, req) => {
+      const iam = options.iam;
+      if (!iam) return;
+      const principal = iam.principalOf(req.headers, ERROR_SHAPES.events);
+      iam.count(principal, `events:${operation}`);
+      const required = busesOf(operation, body).map((bus) => ({
+        action: `events:${operation}`,
+        resource: busArn(bus),
+      }));
+      iam.authorize(principal, required, ERROR_SHAPES.events);
+    },
+    onInternalError: (error) => log('eventbridge: internal error', { error: toError(error).message }),
+    operations: {
+      ...operations,
+      PutEvents: (body) => {
+        const { result, jobs } = putEvents(body);
+        counters.putEvents++;
+        if (jobs.length) schedule(jobs);
+        return result;
+      },
+    },
+  });
+
   const server = createServer((req, res) => {
-    handle(req, res).catch((thrown: unknown) => {
-      const error =
-        thrown instanceof AwsError ? thrown : new AwsError('InternalException', toError(thrown).message, 500);
-      if (error.status >= 500) log('eventbridge: internal error', { error: error.message });
-      send(res, error.status, { __type: error.type, message: error.message });
-    });
+    void handler(req, res);
   });
 
   const { port } = await listen(server, options.port, host);
@@ -370,8 +375,8 @@ function toError(value: unknown): Error {
   return value instanceof Error ? value : new Error(String(value));
 }
 
-function validation(constraint: string): AwsError {
-  return new AwsError('ValidationException', `1 validation error detected: ${constraint}`);
+function validation(constraint: string): AwsServiceError {
+  return new AwsServiceError('ValidationException', `1 validation error detected: ${constraint}`);
 }
 
 /** Accepts a bus name or a bus ARN (`arn:aws:events:region:account:event-bus/name`). */
@@ -526,39 +531,4 @@ function requireStringParam(body: Record<string, unknown>, name: string): string
 function optionalStringParam(body: Record<string, unknown>, name: string): string | undefined {
   const value = body[name];
   return typeof value === 'string' && value !== '' ? value : undefined;
-}
-
-async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  let length = 0;
-  let tooLarge = false;
-  for await (const chunk of req) {
-    const buffer = chunk as Buffer;
-    length += buffer.length;
-    if (length > MAX_BODY_BYTES) tooLarge = true;
-    else chunks.push(buffer);
-  }
-  if (tooLarge) throw new AwsError('ValidationException', 'Request is too large.', 413);
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (text.trim() === '') return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new AwsError('SerializationException', 'The request body is not valid JSON.');
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new AwsError('SerializationException', 'The request body must be a JSON object.');
-  }
-  return parsed as Record<string, unknown>;
-}
-
-function send(res: ServerResponse, status: number, body: object): void {
-  const payload = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': JSON_CONTENT_TYPE,
-    'content-length': Buffer.byteLength(payload),
-    'x-amzn-requestid': randomUUID(),
-  });
-  res.end(payload);
 }

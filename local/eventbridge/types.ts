@@ -1,3 +1,5 @@
+import type { LocalIam } from '../iam/authorizer.js';
+
 /** The envelope EventBridge builds around every PutEvents entry and hands to targets. */
 export interface EventBridgeEvent<TDetail = unknown> {
   version: '0';
@@ -79,6 +81,8 @@ export interface LocalEventBridgeOptions {
    * the default too (with a warning in the log); set true to fail such entries with ResourceNotFoundException.
    */
   rejectUnknownBus?: boolean;
+  /** When set, every call needs `events:<Operation>` on the bus it names, from the signing role's policies. */
+  iam?: LocalIam;
 }
 
 /** Counters since start. */

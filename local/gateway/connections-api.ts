@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { readBody, sendJson } from './gateway-support.js';
+import { AwsServiceError, readBody, sendAwsError, sendJson } from '../aws-protocol.js';
 
 /** API Gateway's limit for one WebSocket message, inbound or posted through @connections. */
 export const MAX_MESSAGE_BYTES = 128 * 1024;
@@ -16,6 +16,12 @@ export interface ConnectionRegistry {
   disconnect(connectionId: string): boolean;
 }
 
+/**
+ * Decides whether a management API call may go ahead: throws an AwsServiceError (AccessDeniedException,
+ * UnrecognizedClientException...) to refuse it. `method` is POST, GET or DELETE.
+ */
+export type ConnectionsAuthorizer = (req: IncomingMessage, method: string, connectionId: string) => void;
+
 /** Counters the @connections API keeps. */
 export interface ConnectionsApiStats {
   postsAccepted: number;
@@ -28,7 +34,7 @@ export interface ConnectionsApiStats {
  * Serves the @connections management API on the gateway's own port, the way API Gateway serves
  * `https://{api}.execute-api.{region}.amazonaws.com/{stage}/@connections/{id}`. Both `/@connections/{id}`
  * and `/{stage}/@connections/{id}` are accepted, so the unmodified SDK works whether its endpoint
- * includes the stage or not. Signatures are not checked.
+ * includes the stage or not. With an `authorize` hook, each call is authorised before anything else.
  *
  * Errors carry `x-amzn-errortype`, which is what the SDK (and the AWS CLI) use to raise GoneException,
  * PayloadTooLargeException and ForbiddenException.
@@ -39,12 +45,23 @@ export async function handleConnectionsRequest(
   stage: string,
   registry: ConnectionRegistry,
   stats: ConnectionsApiStats,
+  authorize?: ConnectionsAuthorizer,
 ): Promise<void> {
   const connectionId = managementConnectionId(req.url ?? '/', stage);
   if (connectionId === undefined) {
     req.resume();
     sendError(res, 403, 'ForbiddenException', 'Forbidden');
     return;
+  }
+  if (authorize && ['POST', 'GET', 'DELETE'].includes(req.method ?? '')) {
+    try {
+      authorize(req, req.method ?? '', connectionId);
+    } catch (error) {
+      if (!(error instanceof AwsServiceError)) throw error;
+      req.resume();
+      sendAwsError(res, 'rest-json', error);
+      return;
+    }
   }
 
   switch (req.method) {

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** The logging port of the local gateways; `console` and the Powertools Logger both fit. */
 export interface GatewayLogger {
@@ -62,42 +61,6 @@ export function newTraceId(epochMs: number): string {
 export function normalizeIp(address: string | undefined): string {
   if (!address) return '127.0.0.1';
   return address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address;
-}
-
-/** Reads a request body, keeping at most `limit` bytes; the rest is drained so a response can still be sent. */
-export function readBody(req: IncomingMessage, limit: number): Promise<{ body: Buffer; tooLarge: boolean }> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        tooLarge = true;
-        chunks.length = 0;
-      } else if (!tooLarge) {
-        chunks.push(chunk);
-      }
-    });
-    req.on('end', () => resolve({ body: Buffer.concat(chunks), tooLarge }));
-    req.on('error', reject);
-  });
-}
-
-/** Writes a JSON response with an exact content-length. */
-export function sendJson(
-  res: ServerResponse,
-  statusCode: number,
-  payload: unknown,
-  headers: Record<string, string> = {},
-): void {
-  const body = JSON.stringify(payload);
-  res.writeHead(statusCode, {
-    ...headers,
-    'content-type': 'application/json',
-    'content-length': String(Buffer.byteLength(body)),
-  });
-  res.end(body);
 }
 
 /** The integration did not answer within API Gateway's integration timeout. */

@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { DEFAULT_ACCOUNT, DEFAULT_REGION, readBody, sendJson } from '../aws-protocol.js';
 import { listen } from '../listen.js';
 import { AuthorizerConfigurationError, evaluatePolicyResult, globMatches } from './authorizer-policy.js';
 import {
@@ -14,8 +15,6 @@ import {
   newApiId,
   newAwsStyleId,
   normalizeIp,
-  readBody,
-  sendJson,
   silentLogger,
   TaskTracker,
 } from './gateway-support.js';
@@ -133,8 +132,8 @@ interface HttpResponse {
 export async function startLocalHttpApi(options: LocalHttpApiOptions): Promise<LocalHttpApi> {
   const host = options.host ?? '127.0.0.1';
   const apiId = options.apiId ?? newApiId();
-  const region = options.region ?? 'us-east-1';
-  const accountId = options.accountId ?? '000000000000';
+  const region = options.region ?? DEFAULT_REGION;
+  const accountId = options.accountId ?? DEFAULT_ACCOUNT;
   const stage = '$default';
   const integrationTimeoutMs = options.integrationTimeoutMs ?? 30_000;
   const logger = options.logger ?? silentLogger;

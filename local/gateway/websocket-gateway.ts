@@ -3,11 +3,14 @@ import { createServer, type IncomingMessage, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
+import { DEFAULT_ACCOUNT, DEFAULT_REGION } from '../aws-protocol.js';
+import { ERROR_SHAPES, type LocalIam } from '../iam/authorizer.js';
 import { listen } from '../listen.js';
 import { AuthorizerConfigurationError, evaluatePolicyResult } from './authorizer-policy.js';
 import {
   type ConnectionRegistry,
   type ConnectionsApiStats,
+  type ConnectionsAuthorizer,
   handleConnectionsRequest,
   MAX_MESSAGE_BYTES,
 } from './connections-api.js';
@@ -84,6 +87,11 @@ export interface LocalWebSocketGatewayOptions {
   /** Default 29 s, like API Gateway. */
   integrationTimeoutMs?: number;
   logger?: GatewayLogger;
+  /**
+   * When set, every @connections call needs `execute-api:ManageConnections` on
+   * `arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/METHOD/@connections/ID` from the signing role.
+   */
+  iam?: LocalIam;
 }
 
 /** Counters of a running gateway. */
@@ -144,8 +152,8 @@ export async function startLocalWebSocketGateway(
 ): Promise<LocalWebSocketGateway> {
   const host = options.host ?? '127.0.0.1';
   const apiId = options.apiId ?? newApiId();
-  const region = options.region ?? 'us-east-1';
-  const accountId = options.accountId ?? '000000000000';
+  const region = options.region ?? DEFAULT_REGION;
+  const accountId = options.accountId ?? DEFAULT_ACCOUNT;
   const idleTimeoutMs = options.idleTimeoutMs ?? 10 * 60 * 1000;
   const maxConnectionMs = options.maxConnectionMs ?? 2 * 60 * 60 * 1000;
   const integrationTimeoutMs = options.integrationTimeoutMs ?? 29_000;
@@ -209,8 +217,25 @@ export async function startLocalWebSocketGateway(
     },
   };
 
+  const iam = options.iam;
+  const managementOperations: Record<string, string> = {
+    POST: 'PostToConnection',
+    GET: 'GetConnection',
+    DELETE: 'DeleteConnection',
+  };
+  const authorizeManagement: ConnectionsAuthorizer | undefined = iam
+    ? (req, method, connectionId) => {
+        const principal = iam.principalOf(req.headers, ERROR_SHAPES['execute-api']);
+        iam.count(principal, `execute-api:${managementOperations[method] ?? method}`);
+        const resource = `arn:aws:execute-api:${region}:${accountId}:${apiId}/${options.stage}/${method}/@connections/${connectionId}`;
+        iam.authorize(principal, [{ action: 'execute-api:ManageConnections', resource }], ERROR_SHAPES['execute-api']);
+      }
+    : undefined;
   const server = createServer((req, res) => {
-    tasks.run('management API request', handleConnectionsRequest(req, res, options.stage, registry, apiStats));
+    tasks.run(
+      'management API request',
+      handleConnectionsRequest(req, res, options.stage, registry, apiStats, authorizeManagement),
+    );
   });
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);

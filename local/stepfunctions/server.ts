@@ -1,6 +1,6 @@
 import './promise-with-resolvers.js';
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   ExecutionAbortedError,
@@ -10,6 +10,14 @@ import {
   StateMachine,
   type StateMachineDefinition,
 } from 'aws-local-stepfunctions';
+import {
+  AwsServiceError,
+  DEFAULT_ACCOUNT,
+  DEFAULT_REGION,
+  epochSeconds,
+  jsonProtocolHandler,
+} from '../aws-protocol.js';
+import { ERROR_SHAPES, type LocalIam } from '../iam/authorizer.js';
 import { listen } from '../listen.js';
 import { findDefinitionPlaceholders } from './definition-substitutions.js';
 import { type InvokeLambda, type JsonValue, prepareTaskHandlers, type TaskHandler } from './task-handlers.js';
@@ -43,6 +51,16 @@ export interface LocalStepFunctionsOptions {
   maxExecutionHistory?: number;
   /** When set, every Retry waits this many ms instead of the definition's backoff (AWS waits seconds). */
   retryDelayMs?: number;
+  /**
+   * Per-machine integrations, e.g. a DynamoDB client signed with that machine's role, or an invoke that
+   * checks the role may call the function; what it leaves out comes from the options above.
+   */
+  integrationsFor?: (machine: LocalStateMachineConfig) => {
+    dynamoDbClient?: DynamoDBClient;
+    invokeLambda?: InvokeLambda;
+  };
+  /** When set, every call needs `states:<Operation>` on the state machine (or execution) it names. */
+  iam?: LocalIam;
 }
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
@@ -87,16 +105,6 @@ interface ExecutionRecord extends ExecutionSummary {
   abort?: () => void;
 }
 
-class ApiError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly statusCode = 400,
-  ) {
-    super(message);
-  }
-}
-
 const MAX_BODY_BYTES = 1024 * 1024;
 const MAX_INPUT_BYTES = 256 * 1024;
 const EXECUTION_NAME = /^[A-Za-z0-9_-]{1,80}$/;
@@ -113,14 +121,14 @@ const EXECUTION_NAME = /^[A-Za-z0-9_-]{1,80}$/;
  */
 export async function startLocalStepFunctions(options: LocalStepFunctionsOptions): Promise<LocalStepFunctions> {
   const host = options.host ?? '127.0.0.1';
-  const region = options.region ?? 'us-east-1';
-  const accountId = options.accountId ?? '000000000000';
+  const region = options.region ?? DEFAULT_REGION;
+  const accountId = options.accountId ?? DEFAULT_ACCOUNT;
   const maxHistory = options.maxExecutionHistory ?? 1000;
   const log = options.logger ?? (() => {});
   const machines = new Map<string, PreparedMachine>();
   for (const config of options.stateMachines) {
     if (machines.has(config.arn)) throw new Error(`State machine ${config.arn} is configured twice`);
-    machines.set(config.arn, prepareMachine(config, options));
+    machines.set(config.arn, prepareMachine(config, { ...options, ...options.integrationsFor?.(config) }));
   }
 
   const records = new Map<string, ExecutionRecord>();
@@ -197,16 +205,17 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
 
   const machineFor = (body: Record<string, unknown>): PreparedMachine => {
     const arn = body.stateMachineArn;
-    if (typeof arn !== 'string' || !arn.startsWith('arn:')) throw new ApiError('InvalidArn', `Invalid Arn: '${arn}'`);
+    if (typeof arn !== 'string' || !arn.startsWith('arn:'))
+      throw new AwsServiceError('InvalidArn', `Invalid Arn: '${arn}'`);
     const prepared = machines.get(arn);
-    if (!prepared) throw new ApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
+    if (!prepared) throw new AwsServiceError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
     return prepared;
   };
 
   const startExecution = (body: Record<string, unknown>, sync: boolean): ExecutionRecord => {
     const prepared = machineFor(body);
     if (sync && prepared.config.type !== 'EXPRESS') {
-      throw new ApiError(
+      throw new AwsServiceError(
         'StateMachineTypeNotSupported',
         'This operation is not supported by this type of state machine',
       );
@@ -214,13 +223,13 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
     const inputText = typeof body.input === 'string' ? body.input : '{}';
     checkInput(inputText);
     const name = typeof body.name === 'string' ? body.name : randomUUID();
-    if (!EXECUTION_NAME.test(name)) throw new ApiError('InvalidName', `Invalid Name: '${name}'`);
+    if (!EXECUTION_NAME.test(name)) throw new AwsServiceError('InvalidName', `Invalid Name: '${name}'`);
     if (prepared.config.type === 'STANDARD') {
       // Standard executions are idempotent by name; Express ones are not.
       const existing = records.get(executionArnFor(prepared.config, name, region, accountId));
       if (existing) {
         if (existing.status === 'RUNNING' && existing.input === inputText) return existing;
-        throw new ApiError('ExecutionAlreadyExists', `Execution Already Exists: '${existing.executionArn}'`);
+        throw new AwsServiceError('ExecutionAlreadyExists', `Execution Already Exists: '${existing.executionArn}'`);
       }
     }
     return start(prepared, name, inputText);
@@ -241,9 +250,10 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
     },
     DescribeExecution: async (body) => {
       const arn = body.executionArn;
-      if (typeof arn !== 'string' || !arn.startsWith('arn:')) throw new ApiError('InvalidArn', `Invalid Arn: '${arn}'`);
+      if (typeof arn !== 'string' || !arn.startsWith('arn:'))
+        throw new AwsServiceError('InvalidArn', `Invalid Arn: '${arn}'`);
       const record = records.get(arn);
-      if (!record) throw new ApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${arn}'`);
+      if (!record) throw new AwsServiceError('ExecutionDoesNotExist', `Execution Does Not Exist: '${arn}'`);
       return describe(record);
     },
     DescribeStateMachine: async (body) => {
@@ -268,28 +278,26 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
     }),
   };
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const requestId = randomUUID();
-    try {
-      if (closing) throw new ApiError('ServiceUnavailable', 'The local Step Functions endpoint is closing', 503);
-      if (req.method !== 'POST') throw new ApiError('UnknownOperationException', `${req.method} is not supported`);
-      const target = String(req.headers['x-amz-target'] ?? '');
-      const operation = operations[target.replace(/^AWSStepFunctions\./, '')];
-      if (!target.startsWith('AWSStepFunctions.') || !operation) {
-        throw new ApiError('UnknownOperationException', `Operation ${target || '(none)'} is not supported locally`);
-      }
-      const body = parseBody(await readBody(req));
-      send(res, 200, requestId, await operation(body));
-    } catch (err) {
-      const apiError =
-        err instanceof ApiError ? err : new ApiError('InternalServerError', (err as Error).message ?? String(err), 500);
-      if (!(err instanceof ApiError)) log('request failed', { error: String(err) });
-      send(res, apiError.statusCode, requestId, { __type: apiError.code, message: apiError.message }, apiError.code);
-    }
-  };
+  const handler = jsonProtocolHandler({
+    targetPrefix: 'AWSStepFunctions',
+    protocol: 'json1.0',
+    maxBodyBytes: MAX_BODY_BYTES,
+    authorize: (operation, body, req) => {
+      if (closing) throw new AwsServiceError('ServiceUnavailable', 'The local Step Functions endpoint is closing', 503);
+      const iam = options.iam;
+      if (!iam) return;
+      const principal = iam.principalOf(req.headers, ERROR_SHAPES.states);
+      iam.count(principal, `states:${operation}`);
+      const named = body.stateMachineArn ?? body.executionArn;
+      const resource = typeof named === 'string' ? named : `arn:aws:states:${region}:${accountId}:stateMachine:*`;
+      iam.authorize(principal, [{ action: `states:${operation}`, resource }], ERROR_SHAPES.states);
+    },
+    onInternalError: (error) => log('request failed', { error: String(error) }),
+    operations,
+  });
 
   const server = createServer((req, res) => {
-    void handle(req, res);
+    void handler(req, res);
   });
   const { port } = await listen(server, options.port, host);
   const url = `http://${host}:${port}`;
@@ -388,48 +396,11 @@ function describe(record: ExecutionRecord): Record<string, unknown> {
 
 function checkInput(input: string): void {
   if (Buffer.byteLength(input) > MAX_INPUT_BYTES) {
-    throw new ApiError('InvalidExecutionInput', 'Execution input exceeds the 256 KiB limit');
+    throw new AwsServiceError('InvalidExecutionInput', 'Execution input exceeds the 256 KiB limit');
   }
   try {
     JSON.parse(input);
   } catch {
-    throw new ApiError('InvalidExecutionInput', 'Invalid State Machine Execution Input: not valid JSON');
+    throw new AwsServiceError('InvalidExecutionInput', 'Invalid State Machine Execution Input: not valid JSON');
   }
-}
-
-function epochSeconds(date: Date): number {
-  return date.getTime() / 1000;
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new ApiError('RequestEntityTooLarge', 'Request body too large', 413);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function parseBody(text: string): Record<string, unknown> {
-  if (text.trim() === '') return {};
-  try {
-    const body: unknown = JSON.parse(text);
-    if (body !== null && typeof body === 'object' && !Array.isArray(body)) return body as Record<string, unknown>;
-  } catch {
-    // Reported below as AWS does.
-  }
-  throw new ApiError('SerializationException', 'Request body is not a JSON object');
-}
-
-function send(res: ServerResponse, statusCode: number, requestId: string, body: object, errorType?: string): void {
-  const text = JSON.stringify(body);
-  res.writeHead(statusCode, {
-    'content-type': 'application/x-amz-json-1.0',
-    'content-length': Buffer.byteLength(text),
-    'x-amzn-requestid': requestId,
-    ...(errorType ? { 'x-amzn-errortype': errorType } : {}),
-  });
-  res.end(text);
 }

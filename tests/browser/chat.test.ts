@@ -4,6 +4,7 @@ import { type Browser, type BrowserContext, chromium, type Page } from 'playwrig
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type FrontServer, startFrontServer } from '../../local/front-server.js';
 import { type LocalStack, repoRoot, startLocalStack } from '../../local/stack.js';
+import { deleteConnection } from '../helpers/local-stack.js';
 import { freePort, SocketClient } from './helpers.js';
 
 // The handlers log through Powertools; only problems are interesting here.
@@ -238,10 +239,7 @@ describe('browser chat', () => {
     expect(connectionId).toBeDefined();
 
     networkDown = true;
-    const cut = await fetch(`${stack.urls.management}/@connections/${encodeURIComponent(connectionId ?? '')}`, {
-      method: 'DELETE',
-    });
-    expect(cut.status).toBe(204);
+    expect(await deleteConnection(stack, connectionId ?? '')).toBe(204);
     await carol.page.waitForSelector('#connection[data-state="waiting"]');
 
     for (const n of [1, 2, 3]) await dan.post('ops', `while away ${n}`);

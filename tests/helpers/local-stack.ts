@@ -1,6 +1,9 @@
+import { ApiGatewayManagementApiClient, DeleteConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { afterAll, beforeAll } from 'vitest';
 import WebSocket from 'ws';
-import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../local/stack.js';
+import { localCredentials } from '../../local/dynamodb.js';
+import type { IamMode } from '../../local/iam/authorizer.js';
+import { LOCAL_REGION, type LocalStack, type LocalStackOptions, startLocalStack } from '../../local/stack.js';
 import { freePort } from './dynamodb-local.js';
 
 /** Starts the whole local stack on free ports, for one test file. */
@@ -11,6 +14,8 @@ export async function startTestStack(options: LocalStackOptions = {}): Promise<L
     eventBridgePort: 0,
     stepFunctionsPort: 0,
     dynamoDbPort: await freePort(),
+    // SWITCHBOARD_IAM=off runs a file without IAM enforcement, e.g. to measure what enforcement costs.
+    ...(process.env.SWITCHBOARD_IAM ? { iam: process.env.SWITCHBOARD_IAM as IamMode } : {}),
     ...options,
     // Handlers log at ERROR in tests, so a failure's output shows what went wrong and little else.
     parameters: { LogLevel: 'ERROR', ...options.parameters },
@@ -18,6 +23,29 @@ export async function startTestStack(options: LocalStackOptions = {}): Promise<L
 }
 
 export type Frame = Record<string, unknown> & { type?: string };
+
+/**
+ * Drops a connection through the @connections API as the operator (a backend with
+ * execute-api:ManageConnections would), and answers the HTTP status: 204, or 410 when it was gone.
+ */
+export async function deleteConnection(stack: LocalStack, connectionId: string): Promise<number> {
+  const client = new ApiGatewayManagementApiClient({
+    endpoint: stack.urls.management,
+    region: LOCAL_REGION,
+    credentials: localCredentials,
+    maxAttempts: 1,
+  });
+  try {
+    const answer = await client.send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
+    return answer.$metadata.httpStatusCode ?? 0;
+  } catch (error) {
+    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if (status === 410) return status;
+    throw error;
+  } finally {
+    client.destroy();
+  }
+}
 
 /** A real `ws` client that records every frame it receives and can wait for one. */
 export class TestClient {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { LocalStack } from '../../local/stack.js';
-import { type Frame, startTestStack, TestClient } from '../helpers/local-stack.js';
+import { deleteConnection, type Frame, startTestStack, TestClient } from '../helpers/local-stack.js';
 
 // Sockets cut at random moments during a message stream: a receiver that reconnects, resumes from
 // the last message it saw and dedups by messageId must end with every message exactly once.
@@ -108,12 +108,8 @@ class ResumingReceiver {
     this.cuts++;
     this.nextReconnectDelayMs = reconnectDelayMs;
     if (side === 'server' && this.connectionId) {
-      const response = await fetch(
-        `${this.stack.urls.management}/@connections/${encodeURIComponent(this.connectionId)}`,
-        { method: 'DELETE' },
-      );
       // 410 only if the socket is already gone, which a cut can't race with here.
-      expect([204, 410]).toContain(response.status);
+      expect([204, 410]).toContain(await deleteConnection(this.stack, this.connectionId));
     } else {
       socket.terminate();
     }

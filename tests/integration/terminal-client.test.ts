@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { freePort } from '../../local/free-port.js';
 import { type LocalStack, repoRoot, startLocalStack } from '../../local/stack.js';
+import { deleteConnection } from '../helpers/local-stack.js';
 
 type Frame = Record<string, unknown> & { type?: string };
 
@@ -229,10 +230,7 @@ describe('terminal client against the local stack', () => {
       'the start-up history',
     );
 
-    const dropped = await fetch(`${stack.urls.management}/@connections/${String(welcome.connectionId)}`, {
-      method: 'DELETE',
-    });
-    expect(dropped.status).toBe(204);
+    expect(await deleteConnection(stack, String(welcome.connectionId))).toBe(204);
     await post(bob, 'comeback', 'said while carol was away', 'missed-1');
 
     const catchUp = await carol.waitForFrame(

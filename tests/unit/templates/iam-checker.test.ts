@@ -1,7 +1,7 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: the ${...} strings are CloudFormation Fn::Sub syntax.
 import { describe, expect, it } from 'vitest';
-import { findIamViolations } from '../../../local/cfn/iam-checker.js';
 import { type CfnTemplate, loadAllTemplates, TEMPLATE_FILES, type TemplateName } from '../../helpers/cfn-template.js';
+import { findIamViolations } from '../../helpers/iam-checker.js';
 
 /** A template holding one SAM function whose only policy is the given statement. */
 function functionWithStatement(statement: Record<string, unknown>): CfnTemplate {

@@ -1,7 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { tracer } from '../observability.js';
-import { attachRequestCounter } from './request-counter.js';
 
 let documentClient: DynamoDBDocumentClient | undefined;
 
@@ -10,7 +9,6 @@ export function dynamoDb(): DynamoDBDocumentClient {
   if (!documentClient) {
     // No cacheMiddleware here: DynamoDBDocumentClient refuses it (it shares the client's stack).
     const client = tracer.captureAWSv3Client(new DynamoDBClient({ maxAttempts: 5 }));
-    attachRequestCounter(client);
     documentClient = DynamoDBDocumentClient.from(client, {
       marshallOptions: { removeUndefinedValues: true },
     });

@@ -1,15 +1,13 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { tracer } from '../observability.js';
-import { attachRequestCounter } from './request-counter.js';
 
 let client: EventBridgeClient | undefined;
 
 /** The container's EventBridge client, built once and traced. */
 export function eventBridge(): EventBridgeClient {
   if (!client) {
-    // cacheMiddleware: the chain is built once; the tracer and counter add theirs before the first send.
+    // cacheMiddleware: the chain is built once; the tracer adds its own before the first send.
     client = tracer.captureAWSv3Client(new EventBridgeClient({ maxAttempts: 5, cacheMiddleware: true }));
-    attachRequestCounter(client);
   }
   return client;
 }

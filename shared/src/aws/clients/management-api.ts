@@ -1,6 +1,5 @@
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { tracer } from '../observability.js';
-import { attachRequestCounter } from './request-counter.js';
 
 const clients = new Map<string, ApiGatewayManagementApiClient>();
 
@@ -12,12 +11,11 @@ export function managementApi(endpoint: string): ApiGatewayManagementApiClient {
   let client = clients.get(endpoint);
   if (!client) {
     // 3 attempts: the SDK's standard retry covers 429 and 5xx with jittered backoff. cacheMiddleware
-    // builds the middleware chain once instead of on every post (~10% of a post's CPU); everything
-    // that adds middleware (tracer, counter) does so right here, before the first send.
+    // builds the middleware chain once instead of on every post (~10% of a post's CPU); the tracer
+    // adds its middleware right here, before the first send.
     client = tracer.captureAWSv3Client(
       new ApiGatewayManagementApiClient({ endpoint, maxAttempts: 3, cacheMiddleware: true }),
     );
-    attachRequestCounter(client);
     clients.set(endpoint, client);
   }
   return client;

@@ -1,4 +1,4 @@
-import type { CfnTemplate } from './template-loader.js';
+import type { CfnTemplate } from '../../local/cfn/template-loader.js';
 
 /** What makes a statement broader than it needs to be. */
 export type IamViolationKind =
