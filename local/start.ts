@@ -46,8 +46,9 @@ try {
 
 // The SDK nags on Node 20 (Lambda itself runs 22); the local stack runs on both.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-// Handlers log JSON through Powertools; keep the console readable unless asked otherwise.
-process.env.POWERTOOLS_LOG_LEVEL ??= flags.verbose ? 'INFO' : 'WARN';
+// Handlers log JSON through Powertools; keep the console readable unless asked otherwise. The
+// template's LogLevel parameter reaches each function as its POWERTOOLS_LOG_LEVEL.
+const functionLogLevel = process.env.POWERTOOLS_LOG_LEVEL ?? (flags.verbose ? 'INFO' : 'WARN');
 
 if (flags.auth !== 'none' && flags.auth !== 'local-jwt') {
   console.error(`Cannot start: --auth must be none or local-jwt, not ${flags.auth}`);
@@ -67,10 +68,10 @@ const stack = await startLocalStack({
   dataDir: flags['data-dir'],
   ...(issuer
     ? {
-        parameters: { AuthMode: 'cognito' },
-        environment: { JWT_ISSUER: issuer.issuer, JWT_JWKS_URI: issuer.jwksUri, JWT_AUDIENCE: issuer.audience },
+        parameters: { AuthMode: 'cognito', LogLevel: functionLogLevel },
+        tokenIssuer: { issuer: issuer.issuer, jwksUri: issuer.jwksUri, audience: issuer.audience },
       }
-    : {}),
+    : { parameters: { LogLevel: functionLogLevel } }),
   log: flags.verbose ? (message, extra) => console.log(`[local] ${message}`, extra ?? '') : undefined,
 });
 

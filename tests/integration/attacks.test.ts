@@ -29,7 +29,7 @@ beforeAll(async () => {
   issuer = await startTokenIssuer({ port: 0 });
   stack = await startTestStack({
     parameters: { AuthMode: 'cognito' },
-    environment: { JWT_ISSUER: issuer.issuer, JWT_JWKS_URI: issuer.jwksUri, JWT_AUDIENCE: issuer.audience },
+    tokenIssuer: { issuer: issuer.issuer, jwksUri: issuer.jwksUri, audience: issuer.audience },
   });
 });
 
