@@ -54,11 +54,20 @@ export interface LambdaServiceOptions {
   /** Replacements for template-declared variables, by function logical id or name. */
   environmentOverrides?: Record<string, Record<string, string>>;
   /**
-   * Concurrent executions across all functions, Lambda's account-level limit (1,000 on AWS).
-   * Default 64: each environment is a worker thread with the function's bundle loaded (roughly
-   * 40-80 MB), so 64 of them fit in a few GiB, and two cores gain nothing from more running at once.
+   * Concurrent executions across all functions: Lambda's account-level limit, past which (less
+   * what functions reserve) a synchronous invoke is throttled. Default 1,000, Lambda's own default,
+   * so local throttling happens where AWS's would and not because the machine is small.
    */
   accountConcurrency?: number;
+  /**
+   * Worker threads (execution environments) alive at once, across all functions, and per
+   * function. These are the machine's limits, not Lambda's: an invocation that finds every
+   * environment of its function busy and no room for another waits for one to free up, where
+   * Lambda would start one more. A cold start costs about 300 ms of CPU (the real bundles) and an
+   * environment some tens of MB, so the defaults, 32 and 8, suit two cores and 24 GiB.
+   */
+  maxEnvironments?: number;
+  maxEnvironmentsPerFunction?: number;
   /** An environment unused this long is discarded; default 5 minutes. */
   idleEnvironmentMs?: number;
   /**
@@ -131,6 +140,8 @@ interface FunctionState {
   queue: QueuedEvent[];
   asyncRunning: number;
   wakeTimer?: NodeJS.Timeout;
+  /** Invocations waiting for an environment of this function to free up (the machine's limit). */
+  waiters: Array<() => void>;
 }
 
 function logStreamName(): string {
@@ -149,7 +160,9 @@ function logStreamName(): string {
 export async function startLambdaService(options: LambdaServiceOptions): Promise<LambdaService> {
   const log = options.log ?? (() => {});
   const cacheDir = options.bundleCacheDir ?? defaultBundleCacheDir;
-  const accountConcurrency = options.accountConcurrency ?? 64;
+  const accountConcurrency = options.accountConcurrency ?? 1000;
+  const maxEnvironments = options.maxEnvironments ?? 32;
+  const maxPerFunction = options.maxEnvironmentsPerFunction ?? 8;
   const idleEnvironmentMs = options.idleEnvironmentMs ?? 5 * 60_000;
   const retryScale = options.asyncRetryScale ?? 1;
   const states = new Map<string, FunctionState>();
@@ -170,6 +183,7 @@ export async function startLambdaService(options: LambdaServiceOptions): Promise
       generation: 0,
       queue: [],
       asyncRunning: 0,
+      waiters: [],
     });
   }
   for (const key of Object.keys(options.environmentOverrides ?? {})) {
@@ -215,7 +229,7 @@ export async function startLambdaService(options: LambdaServiceOptions): Promise
   const totalEnvironments = () => [...states.values()].reduce((sum, state) => sum + state.environments.size, 0);
 
   /** Makes room for one more worker by discarding the environment idle the longest, of any function. */
-  function evictIdle(): void {
+  function evictIdle(): boolean {
     let oldest: { state: FunctionState; env: ExecutionEnvironment } | undefined;
     for (const state of states.values()) {
       for (const env of state.environments) {
@@ -223,15 +237,51 @@ export async function startLambdaService(options: LambdaServiceOptions): Promise
           oldest = { state, env };
       }
     }
-    if (oldest) {
-      oldest.state.environments.delete(oldest.env);
-      void oldest.env.terminate();
+    if (!oldest) return false;
+    oldest.state.environments.delete(oldest.env);
+    void oldest.env.terminate();
+    return true;
+  }
+
+  /** An environment freed up or went away somewhere: each function's first waiter looks again. */
+  function wakeWaiters(): void {
+    for (const state of states.values()) state.waiters.shift()?.();
+  }
+
+  function pickIdle(state: FunctionState): ExecutionEnvironment | undefined {
+    let env: ExecutionEnvironment | undefined;
+    for (const candidate of state.environments) {
+      if (candidate.state === 'idle' && !candidate.claimed && candidate.generation === state.generation) {
+        if (!env || candidate.lastUsedMs > env.lastUsedMs) env = candidate;
+      }
+    }
+    return env;
+  }
+
+  /** A warm environment, a new one if the machine has room, or the next one to free up. */
+  async function acquire(state: FunctionState): Promise<ExecutionEnvironment | LambdaErrorPayload> {
+    state.bundle ??= bundleFunction(state.fn, cacheDir);
+    const bundlePath = await state.bundle;
+    for (;;) {
+      if (closed) return { errorType: 'ServiceException', errorMessage: 'the Lambda service is closing' };
+      const warm = pickIdle(state);
+      if (warm) {
+        warm.claimed = true;
+        return warm;
+      }
+      const live = [...state.environments].filter((env) => env.state !== 'dead').length;
+      // Counted and added in the same synchronous step, so concurrent invocations cannot overshoot the caps.
+      if (live < maxPerFunction && (totalEnvironments() < maxEnvironments || evictIdle())) {
+        return coldStart(state, bundlePath);
+      }
+      await new Promise<void>((wake) => state.waiters.push(wake));
     }
   }
 
-  async function coldStart(state: FunctionState): Promise<ExecutionEnvironment | LambdaErrorPayload> {
-    const bundlePath = await (state.bundle ?? bundleFunction(state.fn, cacheDir));
-    if (totalEnvironments() >= accountConcurrency) evictIdle();
+  async function coldStart(
+    state: FunctionState,
+    bundlePath: string,
+  ): Promise<ExecutionEnvironment | LambdaErrorPayload> {
     const stream = logStreamName();
     const env = new ExecutionEnvironment({
       runtimePath,
@@ -255,7 +305,10 @@ export async function startLambdaService(options: LambdaServiceOptions): Promise
         overrides: state.overrides,
         ...(options.tokenIssuer ? { tokenIssuer: options.tokenIssuer } : {}),
       }),
-      onExit: () => state.environments.delete(env),
+      onExit: () => {
+        state.environments.delete(env);
+        wakeWaiters();
+      },
     });
     env.generation = state.generation;
     state.environments.add(env);
@@ -266,19 +319,9 @@ export async function startLambdaService(options: LambdaServiceOptions): Promise
 
   /** Runs one invocation in a warm environment, or a new one; the caller has counted it in flight. */
   async function run(state: FunctionState, requestId: string, payload: string): Promise<InvokeOutcome> {
-    let env: ExecutionEnvironment | undefined;
-    for (const candidate of state.environments) {
-      if (candidate.state === 'idle' && !candidate.claimed && candidate.generation === state.generation) {
-        if (!env || candidate.lastUsedMs > env.lastUsedMs) env = candidate;
-      }
-    }
-    if (env) env.claimed = true;
-    else {
-      // A new environment is claimed from birth, so no other invocation takes it once it is ready.
-      const started = await coldStart(state);
-      if (!(started instanceof ExecutionEnvironment)) return { ok: false, error: started };
-      env = started;
-    }
+    // A new environment is claimed from birth, so no other invocation takes it once it is ready.
+    const env = await acquire(state);
+    if (!(env instanceof ExecutionEnvironment)) return { ok: false, error: env };
     counts[state.fn.name] = (counts[state.fn.name] ?? 0) + 1;
     const outcome = await env.invoke({ requestId, event: payload, invokedFunctionArn: state.fn.arn });
     env.claimed = false;
@@ -290,6 +333,7 @@ export async function startLambdaService(options: LambdaServiceOptions): Promise
       state.environments.delete(env);
       void env.terminate();
     }
+    wakeWaiters();
     return outcome;
   }
 
@@ -496,6 +540,7 @@ export async function startLambdaService(options: LambdaServiceOptions): Promise
         state.queue.length = 0;
       }
       for (const resolve of idleWaiters.splice(0)) resolve();
+      for (const state of states.values()) for (const wake of state.waiters.splice(0)) wake();
       await Promise.all([...states.values()].flatMap((state) => [...state.environments].map((env) => env.terminate())));
     },
   };

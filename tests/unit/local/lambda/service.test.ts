@@ -258,6 +258,25 @@ describe('concurrency', () => {
     expect(service.stats().environments).toBeGreaterThanOrEqual(3);
   });
 
+  it("waits for a free environment when the machine's worker cap is reached, instead of throttling", async () => {
+    const small = await startLambdaService({
+      functions,
+      region: REGION,
+      endpoints: () => ({ dynamoDb: '', eventBridge: '', stepFunctions: '', managementApi: '' }),
+      maxEnvironmentsPerFunction: 1,
+    });
+    try {
+      const results = (await Promise.all(
+        [1, 2, 3].map(() => small.invoke('OtherDescribeFunction', {})),
+      )) as Described[];
+      // One environment served all three, one after the other.
+      expect(results.map((result) => result.served).sort()).toEqual([1, 2, 3]);
+      expect(small.stats()).toMatchObject({ coldStarts: 1, throttles: 0 });
+    } finally {
+      await small.close();
+    }
+  });
+
   it('queues asynchronous events past the limit instead of refusing them', async () => {
     const before = service.invocations()[functions.find((fn) => fn.logicalId === 'ReservedFunction')?.name ?? ''] ?? 0;
     await Promise.all(
