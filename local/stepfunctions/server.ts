@@ -12,7 +12,13 @@ import {
 } from 'aws-local-stepfunctions';
 import { listen } from '../listen.js';
 import { findDefinitionPlaceholders } from './definition-substitutions.js';
-import { type InvokeLambda, type JsonValue, prepareTaskHandlers, type TaskHandler } from './task-handlers.js';
+import {
+  type InvokeLambda,
+  type JsonValue,
+  prepareTaskHandlers,
+  type TaskHandler,
+  withAwsTaskTimeouts,
+} from './task-handlers.js';
 
 /** A state machine the stand-in serves. */
 export interface LocalStateMachineConfig {
@@ -325,7 +331,7 @@ function prepareMachine(config: LocalStateMachineConfig, options: LocalStepFunct
   }
   let definition: StateMachineDefinition;
   try {
-    definition = JSON.parse(config.definition) as StateMachineDefinition;
+    definition = withAwsTaskTimeouts(JSON.parse(config.definition) as StateMachineDefinition);
   } catch (err) {
     throw new Error(`${config.name}: definition is not valid JSON: ${(err as Error).message}`);
   }
