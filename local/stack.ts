@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { createTables, type LocalDynamoDb, operatorCredentials, startDynamoDbLocal } from './dynamodb.js';
 import { type LocalEventBridge, startLocalEventBridge } from './eventbridge/server.js';
+import type { DeliverFunction } from './eventbridge/types.js';
 import { type LocalHttpApi, startLocalHttpApi } from './gateway/http-api.js';
 import { type LocalWebSocketGateway, startLocalWebSocketGateway } from './gateway/websocket-gateway.js';
 import { credentialsForRole, functionRoleName } from './iam/credentials.js';
@@ -85,6 +86,22 @@ export interface LocalStack {
   /** Resolves once no event, execution or invocation is in flight. */
   idle(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * How EventBridge hands an event to a rule target: a StartExecution for a state machine, an
+ * asynchronous Invoke for a function, which succeeds once Lambda has queued the event. A function
+ * error is then Lambda's to retry and to send to the function's on-failure destination; the rule's
+ * own retries and dead-letter queue only see what Lambda refused (an unknown function, a throttle).
+ */
+export function deliverToTarget(
+  functions: Pick<LambdaService, 'invoke'>,
+  startExecution: (stateMachineArn: string, input: unknown) => Promise<void>,
+): DeliverFunction {
+  return async (target, input) => {
+    if (target.arn.includes(':states:')) await startExecution(target.arn, input);
+    else await functions.invoke(target.arn, input, { invocationType: 'Event' });
+  };
 }
 
 export const LOCAL_REGION = 'us-east-1';
@@ -187,16 +204,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       accountId: LOCAL_ACCOUNT,
       buses: model.buses,
       rules: model.rules,
-      // Targets receive what EventBridge would hand them: a StartExecution, or an asynchronous Lambda
-      // invoke, which succeeds once Lambda queued the event. A function error is Lambda's to retry
-      // and send to the function's on-failure destination; the rule's DLQ only gets what Lambda refused.
-      deliver: async (target, input) => {
-        if (target.arn.includes(':states:')) {
-          await sfn.send(new StartExecutionCommand({ stateMachineArn: target.arn, input: JSON.stringify(input) }));
-        } else {
-          await functions.invoke(target.arn, input, { invocationType: 'Event' });
-        }
-      },
+      deliver: deliverToTarget(functions, async (stateMachineArn, input) => {
+        await sfn.send(new StartExecutionCommand({ stateMachineArn, input: JSON.stringify(input) }));
+      }),
       onDeadLetter: (target, _event, error) =>
         log(`event dead-lettered to ${target.deadLetterArn}`, { error: error.message }),
       logger: log,
