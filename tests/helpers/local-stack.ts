@@ -11,6 +11,8 @@ export async function startTestStack(options: LocalStackOptions = {}): Promise<L
     eventBridgePort: 0,
     stepFunctionsPort: 0,
     dynamoDbPort: await freePort(),
+    // Lambda's asynchronous retries come after about 1 and 2 minutes; here after 0.6 and 1.2 s.
+    asyncRetryScale: 0.01,
     ...options,
     // Handlers log at ERROR in tests, so a failure's output shows what went wrong and little else.
     parameters: { LogLevel: 'ERROR', ...options.parameters },
