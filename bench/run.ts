@@ -21,7 +21,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { parseParameterOverrides } from '../local/cfn/parameters.js';
-import { localCredentials } from '../local/dynamodb.js';
+import { operatorCredentials } from '../local/dynamodb.js';
 import { repoRoot } from '../local/stack.js';
 import { startBaselineServer } from './baseline-server.js';
 import { type CostBreakdown, costPerMillion, type MeasuredPerMessage } from './lib/cost-model.js';
@@ -256,7 +256,7 @@ async function main(): Promise<void> {
       const raw = new DynamoDBClient({
         endpoint: target.stack.urls.dynamoDb,
         region: 'us-east-1',
-        credentials: localCredentials,
+        credentials: operatorCredentials,
       });
       try {
         results.scan = await compareScanWithQuery({
@@ -328,7 +328,10 @@ async function runTuning(target: SwitchboardTarget, pool: ClientPool): Promise<B
         await target.reconfigureFanOut(variant.parameters);
         current = JSON.stringify(variant.parameters);
       }
-      process.env.POST_CONCURRENCY = variant.postConcurrency;
+      // Lambda's UpdateFunctionConfiguration: the function's environments are replaced with the new value.
+      target.stack.functions.updateFunctionConfiguration('PostToConnectionsFunction', {
+        environment: { POST_CONCURRENCY: variant.postConcurrency },
+      });
       await target.idle();
       target.reset();
       const run = await runRoom(pool, members, {
@@ -351,7 +354,9 @@ async function runTuning(target: SwitchboardTarget, pool: ClientPool): Promise<B
       );
     }
   }
-  delete process.env.POST_CONCURRENCY;
+  target.stack.functions.updateFunctionConfiguration('PostToConnectionsFunction', {
+    environment: { POST_CONCURRENCY: '32' },
+  });
   if (current !== '{}') await target.reconfigureFanOut({});
   return { roomSize: size, variants: measured.filter((variant) => variant.rounds.length > 0) };
 }

@@ -69,8 +69,8 @@ async function phase(windowSeconds: number): Promise<PhaseResult> {
     const invocations: number[] = [];
     const handed = new Set<string>();
     const invoke = stack.functions.invoke.bind(stack.functions);
-    stack.functions.invoke = async (name, event) => {
-      if (name !== metricsFunction) return invoke(name, event);
+    stack.functions.invoke = async (name, event, invokeOptions) => {
+      if (name !== metricsFunction) return invoke(name, event, invokeOptions);
       const at = performance.now();
       let measured = false;
       for (const record of (event as DynamoDBStreamEvent).Records ?? []) {
@@ -83,7 +83,7 @@ async function phase(windowSeconds: number): Promise<PhaseResult> {
         toFunction.push(at - started);
       }
       try {
-        return await invoke(name, event);
+        return await invoke(name, event, invokeOptions);
       } finally {
         if (measured) invocations.push(performance.now() - at);
       }

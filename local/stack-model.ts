@@ -33,11 +33,53 @@ export interface LocalFunction {
   logicalId: string;
   name: string;
   arn: string;
-  /** TypeScript entry file, relative to the repo root. */
+  /** The function's CodeUri as an absolute directory: EntryPoints are relative to it, as in `sam build`. */
+  codeRoot: string;
+  /** TypeScript entry file, relative to codeRoot. */
   entry: string;
+  /** `Handler` as the template gives it (`file.export`); Lambda's `_HANDLER`. */
+  handler: string;
   exportName: string;
+  /** The template's Environment.Variables, Globals merged in, every value resolved to text. */
   environment: Record<string, string>;
   timeoutSeconds: number;
+  /** `nodejs22.x`: Lambda's AWS_EXECUTION_ENV names it. */
+  runtime: string;
+  /** LoggingConfig.LogGroup, else Lambda's default `/aws/lambda/<name>`. */
+  logGroupName: string;
+  /** MemorySize in MB; Lambda's default is 128. */
+  memorySize: number;
+  /** ReservedConcurrentExecutions, when the template sets it. */
+  reservedConcurrency?: number;
+  eventInvokeConfig: LocalEventInvokeConfig;
+  /** How `sam build` bundles the function (Metadata.BuildProperties of BuildMethod esbuild). */
+  build: LocalBuildProperties;
+}
+
+/** A function's asynchronous-invocation settings (SAM's EventInvokeConfig), with Lambda's defaults filled in. */
+export interface LocalEventInvokeConfig {
+  /** 0-2; Lambda's default is 2. */
+  maximumRetryAttempts: number;
+  /** 60-21600; Lambda's default is 21600 (six hours). */
+  maximumEventAgeInSeconds: number;
+  onFailure?: string;
+  onSuccess?: string;
+}
+
+/** The esbuild BuildProperties SAM understands. */
+export interface LocalBuildProperties {
+  entryPoints: string[];
+  format: 'esm' | 'cjs';
+  target?: string;
+  minify: boolean;
+  sourcemap: boolean;
+  external: string[];
+  /** `js=...` strings, as SAM passes them to esbuild's --banner. */
+  banner: string[];
+  /** `.js=.mjs` strings. */
+  outExtension: string[];
+  mainFields?: string[];
+  loader: string[];
 }
 
 export interface LocalWebSocketApi {
@@ -131,33 +173,94 @@ function tablesOf(stack: LocalCfnStack): LocalTable[] {
   });
 }
 
+const isMap = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * SAM's Globals rule: maps merge key by key (the function's entries win), everything else the
+ * function gives replaces the global value.
+ */
+export function mergeGlobals(globals: Record<string, unknown>, own: Record<string, unknown>): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...globals };
+  for (const [key, value] of Object.entries(own)) {
+    const global = merged[key];
+    merged[key] = isMap(global) && isMap(value) ? mergeGlobals(global, value) : value;
+  }
+  return merged;
+}
+
+const strings = (value: unknown): string[] =>
+  Array.isArray(value) ? value.map(String) : value === undefined ? [] : [String(value)];
+
+function buildPropertiesOf(logicalId: string, metadata: Record<string, unknown> | undefined): LocalBuildProperties {
+  const build = (metadata?.BuildProperties ?? {}) as Record<string, unknown>;
+  const entryPoints = strings(build.EntryPoints);
+  if (entryPoints.length === 0) throw new Error(`${logicalId} has no esbuild EntryPoints`);
+  const truthy = (value: unknown) => value === true || value === 'true';
+  return {
+    entryPoints,
+    format: build.Format === 'esm' ? 'esm' : 'cjs',
+    ...(build.Target !== undefined ? { target: String(build.Target) } : {}),
+    minify: truthy(build.Minify),
+    sourcemap: truthy(build.Sourcemap),
+    external: strings(build.External),
+    banner: strings(build.Banner),
+    outExtension: strings(build.OutExtension),
+    ...(build.MainFields !== undefined ? { mainFields: strings(build.MainFields).flatMap((f) => f.split(',')) } : {}),
+    loader: strings(build.Loader),
+  };
+}
+
+function eventInvokeConfigOf(value: unknown): LocalEventInvokeConfig {
+  const config = (isMap(value) ? value : {}) as {
+    MaximumRetryAttempts?: unknown;
+    MaximumEventAgeInSeconds?: unknown;
+    DestinationConfig?: { OnFailure?: { Destination?: unknown }; OnSuccess?: { Destination?: unknown } };
+  };
+  const onFailure = config.DestinationConfig?.OnFailure?.Destination;
+  const onSuccess = config.DestinationConfig?.OnSuccess?.Destination;
+  return {
+    maximumRetryAttempts: Number(config.MaximumRetryAttempts ?? 2),
+    maximumEventAgeInSeconds: Number(config.MaximumEventAgeInSeconds ?? 21_600),
+    ...(onFailure !== undefined ? { onFailure: String(onFailure) } : {}),
+    ...(onSuccess !== undefined ? { onSuccess: String(onSuccess) } : {}),
+  };
+}
+
 function functionsOf(stack: LocalCfnStack): LocalFunction[] {
   const globals = (stack.evaluate(stack.template.Globals?.Function ?? {}) ?? {}) as Record<string, unknown>;
-  const globalEnv = ((globals.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ??
-    {}) as Record<string, unknown>;
   return stack
     .resources()
     .filter(([, resource]) => functionTypes.has(resource.Type))
     .map(([logicalId, resource]) => {
-      const props = evaluated<Record<string, unknown>>(stack, resource);
+      const props = mergeGlobals(globals, evaluated<Record<string, unknown>>(stack, resource));
       const env = ((props.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ??
         {}) as Record<string, unknown>;
-      const build = (resource.Metadata?.BuildProperties ?? {}) as { EntryPoints?: string[] };
-      const entry = build.EntryPoints?.[0];
-      if (!entry) throw new Error(`${logicalId} has no esbuild EntryPoints`);
+      const build = buildPropertiesOf(logicalId, resource.Metadata);
       const handler = asString(props.Handler, `${logicalId}.Handler`);
       const environment: Record<string, string> = {};
-      for (const [key, value] of Object.entries({ ...globalEnv, ...env })) {
+      for (const [key, value] of Object.entries(env)) {
         if (value !== undefined) environment[key] = String(value);
       }
+      const reserved = props.ReservedConcurrentExecutions;
+      const name = stack.physicalName(logicalId);
+      const logGroup = (props.LoggingConfig as { LogGroup?: unknown } | undefined)?.LogGroup;
       return {
         logicalId,
-        name: stack.physicalName(logicalId),
+        name,
         arn: stack.arnOf(logicalId),
-        entry,
+        codeRoot: resolve(dirname(stack.templatePath), asString(props.CodeUri ?? '.', `${logicalId}.CodeUri`)),
+        entry: build.entryPoints[0] as string,
+        handler,
         exportName: handler.slice(handler.lastIndexOf('.') + 1),
         environment,
-        timeoutSeconds: Number(props.Timeout ?? globals.Timeout ?? 3),
+        timeoutSeconds: Number(props.Timeout ?? 3),
+        runtime: String(props.Runtime ?? 'nodejs22.x'),
+        logGroupName: typeof logGroup === 'string' ? logGroup : `/aws/lambda/${name}`,
+        memorySize: Number(props.MemorySize ?? 128),
+        ...(reserved !== undefined ? { reservedConcurrency: Number(reserved) } : {}),
+        eventInvokeConfig: eventInvokeConfigOf(props.EventInvokeConfig),
+        build,
       };
     });
 }
@@ -353,6 +456,22 @@ function streamMappingsOf(stack: LocalCfnStack): LocalStreamMapping[] {
     }
   }
   return mappings;
+}
+
+/** Only the functions of a template and its nested ones: for the Lambda service on its own (tests, tools). */
+export async function loadLocalFunctions(options: {
+  templatePath: string;
+  stackName: string;
+  parameters?: Record<string, string>;
+  region: string;
+  accountId: string;
+}): Promise<LocalFunction[]> {
+  const root = await LocalCfnStack.load(options.templatePath, {
+    name: options.stackName,
+    parameters: options.parameters,
+    env: { region: options.region, accountId: options.accountId },
+  });
+  return [...root.all()].flatMap(functionsOf);
 }
 
 /** Loads the root template and every nested one, and reads the local runtime's model from them. */

@@ -3,18 +3,26 @@ import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { AwsServiceError, DEFAULT_ACCOUNT, DEFAULT_REGION } from './aws-protocol.js';
-import { createTables, type LocalDynamoDb, localCredentials, startDynamoDbLocal } from './dynamodb.js';
+import { createTables, type LocalDynamoDb, operatorCredentials, startDynamoDbLocal } from './dynamodb.js';
 import { type LocalEventBridge, type LocalRule, startLocalEventBridge } from './eventbridge/server.js';
+import type { DeliverFunction } from './eventbridge/types.js';
 import { freePort } from './free-port.js';
-import { createFunctionRuntime, type FunctionRuntime, mergedEnvironment } from './functions.js';
 import { type LocalHttpApi, startLocalHttpApi } from './gateway/http-api.js';
 import { type LocalWebSocketGateway, startLocalWebSocketGateway } from './gateway/websocket-gateway.js';
 import { type IamMode, LocalIam, type RequestCounts } from './iam/authorizer.js';
-import { credentialsForRole, OPERATOR_ROLE } from './iam/credentials.js';
+import { credentialsForRole, functionRoleName, OPERATOR_ROLE } from './iam/credentials.js';
 import { type DynamoDbFront, startDynamoDbFront } from './iam/dynamodb-front.js';
 import { apiGatewaySourceArn } from './iam/invoke-sources.js';
 import type { Principal } from './iam/policy.js';
 import { buildIamModel } from './iam/roles.js';
+import { type DestinationSender, sqsDestinationSender } from './lambda/destinations.js';
+import type { LocalEndpoints, LocalTokenIssuer } from './lambda/environment.js';
+import {
+  type LambdaService,
+  startLambdaService,
+  TooManyRequestsError,
+  UnknownFunctionError,
+} from './lambda/service.js';
 import { type LocalSqs, startLocalSqs } from './sqs/server.js';
 import { type LocalStackModel, loadLocalStackModel } from './stack-model.js';
 import { type LocalStepFunctions, startLocalStepFunctions } from './stepfunctions/server.js';
@@ -45,8 +53,30 @@ export interface LocalStackOptions {
   dataDir?: string;
   /** Template parameter overrides; AuthMode defaults to `none` locally. */
   parameters?: Record<string, string>;
-  /** Extra environment for the functions (e.g. the local token issuer's settings). */
-  environment?: Record<string, string>;
+  /**
+   * Replacements for variables a function's template Environment declares, by logical id or
+   * name. A variable the template does not give that function is refused: locally, as on AWS, a
+   * function sees only its own template's variables.
+   */
+  functionEnvironment?: Record<string, Record<string, string>>;
+  /**
+   * Endpoints the functions should use instead of the stand-ins' own (fault-injecting proxies in
+   * tests): they replace AWS_ENDPOINT_URL_* and the template-declared MANAGEMENT_API_ENDPOINT.
+   */
+  endpoints?: { dynamoDb?: string; managementApi?: string };
+  /** The local token issuer, in place of Cognito for the functions that verify tokens. */
+  tokenIssuer?: LocalTokenIssuer;
+  /** The functions' concurrency limit across the account (Lambda's is 1,000); default 64. */
+  lambdaConcurrency?: number;
+  /**
+   * Scales Lambda's asynchronous retry schedule (about 1 then 2 minutes) and event age; default 1,
+   * AWS's timing. Tests pass a small fraction.
+   */
+  asyncRetryScale?: number;
+  /** Where asynchronous and stream on-failure records are sent; default the local SQS. */
+  sqsEndpoint?: string;
+  /** Sends destination records instead of SQS at sqsEndpoint (tests record them). */
+  sendToDestination?: DestinationSender;
   idleTimeoutMs?: number;
   maxConnectionMs?: number;
   log?: (message: string, extra?: object) => void;
@@ -54,7 +84,7 @@ export interface LocalStackOptions {
 
 export interface LocalStack {
   model: LocalStackModel;
-  functions: FunctionRuntime;
+  functions: LambdaService;
   dynamoDb: LocalDynamoDb;
   eventBridge: LocalEventBridge;
   stepFunctions: LocalStepFunctions;
@@ -85,6 +115,27 @@ export interface LocalStack {
   close(): Promise<void>;
 }
 
+/**
+ * How EventBridge hands an event to a rule target: a StartExecution for a state machine, an
+ * asynchronous Invoke for a function, which succeeds once Lambda has queued the event. A function
+ * error is then Lambda's to retry and to send to the function's on-failure destination; the rule's
+ * own retries and dead-letter queue only see what Lambda refused (an unknown function, a throttle).
+ */
+export function deliverToTarget(
+  functions: Pick<LambdaService, 'invoke'>,
+  startExecution: (stateMachineArn: string, input: unknown, rule: LocalRule) => Promise<void>,
+  authorizeInvoke: (functionArn: string, rule: LocalRule) => void = () => {},
+): DeliverFunction {
+  return async (target, input, rule) => {
+    if (target.arn.includes(':states:')) {
+      await startExecution(target.arn, input, rule);
+      return;
+    }
+    authorizeInvoke(target.arn, rule);
+    await functions.invoke(target.arn, input, { invocationType: 'Event' });
+  };
+}
+
 export const LOCAL_REGION = DEFAULT_REGION;
 export const LOCAL_ACCOUNT = DEFAULT_ACCOUNT;
 
@@ -92,9 +143,11 @@ const EVENTS_SERVICE: Principal = { kind: 'service', service: 'events.amazonaws.
 const API_GATEWAY_SERVICE: Principal = { kind: 'service', service: 'apigateway.amazonaws.com' };
 
 /**
- * Starts the whole stack on this machine: DynamoDB Local, the local EventBridge, Step Functions
- * and API Gateway stand-ins, all configured from the SAM templates, with the unchanged handlers
- * running in this process and reaching the stand-ins through AWS_ENDPOINT_URL_* alone.
+ * Starts the whole stack on this machine: DynamoDB Local behind an authorising front, the local
+ * EventBridge, Step Functions, SQS and API Gateway stand-ins, all configured from the SAM templates,
+ * with the unchanged handlers running in the local Lambda service's sandboxes, each as its own role,
+ * and reaching the stand-ins through AWS_ENDPOINT_URL_* alone. Nothing of a function's
+ * configuration is written into this process.
  */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const host = options.host ?? '127.0.0.1';
@@ -154,22 +207,44 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     closers.push(() => sqs.close());
 
-    // The handlers' environment: the templates' variables plus the local endpoints. Until each function
-    // runs with its own role's keys, they share the operator's, which every endpoint allows.
-    Object.assign(process.env, {
-      AWS_REGION: LOCAL_REGION,
-      AWS_DEFAULT_REGION: LOCAL_REGION,
-      AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
-      AWS_ENDPOINT_URL_DYNAMODB: dynamoDbFront.url,
-      AWS_ENDPOINT_URL_DYNAMODB_STREAMS: dynamoDbFront.url,
-      AWS_ENDPOINT_URL_SQS: sqs.url,
-      ...mergedEnvironment(model.functions),
-      ...options.environment,
+    // The stand-ins start below; the functions read their endpoints at each cold start.
+    const endpoints: LocalEndpoints = {
+      dynamoDb: options.endpoints?.dynamoDb ?? dynamoDbFront.url,
+      dynamoDbStreams: dynamoDbFront.url,
+      eventBridge: '',
+      stepFunctions: '',
+      managementApi: '',
+      sqs: options.sqsEndpoint ?? sqs.url,
+    };
+    let destinationSender = options.sendToDestination;
+    if (!destinationSender) {
+      // Lambda sends destination records as the function's execution role.
+      const sqsSender = sqsDestinationSender({ endpoint: options.sqsEndpoint ?? sqs.url, region: LOCAL_REGION });
+      closers.push(async () => sqsSender.destroy());
+      destinationSender = sqsSender;
+    }
+    const functions = await startLambdaService({
+      functions: model.functions,
+      region: LOCAL_REGION,
+      endpoints: () => endpoints,
+      ...(options.tokenIssuer ? { tokenIssuer: options.tokenIssuer } : {}),
+      ...(options.functionEnvironment ? { environmentOverrides: options.functionEnvironment } : {}),
+      ...(options.lambdaConcurrency ? { accountConcurrency: options.lambdaConcurrency } : {}),
+      ...(options.asyncRetryScale !== undefined ? { asyncRetryScale: options.asyncRetryScale } : {}),
+      sendToDestination: destinationSender,
+      log,
     });
-    delete process.env.AWS_SESSION_TOKEN;
-
-    const functions = createFunctionRuntime(model.functions, repoRoot);
+    closers.push(() => functions.close());
+    log('functions bundled');
+    // A synchronous Invoke; Lambda's own refusals reach a state machine as Lambda.* errors, function
+    // errors with the function's errorType.
+    const invokeForStateMachine = (name: string, payload: unknown) =>
+      functions.invoke(name, payload, { invocationType: 'RequestResponse' }).catch((error: unknown) => {
+        if (error instanceof TooManyRequestsError || error instanceof UnknownFunctionError) {
+          error.name = `Lambda.${error.name}`;
+        }
+        throw error;
+      });
     const functionArns = new Map(
       model.functions.flatMap((fn) => [[fn.name, fn.arn] as const, [fn.arn, fn.arn] as const]),
     );
@@ -187,7 +262,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       region: LOCAL_REGION,
       accountId: LOCAL_ACCOUNT,
       stateMachines: model.stateMachines,
-      invokeLambda: (name, payload) => functions.invoke(name, payload),
+      invokeLambda: invokeForStateMachine,
       dynamoDbClient: dynamoDb.client,
       // Each machine calls DynamoDB and Lambda as its own role, as Step Functions does.
       integrationsFor: (machine) => {
@@ -210,7 +285,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
               if (error instanceof AwsServiceError) error.name = 'Lambda.AWSLambdaException';
               throw error;
             }
-            return functions.invoke(name, payload);
+            return invokeForStateMachine(name, payload);
           },
         };
       },
@@ -218,7 +293,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       logger: log,
     });
     closers.push(() => stepFunctions.close());
-    process.env.AWS_ENDPOINT_URL_SFN = stepFunctions.url;
+    endpoints.stepFunctions = stepFunctions.url;
 
     // EventBridge calls Step Functions with the role SAM made for the rule's target.
     const sfnClients = new Map<string, SFNClient>();
@@ -249,18 +324,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       accountId: LOCAL_ACCOUNT,
       buses: model.buses,
       rules: model.rules,
-      // Targets receive what EventBridge would hand them: a StartExecution, or an async Lambda invoke.
-      deliver: async (target, input, rule) => {
-        if (target.arn.includes(':states:')) {
+      // Targets receive what EventBridge would hand them: a StartExecution as the rule target's role, or
+      // an asynchronous Invoke that a Lambda permission naming the rule must allow.
+      deliver: deliverToTarget(
+        functions,
+        async (stateMachineArn, input, rule) => {
           const roleName = iam.model.ruleTargetRoles.get(rule.name) ?? OPERATOR_ROLE;
-          await sfnAs(roleName).send(
-            new StartExecutionCommand({ stateMachineArn: target.arn, input: JSON.stringify(input) }),
-          );
-        } else {
-          iam.authorizeInvoke(EVENTS_SERVICE, functionArnOf(target.arn), ruleArn(rule));
-          await functions.invoke(target.arn, input);
-        }
-      },
+          await sfnAs(roleName).send(new StartExecutionCommand({ stateMachineArn, input: JSON.stringify(input) }));
+        },
+        (functionArn, rule) => iam.authorizeInvoke(EVENTS_SERVICE, functionArnOf(functionArn), ruleArn(rule)),
+      ),
       onDeadLetter: (target, event, error) => {
         const rule = rulesByTarget.get(target.id);
         if (!target.deadLetterArn || !rule) return;
@@ -275,7 +348,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       logger: log,
     });
     closers.push(() => eventBridge.close());
-    process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = eventBridge.url;
+    endpoints.eventBridge = eventBridge.url;
 
     // API Gateway may invoke a function only where a Lambda permission names it and the route.
     const apis = {
@@ -289,7 +362,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         functionArnOf(name),
         apiGatewaySourceArn(event, apis, LOCAL_REGION, LOCAL_ACCOUNT),
       );
-      return functions.invoke(name, event);
+      return functions.invoke(name, event, { invocationType: 'RequestResponse' });
     };
 
     const webSocket = await startLocalWebSocketGateway({
@@ -309,8 +382,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     closers.push(() => webSocket.close());
     // The management endpoint is configuration like any other: here it is the local gateway.
-    process.env.MANAGEMENT_API_ENDPOINT = webSocket.managementUrl;
-    process.env.AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI = webSocket.managementUrl;
+    endpoints.managementApi = options.endpoints?.managementApi ?? webSocket.managementUrl;
 
     const httpApi = await startLocalHttpApi({
       host,
@@ -325,16 +397,23 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     closers.push(() => httpApi.close());
 
-    // Lambda's event source mappings for the templates' DynamoDB stream events. The pollers are
-    // Lambda's own machinery, so they read the streams (through the front) as the operator.
+    // Lambda's event source mappings for the templates' DynamoDB stream events: each reads its stream
+    // as its function's execution role (through the front), and sends its on-failure record as it too.
     const streams = await startStreamPollers({
       dynamoDbEndpoint: dynamoDbFront.url,
-      credentials: localCredentials,
       region: LOCAL_REGION,
       accountId: LOCAL_ACCOUNT,
       mappings: model.streamMappings,
-      invoke: (name, event) => functions.invoke(name, event),
-      onFailure: (destination, failure) => log(`stream batch discarded to ${destination}`, failure),
+      credentials: operatorCredentials,
+      credentialsFor: (functionName) => credentialsForRole(functionRoleName(functionName)),
+      invoke: (name, event) => functions.invoke(name, event, { invocationType: 'RequestResponse' }),
+      onFailure: (destination, failure) => {
+        functions.sendToDestination(failure.requestContext.functionArn, destination, failure).catch((error: unknown) =>
+          log(`stream on-failure record not sent to ${destination}`, {
+            error: error instanceof Error ? error.message : String(error),
+          }),
+        );
+      },
       logger: log,
     });
     closers.push(() => streams.close());
@@ -371,10 +450,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         // Events start executions which post, write and publish again, and stream records start
         // more: settle until a full pass finds nothing new anywhere.
         const snapshot = () =>
-          JSON.stringify([eventBridge.stats(), stepFunctions.executions().length, streams.stats()]);
+          JSON.stringify([
+            eventBridge.stats(),
+            stepFunctions.executions().length,
+            streams.stats(),
+            functions.invocations(),
+            functions.stats().asyncQueued,
+          ]);
         for (let pass = 0; pass < 20; pass++) {
           const before = snapshot();
           await eventBridge.idle();
+          await functions.idle();
           await stepFunctions.idle();
           await streams.idle();
           await new Promise((resolve) => setTimeout(resolve, 20));

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { startTokenIssuer } from './auth/token-issuer.js';
 import { ParameterOverrideError, parseParameterOverrides } from './cfn/parameters.js';
-import { localCredentials } from './dynamodb.js';
+import { operatorCredentials } from './dynamodb.js';
 import { startFrontServer } from './front-server.js';
 import { checkPrerequisites, MissingPrerequisiteError } from './prerequisites.js';
 import { startLocalStack } from './stack.js';
@@ -56,8 +56,9 @@ try {
 
 // The SDK nags on Node 20 (Lambda itself runs 22); the local stack runs on both.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-// Handlers log JSON through Powertools; keep the console readable unless asked otherwise.
-process.env.POWERTOOLS_LOG_LEVEL ??= flags.verbose ? 'INFO' : 'WARN';
+// Handlers log JSON through Powertools; keep the console readable unless asked otherwise. The
+// template's LogLevel parameter reaches each function as its POWERTOOLS_LOG_LEVEL.
+const functionLogLevel = process.env.POWERTOOLS_LOG_LEVEL ?? (flags.verbose ? 'INFO' : 'WARN');
 
 if (flags.auth !== 'none' && flags.auth !== 'local-jwt') {
   console.error(`Cannot start: --auth must be none or local-jwt, not ${flags.auth}`);
@@ -83,17 +84,14 @@ const issuer =
 
 const stack = await startLocalStack({
   host: flags.host,
-  parameters: { ...parameterOverrides, ...(issuer ? { AuthMode: 'cognito' } : {}) },
+  // LogLevel first, so a --parameter LogLevel=... still wins; --auth local-jwt means Cognito-style JWTs.
+  parameters: { LogLevel: functionLogLevel, ...parameterOverrides, ...(issuer ? { AuthMode: 'cognito' } : {}) },
   restPort: Number(flags['rest-port']),
   webSocketPort: Number(flags['ws-port']),
   dynamoDbPort: Number(flags['dynamodb-port']),
   dataDir: flags['data-dir'],
   iam: flags.iam,
-  ...(issuer
-    ? {
-        environment: { JWT_ISSUER: issuer.issuer, JWT_JWKS_URI: issuer.jwksUri, JWT_AUDIENCE: issuer.audience },
-      }
-    : {}),
+  ...(issuer ? { tokenIssuer: { issuer: issuer.issuer, jwksUri: issuer.jwksUri, audience: issuer.audience } } : {}),
   log: flags.verbose ? (message, extra) => console.log(`[local] ${message}`, extra ?? '') : undefined,
 }).catch(async (error: unknown) => {
   // A mistyped --parameter is the user's to fix: say so plainly, as sam deploy does.
@@ -134,7 +132,7 @@ console.log(`Switchboard local stack
   EventBridge      ${stack.urls.eventBridge}
   Step Functions   ${stack.urls.stepFunctions}
   SQS              ${stack.urls.sqs}
-  IAM              ${stack.iam.mode === 'enforce' ? 'enforced' : 'off'}; operator keys: AWS_ACCESS_KEY_ID=${localCredentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${localCredentials.secretAccessKey}
+  IAM              ${stack.iam.mode === 'enforce' ? 'enforced' : 'off'}; operator keys: AWS_ACCESS_KEY_ID=${operatorCredentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${operatorCredentials.secretAccessKey}
   Tables           ${Object.values(stack.tableNames).join(', ')}
   Data             ${flags['data-dir'] ?? 'in memory (use --data-dir to keep it)'}
 ${authHint}

@@ -7,7 +7,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { topics } from '#core/domain/room';
 import { connectionExpiry } from '#core/domain/time';
 import { createSubscriptionStore } from '#db/subscriptions-store';
-import { localCredentials } from '../../local/dynamodb.js';
+import { operatorCredentials } from '../../local/dynamodb.js';
 import { LOCAL_ACCOUNT, LOCAL_REGION, type LocalStack, repoRoot, startLocalStack } from '../../local/stack.js';
 import { loadLocalStackModel } from '../../local/stack-model.js';
 import { type LocalStepFunctions, startLocalStepFunctions } from '../../local/stepfunctions/server.js';
@@ -110,7 +110,8 @@ export interface StartTargetOptions {
   /** Keep the template's per-connection rate limit instead of raising it for the benchmark. */
   keepRateLimit?: boolean;
   parameters?: Record<string, string>;
-  environment?: Record<string, string>;
+  /** Replacements for template-declared function variables, by function logical id. */
+  functionEnvironment?: Record<string, Record<string, string>>;
 }
 
 /**
@@ -133,7 +134,7 @@ export async function startSwitchboard(options: StartTargetOptions): Promise<Swi
     webSocketPort: options.ports.webSocket,
     restPort: options.ports.rest,
     parameters,
-    ...(options.environment ? { environment: options.environment } : {}),
+    ...(options.functionEnvironment ? { functionEnvironment: options.functionEnvironment } : {}),
   });
   let stepFunctions: LocalStepFunctions = stack.stepFunctions;
   if (!handlerMeterAttached) {
@@ -163,10 +164,10 @@ export async function startSwitchboard(options: StartTargetOptions): Promise<Swi
   const invocationMs: Record<string, number[]> = {};
   const invoke = stack.functions.invoke.bind(stack.functions);
   // The gateway and the state machine call functions.invoke through the object, so this sees them all.
-  stack.functions.invoke = async (nameOrArn, event) => {
+  stack.functions.invoke = async (nameOrArn, event, invokeOptions) => {
     const started = performance.now();
     try {
-      return await invoke(nameOrArn, event);
+      return await invoke(nameOrArn, event, invokeOptions);
     } finally {
       const name = /function:([^/:]+)/.exec(nameOrArn)?.[1] ?? nameOrArn;
       const list = invocationMs[name] ?? [];
@@ -178,7 +179,7 @@ export async function startSwitchboard(options: StartTargetOptions): Promise<Swi
   const seedBase = new DynamoDBClient({
     endpoint: stack.urls.dynamoDb,
     region: 'us-east-1',
-    credentials: localCredentials,
+    credentials: operatorCredentials,
   });
   const seedClient = DynamoDBDocumentClient.from(seedBase, { marshallOptions: { removeUndefinedValues: true } });
   const subscriptions = createSubscriptionStore(seedClient, stack.tableNames.SubscriptionsTable ?? '');

@@ -20,7 +20,13 @@ import {
 import { ERROR_SHAPES, type LocalIam } from '../iam/authorizer.js';
 import { listen } from '../listen.js';
 import { findDefinitionPlaceholders } from './definition-substitutions.js';
-import { type InvokeLambda, type JsonValue, prepareTaskHandlers, type TaskHandler } from './task-handlers.js';
+import {
+  type InvokeLambda,
+  type JsonValue,
+  prepareTaskHandlers,
+  type TaskHandler,
+  withAwsTaskTimeouts,
+} from './task-handlers.js';
 
 /** A state machine the stand-in serves. */
 export interface LocalStateMachineConfig {
@@ -333,7 +339,7 @@ function prepareMachine(config: LocalStateMachineConfig, options: LocalStepFunct
   }
   let definition: StateMachineDefinition;
   try {
-    definition = JSON.parse(config.definition) as StateMachineDefinition;
+    definition = withAwsTaskTimeouts(JSON.parse(config.definition) as StateMachineDefinition);
   } catch (err) {
     throw new Error(`${config.name}: definition is not valid JSON: ${(err as Error).message}`);
   }

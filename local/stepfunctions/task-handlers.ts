@@ -134,6 +134,10 @@ function lambdaFunctionResource(functionArn: string, invokeLambda: InvokeLambda)
 function lambdaError(err: unknown): TaskFailedError {
   const error = err instanceof Error ? err : new Error(String(err));
   if (/^(Lambda|States)\./.test(error.name)) return new TaskFailedError(error.name, error.message);
+  // The local Lambda service hands over the function's own error body (a timeout's Sandbox.Timedout
+  // included): that body is the Cause, as the lambda:invoke integration reports it.
+  const body = (error as { payload?: unknown }).payload as { errorType?: unknown; errorMessage?: unknown } | undefined;
+  if (body && typeof body.errorType === 'string') return new TaskFailedError(body.errorType, JSON.stringify(body));
   const errorType = error.name || 'Error';
   const cause = JSON.stringify({
     errorType,
@@ -141,6 +145,36 @@ function lambdaError(err: unknown): TaskFailedError {
     trace: (error.stack ?? '').split('\n'),
   });
   return new TaskFailedError(errorType, cause);
+}
+
+/**
+ * The longest timer Node holds (2^31-1 ms), in seconds: aws-local-stepfunctions turns TimeoutSeconds
+ * into a setTimeout, and a longer one would fire at once.
+ */
+const LONGEST_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
+/**
+ * A Task without TimeoutSeconds runs as long as it takes on AWS (the default is 99999999 s), but
+ * aws-local-stepfunctions gives it 60 s. This sets the missing ones to the longest a timer can wait,
+ * so a Task's budget is what the definition says and a function's own Timeout is what stops it.
+ */
+export function withAwsTaskTimeouts(definition: StateMachineDefinition): StateMachineDefinition {
+  const copy = structuredClone(definition);
+  const visit = (states: Record<string, unknown> | undefined): void => {
+    for (const raw of Object.values(states ?? {})) {
+      const state = raw as Record<string, unknown>;
+      if (state.Type === 'Task' && state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined) {
+        state.TimeoutSeconds = LONGEST_TIMER_SECONDS;
+      }
+      const processor = (state.ItemProcessor ?? state.Iterator) as { States?: Record<string, unknown> } | undefined;
+      if (state.Type === 'Map') visit(processor?.States);
+      if (state.Type === 'Parallel' && Array.isArray(state.Branches)) {
+        for (const branch of state.Branches as { States?: Record<string, unknown> }[]) visit(branch.States);
+      }
+    }
+  };
+  visit(copy.States as Record<string, unknown>);
+  return copy;
 }
 
 type DynamoDbStyle = 'aws-sdk' | 'optimized';

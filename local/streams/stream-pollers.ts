@@ -50,7 +50,13 @@ export interface StreamPollerOptions {
   shardDiscoveryIntervalMs?: number;
   /** Used in the function ARN of failure records; default 000000000000. */
   accountId?: string;
+  /** Signs the set-up calls (DescribeTable, to find each table's stream): the operator's credentials. */
   credentials?: { accessKeyId: string; secretAccessKey: string };
+  /**
+   * The credentials a mapping reads its stream with. Lambda's event source mapping reads as the
+   * function's execution role; default: `credentials`.
+   */
+  credentialsFor?: (functionName: string) => { accessKeyId: string; secretAccessKey: string };
   logger?: (message: string, extra?: object) => void;
 }
 
@@ -79,7 +85,6 @@ export interface StreamPollers {
 }
 
 interface PollerContext {
-  streams: DynamoDBStreamsClient;
   signal: AbortSignal;
   region: string;
   accountId: string;
@@ -140,6 +145,8 @@ class MappingPoller {
     readonly mapping: LocalStreamMapping,
     private readonly streamArn: string,
     readonly presentedArn: string,
+    /** Signed as the mapping's function, as Lambda's event source mapping reads the stream. */
+    readonly streams: DynamoDBStreamsClient,
   ) {
     this.policy = {
       bisectBatchOnFunctionError: mapping.bisectBatchOnFunctionError,
@@ -163,7 +170,7 @@ class MappingPoller {
     const shards: Shard[] = [];
     let exclusiveStartShardId: string | undefined;
     do {
-      const answer = await this.context.streams.send(
+      const answer = await this.streams.send(
         new DescribeStreamCommand({ StreamArn: this.streamArn, ExclusiveStartShardId: exclusiveStartShardId }),
         { abortSignal: this.context.signal },
       );
@@ -187,7 +194,7 @@ class MappingPoller {
   }
 
   private async start(shardId: string, parentShardId: string | undefined, position: StartingPosition): Promise<void> {
-    const reader = new ShardReader(this.context.streams, this.streamArn, shardId, position, this.context.log);
+    const reader = new ShardReader(this.streams, this.streamArn, shardId, position, this.context.log);
     // LATEST is "after what the shard holds now", so it is pinned before the mapping reports ready;
     // TRIM_HORIZON means the same whenever it is asked for, at the first poll.
     if (position === 'LATEST') await reader.open(this.context.signal);
@@ -366,7 +373,7 @@ async function latestStreamArn(client: DynamoDBClient, tableName: string): Promi
 export async function startStreamPollers(options: StreamPollerOptions): Promise<StreamPollers> {
   const credentials = options.credentials ?? { accessKeyId: 'local', secretAccessKey: 'local' };
   const clientConfig = { endpoint: options.dynamoDbEndpoint, region: options.region, credentials };
-  const streams = new DynamoDBStreamsClient(clientConfig);
+  const streamClients: DynamoDBStreamsClient[] = [];
   const abort = new AbortController();
   const idleWaiters: Array<{ epoch: number; resolve: () => void }> = [];
   const mappings: MappingPoller[] = [];
@@ -375,7 +382,6 @@ export async function startStreamPollers(options: StreamPollerOptions): Promise<
     mappings.every((poller) => [...poller.workers.values()].every((worker) => worker.settled(epoch)));
 
   const context: PollerContext = {
-    streams,
     signal: abort.signal,
     region: options.region,
     accountId: options.accountId ?? '000000000000',
@@ -410,7 +416,7 @@ export async function startStreamPollers(options: StreamPollerOptions): Promise<
         );
       }
       for (const waiter of idleWaiters.splice(0)) waiter.resolve();
-      streams.destroy();
+      for (const client of streamClients) client.destroy();
     })();
     return closing;
   };
@@ -419,7 +425,18 @@ export async function startStreamPollers(options: StreamPollerOptions): Promise<
   try {
     for (const mapping of options.mappings) {
       const streamArn = await latestStreamArn(tables, mapping.tableName);
-      const poller = new MappingPoller(context, mapping, streamArn, presentedStreamArn(streamArn, options.region));
+      const streams = new DynamoDBStreamsClient({
+        ...clientConfig,
+        credentials: options.credentialsFor?.(mapping.functionName) ?? credentials,
+      });
+      streamClients.push(streams);
+      const poller = new MappingPoller(
+        context,
+        mapping,
+        streamArn,
+        presentedStreamArn(streamArn, options.region),
+        streams,
+      );
       mappings.push(poller);
       await poller.discover(true);
     }

@@ -1,7 +1,7 @@
 import { ApiGatewayManagementApiClient, DeleteConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { afterAll, beforeAll } from 'vitest';
 import WebSocket from 'ws';
-import { localCredentials } from '../../local/dynamodb.js';
+import { operatorCredentials } from '../../local/dynamodb.js';
 import type { IamMode } from '../../local/iam/authorizer.js';
 import { LOCAL_REGION, type LocalStack, type LocalStackOptions, startLocalStack } from '../../local/stack.js';
 import { freePort } from './dynamodb-local.js';
@@ -16,6 +16,8 @@ export async function startTestStack(options: LocalStackOptions = {}): Promise<L
     dynamoDbPort: await freePort(),
     // SWITCHBOARD_IAM=off runs a file without IAM enforcement, e.g. to measure what enforcement costs.
     ...(process.env.SWITCHBOARD_IAM ? { iam: process.env.SWITCHBOARD_IAM as IamMode } : {}),
+    // Lambda's asynchronous retries come after about 1 and 2 minutes; here after 0.6 and 1.2 s.
+    asyncRetryScale: 0.01,
     ...options,
     // Handlers log at ERROR in tests, so a failure's output shows what went wrong and little else.
     parameters: { LogLevel: 'ERROR', ...options.parameters },
@@ -32,7 +34,7 @@ export async function deleteConnection(stack: LocalStack, connectionId: string):
   const client = new ApiGatewayManagementApiClient({
     endpoint: stack.urls.management,
     region: LOCAL_REGION,
-    credentials: localCredentials,
+    credentials: operatorCredentials,
     maxAttempts: 1,
   });
   try {

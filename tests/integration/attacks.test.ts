@@ -28,8 +28,10 @@ const OTHER_POOL = 'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Someon
 beforeAll(async () => {
   issuer = await startTokenIssuer({ port: 0 });
   stack = await startTestStack({
-    parameters: { AuthMode: 'cognito' },
-    environment: { JWT_ISSUER: issuer.issuer, JWT_JWKS_URI: issuer.jwksUri, JWT_AUDIENCE: issuer.audience },
+    // RateLimitPerSecond 1 (burst 20): the flood must outrun the refill even when its 40 invocations
+    // spread over the seconds the functions' environments take to cold-start.
+    parameters: { AuthMode: 'cognito', RateLimitPerSecond: '1' },
+    tokenIssuer: { issuer: issuer.issuer, jwksUri: issuer.jwksUri, audience: issuer.audience },
   });
 });
 

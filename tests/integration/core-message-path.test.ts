@@ -4,7 +4,9 @@ import { connectionExpiry } from '#core/domain/time';
 import { ackFrameSchema, errorFrameSchema, roomMessageFrameSchema, welcomeFrameSchema } from '#protocol/server-frames';
 import { useLocalStack } from '../helpers/local-stack.js';
 
-const local = useLocalStack({ parameters: { ConnectionPageSize: '3', PostBatchSize: '2' } });
+// RateLimitPerSecond 1 (burst 20): the flood below must outrun the refill even when its 40
+// invocations spread over several seconds of cold starts (each frame is its own invocation, as on AWS).
+const local = useLocalStack({ parameters: { ConnectionPageSize: '3', PostBatchSize: '2', RateLimitPerSecond: '1' } });
 
 const join = (query: Record<string, string>) => local.join(query);
 
@@ -190,7 +192,7 @@ describe('the per-connection rate limit', () => {
     const replies = flooder.frames.filter(isReply);
     const limited = replies.filter((reply) => reply.type === 'error' && reply.code === 'rate_limited');
     const accepted = replies.filter((reply) => reply.type === 'ack');
-    // Burst 20 at 10/s: a few more may refill while the flood is in flight, never all 40.
+    // Burst 20 at 1/s: a few more may refill while the flood is in flight, never all 40.
     expect(accepted.length).toBeGreaterThanOrEqual(20);
     expect(limited.length).toBeGreaterThan(0);
     expect(accepted.length + limited.length).toBe(40);

@@ -190,7 +190,7 @@ const expectations: Record<
 };
 
 beforeAll(async () => {
-  stack = await startTestStack({ environment: { POWERTOOLS_LOG_LEVEL: 'ERROR' } });
+  stack = await startTestStack();
   targets = invokeTargets(stack.model);
 });
 

@@ -144,7 +144,7 @@ beforeAll(async () => {
     dynamoDbPort: await freePort(),
     eventBridgePort: 0,
     stepFunctionsPort: 0,
-    environment: { POWERTOOLS_LOG_LEVEL: 'ERROR' },
+    parameters: { LogLevel: 'ERROR' },
   });
 });
 
