@@ -59,6 +59,8 @@ export interface ProxyLogEntry {
   method: string;
   path: string;
   target: string | undefined;
+  /** The request body, as received (a posted frame, a JSON request). */
+  body: string;
   /** `passed`: the upstream answered; `faulted`: a fault rule did (see `forwarded`). */
   outcome: 'passed' | 'faulted' | 'error';
   status: number;
@@ -174,7 +176,7 @@ export async function startFaultProxy(options: { upstream?: string } = {}): Prom
       target: typeof target === 'string' ? target : undefined,
       body: body.toString('utf8'),
     };
-    const base = { method: proxied.method, path: proxied.path, target: proxied.target };
+    const base = { method: proxied.method, path: proxied.path, target: proxied.target, body: proxied.body };
     const hold = holds.find((candidate) => candidate.remaining > 0 && candidate.match(proxied));
     if (hold) {
       hold.remaining--;

@@ -242,6 +242,12 @@ describe('terminal client against the local stack', () => {
     const ids = messagesOf(catchUp).map((message) => message.messageId);
     expect(ids.filter((id) => id !== 'before-drop')).toEqual(['missed-1']);
     expect(ids.at(-1)).toBe('missed-1');
+    // The new connection's welcome comes from SessionStartFunction, which EventBridge invokes
+    // asynchronously: it may arrive after the resume reply.
+    await carol.waitForFrame(
+      (frame) => frame.type === 'welcome' && frame.connectionId !== welcome.connectionId,
+      "the new connection's welcome",
+    );
     expect(carol.lines.filter((line) => JSON.parse(line).type === 'welcome')).toHaveLength(2);
     expect(carol.stderr()).toMatch(/reconnecting in \d+\.\d s/);
   });
