@@ -1,4 +1,4 @@
-import type { ChatClient, ChatEvent, HistoryPage } from '#client-core/chat-client';
+import type { ChatClient, ChatEvent, HistoryPage, MessageOrigin } from '#client-core/chat-client';
 import type { ConnectionState } from '#client-core/reconnecting-socket';
 import { roomKey, type ThreadView } from '#client-core/threads';
 import type { ChatItem } from '#client-core/timeline';
@@ -154,7 +154,7 @@ export class TerminalShell {
   }
 
   /** Text mode prints messages as the client first has them; --json prints the frames instead. */
-  #showMessage(key: string, item: ChatItem, origin: string): void {
+  #showMessage(key: string, item: ChatItem, origin: MessageOrigin): void {
     // Older pages are printed as a block by #showHistory.
     if (this.#deps.options.json || origin === 'older') return;
     const snapshot = this.#deps.client.snapshot();
