@@ -1,3 +1,5 @@
+import type { ThreadView } from '#client-core/threads';
+import type { ChatItem } from '#client-core/timeline';
 import {
   directMessageFrameSchema,
   errorFrameSchema,
@@ -51,6 +53,40 @@ export function formatRoomMessage(frame: RoomMessageFrame, context: FormatContex
     frame.user_id,
     sanitize(frame.userName),
   )}: ${sanitize(frame.message)}`;
+}
+
+/**
+ * One message of a thread as a line: a room message as above, a direct one as
+ * `time DM sender → recipient: text` (the recipient is the peer, or `myId` for what the peer wrote).
+ */
+export function formatItem(
+  thread: Pick<ThreadView, 'kind' | 'name'>,
+  item: ChatItem,
+  myId: string,
+  context: FormatContext,
+): string {
+  const { paint } = context;
+  if (thread.kind === 'room') {
+    return formatRoomMessage(
+      {
+        type: 'message',
+        action: 'message',
+        messageId: item.id,
+        room: thread.name,
+        user_id: item.senderId,
+        userName: item.senderName,
+        message: item.text,
+        timestamp: item.timestamp,
+      },
+      context,
+    );
+  }
+  const text = item.deleted ? paint.dim('(deleted)') : sanitize(item.text);
+  const recipient = item.mine ? thread.name : myId;
+  return `${paint.dim(context.clock(item.timestamp))} ${paint.accent('DM')} ${paint.sender(
+    item.senderId,
+    sanitize(item.senderName),
+  )} → ${sanitize(recipient)}: ${text}`;
 }
 
 /**

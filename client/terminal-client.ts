@@ -1,15 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { clearLine, createInterface, cursorTo } from 'node:readline';
 import WebSocket from 'ws';
-import { ReconnectingSocket } from '#client-core/reconnecting-socket';
+import { ChatClient } from '#client-core/chat-client';
+import { createRestClient } from '#client-core/rest-client';
 import { colorEnabled, painter } from './ansi.js';
-import { ChatSession } from './chat-session.js';
-import { connectUrl, parseClientOptions, USAGE, UsageError } from './cli-options.js';
+import { type ClientOptions, connectUrl, parseClientOptions, USAGE, UsageError } from './cli-options.js';
 import { localClock } from './frame-format.js';
-import { fetchRoomHistory } from './history.js';
+import { TerminalShell } from './terminal-shell.js';
 
 /** Under API Gateway's 10-minute idle timeout. */
 const KEEPALIVE_MS = 9 * 60 * 1000;
+const HTTP_TIMEOUT_MS = 10_000;
 
 /** The HTTP status of the last refused handshake: a browser cannot see it, a terminal can. */
 let refusedWith: number | undefined;
@@ -55,7 +56,7 @@ async function main(argv: string[]): Promise<number> {
     terminal: interactive,
   });
 
-  let session: ChatSession | undefined;
+  let shell: TerminalShell | undefined;
   // Incoming lines are printed above the prompt, keeping what the user is typing intact.
   const write = (stream: NodeJS.WriteStream, line: string) => {
     if (!interactive) {
@@ -65,7 +66,7 @@ async function main(argv: string[]): Promise<number> {
     clearLine(process.stdout, 0);
     cursorTo(process.stdout, 0);
     stream.write(`${line}\n`);
-    rl.setPrompt(`#${session?.currentRoom ?? settings.rooms[0]}> `);
+    rl.setPrompt(shell?.prompt ?? `#${settings.rooms[0]}> `);
     rl.prompt(true);
   };
 
@@ -74,33 +75,17 @@ async function main(argv: string[]): Promise<number> {
     finish = resolve;
   });
 
-  let socket: ReconnectingSocket | undefined;
-  const chat = new ChatSession({
-    options: settings,
-    send: (text) => socket?.send(text) ?? false,
-    output: {
-      print: (line) => write(process.stdout, line),
-      status: (line) => write(settings.json ? process.stderr : process.stdout, line),
-    },
-    format: { paint, clock: localClock() },
-    fetchHistory: (room, limit) => fetchRoomHistory(settings, room, limit),
-    quit: (code) => finish(code),
-    newMessageId: randomUUID,
-    now: () => new Date(),
-  });
-  session = chat;
-  socket = new ReconnectingSocket({
+  const client = new ChatClient({
+    me: { userId: settings.user ?? '', userName: settings.name ?? settings.user ?? '' },
+    rooms: settings.rooms,
+    rest: terminalRest(settings),
+    // The rooms come from --room each run; nothing is remembered between runs.
+    storage: memoryStore(),
     WebSocket: TerminalWebSocket,
+    webSocketUrl: (rooms) => connectUrl(settings, rooms),
+    newMessageId: randomUUID,
     backoff: { baseMs: settings.reconnectBaseMs, maxMs: settings.reconnectMaxMs },
     heartbeatMs: KEEPALIVE_MS,
-    url: () => connectUrl(settings, chat.connectRooms()),
-    onOpen: (reconnected) => chat.onOpen(reconnected),
-    onMessage: (text) => chat.onMessage(text),
-    onState: (state) => {
-      if (state.state !== 'waiting' || state.code === undefined) return;
-      const reason = state.reason || (refusedWith ? `HTTP ${refusedWith}` : '');
-      chat.onDisconnect({ code: state.code, reason, retryInMs: state.delayMs });
-    },
     onFailedAttempt: () => {
       if (refusedWith !== 401 && refusedWith !== 403) return 'retry';
       write(process.stderr, paint.error(`the server refused the connection (${refusedWith}); check --user or --token`));
@@ -108,26 +93,64 @@ async function main(argv: string[]): Promise<number> {
       return 'stop';
     },
   });
-  socket.start();
+  shell = new TerminalShell({
+    client,
+    options: settings,
+    output: {
+      print: (line) => write(process.stdout, line),
+      status: (line) => write(settings.json ? process.stderr : process.stdout, line),
+    },
+    format: { paint, clock: localClock() },
+    quit: (code) => finish(code),
+    refusedWith: () => refusedWith,
+  });
+  const terminal = shell;
+  client.start();
 
-  rl.on('line', (line) => chat.input(line));
-  rl.on('close', () => void chat.endOfInput());
+  rl.on('line', (line) => terminal.input(line));
+  rl.on('close', () => void terminal.endOfInput());
   rl.on('SIGINT', () => finish(0));
   process.once('SIGINT', () => finish(0));
   process.once('SIGTERM', () => finish(0));
 
-  await chat.showStartupHistory();
+  await terminal.showStartupHistory();
   if (interactive) {
-    rl.setPrompt(`#${chat.currentRoom}> `);
+    rl.setPrompt(terminal.prompt);
     rl.prompt();
   }
 
   const code = await finished;
-  chat.dispose();
+  terminal.dispose();
   rl.close();
-  await socket.stop();
+  await client.stop();
   process.stdin.destroy();
   return code;
+}
+
+/** The HTTP API with the socket's identity: a bearer token, or the demo mode's x-user-id. */
+function terminalRest(options: ClientOptions) {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  else {
+    if (options.user) headers['x-user-id'] = options.user;
+    if (options.name) headers['x-user-name'] = options.name;
+  }
+  const rest = createRestClient(
+    options.rest,
+    () => headers,
+    (url, init) => fetch(url, { ...init, signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) }),
+  );
+  // A room's first page is what --history asks to see at start.
+  const pageSize = Math.max(options.historyLimit, 1);
+  return { ...rest, roomHistory: (room: string, before?: string) => rest.roomHistory(room, before, pageSize) };
+}
+
+function memoryStore() {
+  const values = new Map<string, string>();
+  return {
+    getItem: (key: string) => values.get(key) ?? null,
+    setItem: (key: string, value: string) => void values.set(key, value),
+  };
 }
 
 process.exitCode = await main(process.argv.slice(2));

@@ -1,5 +1,12 @@
 import { type ChatItem, Timeline } from './timeline.js';
 
+/** What one history page did: the messages new to the thread (oldest first), and whether more are older. */
+export interface HistoryPage {
+  added: readonly ChatItem[];
+  hasMore: boolean;
+  error?: string;
+}
+
 export interface Person {
   userId: string;
   userName: string;
@@ -27,6 +34,10 @@ export interface Thread {
   people: Map<string, Person>;
   /** The server sent only part of the room's online list; the full one is being fetched over REST. */
   onlineTruncated: boolean;
+  /** The history page being fetched, which a second ask waits for rather than fetching the next. */
+  pageLoad?: Promise<HistoryPage>;
+  /** The first (newest) history page's load, kept so a late ask gets the same answer. */
+  firstPage?: Promise<HistoryPage>;
 }
 
 /** What a UI may read of a thread: nothing in it can be changed from outside the client. */

@@ -1,5 +1,5 @@
 import { ChatClient } from '#client-core/chat-client';
-import type { RestClient } from './api.js';
+import type { RestClient } from '#client-core/rest-client';
 import type { Auth, Session } from './auth.js';
 import type { AppConfig } from './config.js';
 import { ChatView } from './view.js';

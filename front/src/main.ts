@@ -1,4 +1,4 @@
-import { createRestClient } from './api.js';
+import { createRestClient } from '#client-core/rest-client';
 import { ChatApp } from './app.js';
 import { Auth, AuthError, DEMO_USER_PATTERN, type Session } from './auth.js';
 import { type AppConfig, loadConfig } from './config.js';
@@ -16,7 +16,11 @@ async function main(): Promise<void> {
   }
   boot.hidden = true;
   const auth = new Auth(config);
-  const rest = createRestClient(config.restUrl, () => auth.restHeaders());
+  const rest = createRestClient(
+    config.restUrl,
+    () => auth.restHeaders(),
+    (url, init) => fetch(url, init),
+  );
 
   const startChat = (session: Session) => {
     byId('sign-in').hidden = true;

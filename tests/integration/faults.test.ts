@@ -1,9 +1,9 @@
 import { resolve } from 'node:path';
 import { GetItemCommand, PutItemCommand, QueryCommand, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Timeline } from '#client-core/timeline';
 import { connectionExpiry } from '#core/domain/time';
 import { ackFrameSchema, historyFrameSchema } from '#protocol/server-frames';
-import { SeenMessages } from '../../client/seen-messages.js';
 import type { LocalStack } from '../../local/stack.js';
 import { loadCfnTemplate, REPO_ROOT, TEMPLATE_FILES } from '../helpers/cfn-template.js';
 import { freePort } from '../helpers/dynamodb-local.js';
@@ -348,11 +348,22 @@ describe('a fan-out task crashing mid-batch', () => {
     for (const member of beforeCrash) expect(copiesAt(member, messageId)).toBe(2);
     for (const member of afterCrash) expect(copiesAt(member, messageId)).toBe(1);
 
-    // What a client shows: the terminal client's own dedup by messageId.
+    // What a client shows: the chat client core's timeline, deduplicated by messageId.
     for (const member of members) {
-      const seen = new SeenMessages();
-      const shown = member.messages(room).filter((frame) => seen.add(String(frame.messageId)));
-      expect(shown.filter(isMessage(messageId))).toHaveLength(1);
+      const timeline = new Timeline();
+      for (const frame of member.messages(room)) {
+        const id = String(frame.messageId);
+        timeline.upsert({
+          id,
+          timestamp: String(frame.timestamp),
+          senderId: '',
+          senderName: '',
+          text: id,
+          mine: false,
+          delivery: 'sent',
+        });
+      }
+      expect(timeline.list().filter((item) => item.id === messageId)).toHaveLength(1);
     }
 
     const executions = stack.stepFunctions.executions().slice(executionsBefore);

@@ -365,6 +365,65 @@ describe('ChatClient', () => {
     expect(h.client.snapshot().lastError).toMatch(/^last_room:/);
   });
 
+  it('starts in the rooms it is given, ahead of the ones it remembers', async () => {
+    const store = new Map([['switchboard.rooms.alice', JSON.stringify(['old'])]]);
+    const client = new ChatClient({
+      me: { userId: 'alice', userName: 'Alice' },
+      rooms: ['lobby', 'general'],
+      rest: {
+        roomHistory: async (room) => ({ room, messages: [] }),
+        roomPresence: async (room) => ({ room, online: [] }),
+        conversations: async () => ({ conversations: [] }),
+        conversationHistory: async (conversationId) => ({ conversationId, messages: [] }),
+      },
+      storage: { getItem: (key) => store.get(key) ?? null, setItem: (key, value) => store.set(key, value) },
+      WebSocket: FakeWebSocket,
+      webSocketUrl: (rooms) => `ws://test/?room=${rooms.join(',')}`,
+      newMessageId: () => 'id',
+    });
+    expect(client.snapshot().rooms.map((room) => room.name)).toEqual(['lobby', 'general']);
+    expect(client.snapshot().activeKey).toBe('room:lobby');
+  });
+
+  it('answers the first history page once, however often it is asked, and pages on from its cursor', async () => {
+    const h = harness();
+    h.rest.roomHistory.mockImplementation(async (room, before) =>
+      before
+        ? { room, messages: [roomMessage('b-0', 0)] }
+        : { room, messages: [roomMessage('b-2', 2), roomMessage('b-1', 1)], nextCursor: 'cursor-1' },
+    );
+    h.client.start();
+    const first = h.client.firstPage('room:general');
+    const again = h.client.loadOlder('room:general');
+    const page = await first;
+    expect(await again).toBe(page);
+    expect(page.added.map((item) => item.id)).toEqual(['b-1', 'b-2']);
+    expect(page.hasMore).toBe(true);
+    expect(await h.client.firstPage('room:general')).toBe(page);
+    expect(h.rest.roomHistory).toHaveBeenCalledTimes(1);
+
+    const older = await h.client.loadOlder('room:general');
+    expect(h.rest.roomHistory).toHaveBeenLastCalledWith('general', 'cursor-1');
+    expect(older).toEqual({ added: [expect.objectContaining({ id: 'b-0' })], hasMore: false });
+  });
+
+  it('announces each message once, saying where it came from', async () => {
+    const h = harness();
+    h.rest.roomHistory.mockResolvedValue({ room: 'general', messages: [roomMessage('b-1', 1)] });
+    h.client.start();
+    await h.connect();
+    h.client.send('mine');
+    await h.receive(roomMessage('b-2', 2));
+    await h.receive(roomMessage('b-2', 2));
+    await h.receive({ ...roomMessage('mine-1', 3), user_id: 'alice' });
+    const added = h.events.flatMap((event) => (event.type === 'message-added' ? [[event.item.id, event.origin]] : []));
+    expect(added).toEqual([
+      ['b-1', 'older'],
+      ['mine-1', 'local'],
+      ['b-2', 'live'],
+    ]);
+  });
+
   it('announces changes once per burst, through a snapshot no UI can write to', async () => {
     const h = harness();
     h.client.start();
@@ -373,9 +432,19 @@ describe('ChatClient', () => {
     h.socket.receive(roomMessage('b-1', 1));
     h.socket.receive(roomMessage('b-2', 2));
     h.socket.receive(roomMessage('b-3', 3));
-    expect(h.events).toEqual([]);
+    const changes = () => h.events.filter((event) => event.type === 'change');
+    expect(changes()).toEqual([]);
+    // What printing UIs follow comes at once, in order: each message, then the frame that brought it.
+    expect(h.events.map((event) => event.type)).toEqual([
+      'message-added',
+      'frame',
+      'message-added',
+      'frame',
+      'message-added',
+      'frame',
+    ]);
     await settle();
-    expect(h.events).toEqual([{ type: 'change' }]);
+    expect(changes()).toEqual([{ type: 'change' }]);
 
     const snapshot = h.client.snapshot();
     const thread = snapshot.activeThread;

@@ -23,13 +23,26 @@ export interface RestClient {
   conversationHistory(conversationId: string, before?: string, limit?: number): Promise<ConversationHistoryPage>;
 }
 
-/** The HTTP API: reads only. `headers` supplies the identity (x-user-id, or a fresh bearer token) per call. */
-export function createRestClient(baseUrl: string, headers: () => Promise<Record<string, string>>): RestClient {
+/** The part of `fetch` the REST client uses: given by the runtime, like the WebSocket constructor. */
+export type HttpGet = (
+  url: string,
+  init: { headers: Record<string, string> },
+) => Promise<{ ok: boolean; status: number; statusText: string; json(): Promise<unknown> }>;
+
+/**
+ * The HTTP API: reads only, for both UIs. `headers` supplies the identity (x-user-id, or a fresh
+ * bearer token) per call.
+ */
+export function createRestClient(
+  baseUrl: string,
+  headers: () => Promise<Record<string, string>> | Record<string, string>,
+  httpGet: HttpGet,
+): RestClient {
   async function get<T>(path: string, query: Record<string, string | number | undefined> = {}): Promise<T> {
     const params = new URLSearchParams();
     for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
     const search = params.size > 0 ? `?${params}` : '';
-    const response = await fetch(`${baseUrl}${path}${search}`, { headers: await headers() });
+    const response = await httpGet(`${baseUrl.replace(/\/+$/, '')}${path}${search}`, { headers: await headers() });
     const body: unknown = await response.json().catch(() => ({}));
     if (!response.ok) {
       const detail = body as { error?: unknown; message?: unknown };

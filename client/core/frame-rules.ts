@@ -1,0 +1,87 @@
+import type { ServerFrame } from '#protocol/server-frames';
+import type { ChatContext } from './chat-context.js';
+import type { ChatIdentity } from './chat-types.js';
+import type { DirectMessages } from './direct-messages.js';
+import type { HistoryPaging } from './history-paging.js';
+import { isDirectMessage, isRoomMessage } from './incoming.js';
+import type { Outbox } from './outbox.js';
+import type { Presence } from './presence.js';
+import type { RoomList } from './room-list.js';
+import { roomKey } from './threads.js';
+
+/** The parts of the client a server frame can change. */
+export interface FrameTargets {
+  context: ChatContext;
+  outbox: Outbox;
+  presence: Presence;
+  history: HistoryPaging;
+  direct: DirectMessages;
+  roomList: RoomList;
+  setMe(me: ChatIdentity): void;
+  setError(error: string): void;
+  selectThread(key: string): void;
+}
+
+/** What each server frame does to the client's state; false for a frame that changes nothing. */
+export function applyServerFrame(frame: ServerFrame, to: FrameTargets): boolean {
+  const { threads } = to.context;
+  if (isRoomMessage(frame)) {
+    const thread = threads.get(roomKey(frame.room));
+    if (thread) threads.addRoomMessage(thread, frame, 'live');
+    return true;
+  }
+  if (isDirectMessage(frame)) {
+    to.direct.markRead(threads.addDirect(frame.data, 'live').thread);
+    return true;
+  }
+  switch (frame.type) {
+    case 'welcome':
+      to.setMe({ userId: frame.user.userId, userName: frame.user.userName });
+      for (const [room, online] of Object.entries(frame.online)) {
+        to.presence.setOnline(room, online, frame.onlineTruncated?.[room] === true);
+      }
+      return true;
+    case 'ack':
+      to.outbox.onAck(frame);
+      return true;
+    case 'error': {
+      to.outbox.onError(frame);
+      // A join has no messageId; an anonymous error while one is pending is taken to be its answer.
+      if (!frame.messageId) to.roomList.joinRefused();
+      const details = (frame.issues ?? []).map((issue) => `${issue.path}: ${issue.message}`).join('; ');
+      to.setError(`${frame.code}: ${details ? `${frame.message} (${details})` : frame.message}`);
+      return true;
+    }
+    case 'presence':
+      to.presence.onPresence(frame);
+      return true;
+    case 'joined': {
+      const { thread, select } = to.roomList.onJoined(frame.room);
+      to.presence.setOnline(frame.room, frame.online, frame.onlineTruncated === true);
+      if (select) to.selectThread(thread.key);
+      to.history.catchUpRoom(thread);
+      return true;
+    }
+    case 'left':
+      if (to.roomList.onLeft(frame.room) && !threads.has(to.context.activeKey())) {
+        to.selectThread(threads.rooms()[0]?.key ?? '');
+      }
+      return true;
+    case 'history':
+      to.history.onHistory(frame);
+      return true;
+    case 'status': {
+      const thread = threads.ofMessage(frame.data.messageId, frame.data.conversationId);
+      thread?.timeline.update(frame.data.messageId, { delivery: frame.data.status });
+      return true;
+    }
+    case 'deleted': {
+      const { messageId, conversationId, room } = frame.data;
+      const thread = room ? threads.get(roomKey(room)) : threads.ofMessage(messageId, conversationId);
+      thread?.timeline.markDeleted(messageId);
+      return true;
+    }
+    default:
+      return false;
+  }
+}
