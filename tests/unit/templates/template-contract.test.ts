@@ -526,6 +526,7 @@ describe('template.yaml (root)', () => {
       AllowedOrigin: '',
       ApiGatewayCloudWatchRole: 'create',
       AlarmTopicArn: '',
+      DirectFanoutMaxMembers: 100,
       ConnectionPageSize: 1000,
       PostBatchSize: 100,
       StreamBatchingWindowSeconds: 5,
@@ -658,10 +659,12 @@ describe('IAM: every function and the state machine get exactly the calls their 
       'api',
       'WebSocketActionsFunction',
       {
+        // sendMessage's direct path: the @connections POST, and a 410's dropGoneConnection (goneConnection).
+        ...post,
         Messages: ddb('GetItem', 'PutItem', 'Query', 'UpdateItem'),
         Subscriptions: ddb('BatchWriteItem', 'DeleteItem', 'PutItem', 'Query'),
         'Subscriptions/index/connection-index': ddb('Query'),
-        Connections: ddb('UpdateItem'),
+        Connections: ddb('DeleteItem', 'GetItem', 'UpdateItem'),
         'Connections/index/userId-index': ddb('Query'),
         Conversations: ddb('GetItem', 'PutItem', 'UpdateItem'),
         ...publish,
