@@ -104,6 +104,22 @@ async function plantGhost(connectionId: string, room: string): Promise<void> {
   );
 }
 
+/**
+ * Runs `body` with sendMessage's direct path off (the handlers read DIRECT_FANOUT_MAX_MEMBERS per
+ * call), for the cases that are about the state machine's fan-out task; tests/integration/
+ * direct-path.test.ts has their direct-path counterparts.
+ */
+async function viaStateMachine(body: () => Promise<void>): Promise<void> {
+  const previous = process.env.DIRECT_FANOUT_MAX_MEMBERS;
+  process.env.DIRECT_FANOUT_MAX_MEMBERS = '0';
+  try {
+    await body();
+  } finally {
+    if (previous === undefined) delete process.env.DIRECT_FANOUT_MAX_MEMBERS;
+    else process.env.DIRECT_FANOUT_MAX_MEMBERS = previous;
+  }
+}
+
 beforeAll(async () => {
   const dynamoDbPort = await freePort();
   dynamoDbProxy = await startFaultProxy({ upstream: `http://127.0.0.1:${dynamoDbPort}` });
@@ -268,9 +284,11 @@ describe('faults between the handlers and AWS', () => {
     );
     const executionsBefore = stack.stepFunctions.executions().length;
 
-    await lena.request({ action: 'sendMessage', room, message: 'nora cannot hear this', messageId });
-    await Promise.all([lena, mike].map((member) => member.waitFor(isMessage(messageId))));
-    await stack.idle();
+    await viaStateMachine(async () => {
+      await lena.request({ action: 'sendMessage', room, message: 'nora cannot hear this', messageId });
+      await Promise.all([lena, mike].map((member) => member.waitFor(isMessage(messageId))));
+      await stack.idle();
+    });
     broken.cancel();
 
     // Every attempt the Management API client makes (maxAttempts 3) met the fault.
@@ -329,9 +347,11 @@ describe('a fan-out task crashing mid-batch', () => {
     const concurrency = process.env.POST_CONCURRENCY;
     process.env.POST_CONCURRENCY = '1';
     try {
-      await sender.request({ action: 'sendMessage', room, message: 'said once, posted twice', messageId });
-      await Promise.all(members.map((member) => member.waitFor(isMessage(messageId))));
-      await stack.idle();
+      await viaStateMachine(async () => {
+        await sender.request({ action: 'sendMessage', room, message: 'said once, posted twice', messageId });
+        await Promise.all(members.map((member) => member.waitFor(isMessage(messageId))));
+        await stack.idle();
+      });
     } finally {
       if (concurrency === undefined) delete process.env.POST_CONCURRENCY;
       else process.env.POST_CONCURRENCY = concurrency;
