@@ -1,9 +1,9 @@
 import { createConnectionNotifier } from '#aws/adapters/connection-notifier';
 import { createEventPublisher } from '#aws/adapters/event-publisher';
 import { createPresenceReader } from '#aws/adapters/presence-reader';
+import { connectionsPoster } from '#aws/clients/connections-poster';
 import { dynamoDb } from '#aws/clients/dynamodb';
 import { eventBridge } from '#aws/clients/eventbridge';
-import { managementApi } from '#aws/clients/management-api';
 import { eventBusName, managementApiEndpoint, messageRetentionDays, numberFromEnv, tables } from '#aws/config';
 import { epochSeconds } from '#core/domain/time';
 import type {
@@ -56,7 +56,7 @@ const membershipDeps = () => ({ subscriptions: subscriptions(), events: events()
 const roomMessageDeps = () => ({ messages: messages(), events: events(), retentionDays: messageRetentionDays() });
 
 let connectionNotifier: ConnectionNotifier | undefined;
-const notifier = () => (connectionNotifier ??= createConnectionNotifier(managementApi(managementApiEndpoint())));
+const notifier = () => (connectionNotifier ??= createConnectionNotifier(connectionsPoster(managementApiEndpoint())));
 
 /**
  * sendMessage's direct path: rooms and conversations with at most DIRECT_FANOUT_MAX_MEMBERS live

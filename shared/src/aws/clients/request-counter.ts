@@ -20,11 +20,17 @@ interface ClientLike {
   middlewareStack: unknown;
 }
 
+/** Counts one request, keyed `Service.Operation` (for clients that are not SDK clients). */
+export function countRequest(key: string): void {
+  counts[key] = (counts[key] ?? 0) + 1;
+}
+
 export function attachRequestCounter(client: ClientLike): void {
   (client.middlewareStack as MiddlewareStackLike).add(
     (next, context) => async (args) => {
-      const key = `${String(context.clientName ?? 'client').replace(/Client$/, '')}.${String(context.commandName ?? 'command').replace(/Command$/, '')}`;
-      counts[key] = (counts[key] ?? 0) + 1;
+      countRequest(
+        `${String(context.clientName ?? 'client').replace(/Client$/, '')}.${String(context.commandName ?? 'command').replace(/Command$/, '')}`,
+      );
       return next(args);
     },
     { step: 'initialize', name: 'switchboardRequestCounter' },
