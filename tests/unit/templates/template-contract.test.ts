@@ -417,6 +417,10 @@ describe('workflows/template.yaml', () => {
     expect(props(templates.workflows, 'PostToConnectionsFunction').MemorySize).toBe(1769);
     expect(ASSUMPTIONS.postMemoryMb).toBe(1769);
   });
+
+  it('WebSocketActionsFunction has the memory the cost model prices (its direct path posts)', () => {
+    expect(props(templates.api, 'WebSocketActionsFunction').MemorySize).toBe(ASSUMPTIONS.actionsMemoryMb);
+  });
 });
 
 describe('globals', () => {
