@@ -14,7 +14,15 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-export type PostCostVariant = 'http' | 'sdk' | 'sdk+cache' | 'sdk+xray' | 'sdk+xray-manual' | 'sdk+tracing';
+export type PostCostVariant =
+  | 'http'
+  | 'signed'
+  | 'poster'
+  | 'sdk'
+  | 'sdk+cache'
+  | 'sdk+xray'
+  | 'sdk+xray-manual'
+  | 'sdk+tracing';
 
 export interface PostCost {
   variant: PostCostVariant;
@@ -119,6 +127,71 @@ async function child(variant: PostCostVariant, posts: number, endpoint: string):
         req.on('error', reject);
         req.end(body);
       });
+  } else if (variant === 'poster') {
+    // What the functions use: shared/src/aws/clients/connections-poster.ts (signed POST, SDK retry rules).
+    process.env.AWS_REGION ??= 'us-east-1';
+    process.env.AWS_ACCESS_KEY_ID ??= 'local';
+    process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
+    const { connectionsPoster } = await import('../shared/src/aws/clients/connections-poster.js');
+    const poster = connectionsPoster(endpoint);
+    post = (index) => poster.post(`c${index}`, body);
+  } else if (variant === 'signed') {
+    // A SigV4-signed POST (the SDK's own signer) over a keep-alive agent: what the SDK client must do
+    // at least, without its middleware stack, endpoint rules and retry bookkeeping.
+    const { Agent } = await import('node:http');
+    const { createHash, createHmac } = await import('node:crypto');
+    const { SignatureV4 } = await import('@smithy/signature-v4');
+    class Sha256 {
+      readonly #hash;
+      constructor(secret?: unknown) {
+        this.#hash =
+          typeof secret === 'string' || secret instanceof Uint8Array
+            ? createHmac('sha256', secret)
+            : createHash('sha256');
+      }
+      update(data: unknown) {
+        if (typeof data === 'string' || data instanceof Uint8Array) this.#hash.update(data);
+      }
+      async digest() {
+        return new Uint8Array(this.#hash.digest());
+      }
+      reset() {}
+    }
+    const signer = new SignatureV4({
+      service: 'execute-api',
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      sha256: Sha256,
+    });
+    const url = new URL(endpoint);
+    const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+    post = async (index) => {
+      const signed = await signer.sign({
+        method: 'POST',
+        protocol: url.protocol,
+        hostname: url.hostname,
+        port: Number(url.port),
+        path: `/@connections/c${index}`,
+        query: {},
+        headers: {
+          host: url.host,
+          'content-type': 'application/json',
+          'content-length': String(Buffer.byteLength(body)),
+        },
+        body,
+      });
+      await new Promise<void>((resolve, reject) => {
+        const req = request(
+          { host: url.hostname, port: url.port, path: signed.path, method: 'POST', agent, headers: signed.headers },
+          (res) => {
+            res.resume();
+            res.on('end', resolve);
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+    };
   } else {
     // What shared/src/aws/observability.ts does in every function: the Powertools Tracer loads the X-Ray SDK.
     if (variant.startsWith('sdk+x') || variant === 'sdk+tracing') await import('aws-xray-sdk-core');
@@ -184,6 +257,8 @@ if (process.argv[1] === self) {
   } else {
     measurePostCost(Number(values.posts), [
       'http',
+      'signed',
+      'poster',
       'sdk',
       'sdk+cache',
       'sdk+xray',

@@ -282,7 +282,11 @@ async function main(): Promise<void> {
 
   const postCostPosts = Number(args['post-cost-posts']);
   if (!skip.has('post-cost') && postCostPosts > 0 && timeLeft() > 30_000) {
-    results.postCost = await measurePostCost(postCostPosts, ['http', 'sdk', 'sdk+cache', 'sdk+xray', 'sdk+tracing'], 3);
+    results.postCost = await measurePostCost(
+      postCostPosts,
+      ['http', 'signed', 'poster', 'sdk', 'sdk+cache', 'sdk+xray', 'sdk+tracing'],
+      3,
+    );
     log(
       `postToConnection CPU: ${results.postCost.map((r) => `${r.variant} ${r.cpuMicrosPerPost.toFixed(0)} µs`).join(', ')}`,
     );
@@ -367,7 +371,10 @@ const PREVIOUS_POST_MEMORY_MB = 512;
 /** The per-message inputs of the cost model, for the room sizes the report prices. */
 function costTable(results: BenchResults, postMemoryMb?: number): CostBreakdown[] {
   const priced: CostBreakdown[] = [];
-  const tracedPost = results.postCost?.find((cost) => cost.variant === 'sdk+tracing');
+  // The handlers post through connections-poster.ts; older results only have the SDK client, traced.
+  const tracedPost =
+    results.postCost?.find((cost) => cost.variant === 'poster') ??
+    results.postCost?.find((cost) => cost.variant === 'sdk+tracing');
   for (const size of [2, 100, 1000]) {
     const room = results.rooms.find((candidate) => candidate.size === size);
     if (!room) continue;

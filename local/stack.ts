@@ -63,7 +63,7 @@ export interface LocalStackOptions {
    * Endpoints the functions should use instead of the stand-ins' own (fault-injecting proxies in
    * tests): they replace AWS_ENDPOINT_URL_* and the template-declared MANAGEMENT_API_ENDPOINT.
    */
-  endpoints?: { dynamoDb?: string; managementApi?: string };
+  endpoints?: { dynamoDb?: string; managementApi?: string; eventBridge?: string };
   /** The local token issuer, in place of Cognito for the functions that verify tokens. */
   tokenIssuer?: LocalTokenIssuer;
   /** The functions' concurrency limit across the account (Lambda's is 1,000); default 64. */
@@ -348,7 +348,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       logger: log,
     });
     closers.push(() => eventBridge.close());
-    endpoints.eventBridge = eventBridge.url;
+    endpoints.eventBridge = options.endpoints?.eventBridge ?? eventBridge.url;
 
     // API Gateway may invoke a function only where a Lambda permission names it and the route.
     const apis = {

@@ -1,10 +1,13 @@
+import { createConnectionNotifier } from '#aws/adapters/connection-notifier';
 import { createEventPublisher } from '#aws/adapters/event-publisher';
 import { createPresenceReader } from '#aws/adapters/presence-reader';
+import { connectionsPoster } from '#aws/clients/connections-poster';
 import { dynamoDb } from '#aws/clients/dynamodb';
 import { eventBridge } from '#aws/clients/eventbridge';
-import { eventBusName, messageRetentionDays, numberFromEnv, tables } from '#aws/config';
+import { eventBusName, managementApiEndpoint, messageRetentionDays, numberFromEnv, tables } from '#aws/config';
 import { epochSeconds } from '#core/domain/time';
 import type {
+  ConnectionNotifier,
   ConnectionStore,
   ConversationStore,
   DistributionPublisher,
@@ -16,6 +19,7 @@ import type {
 import type { InputsOf } from '#core/use-case';
 import * as closing from '#core/use-cases/close-connection';
 import * as direct from '#core/use-cases/direct-messages';
+import type { DirectPathDeps } from '#core/use-cases/fan-out-message';
 import * as membership from '#core/use-cases/membership';
 import * as metrics from '#core/use-cases/metrics-subscriptions';
 import * as opening from '#core/use-cases/open-connection';
@@ -30,7 +34,7 @@ import { createSubscriptionStore } from '#db/subscriptions-store';
  * The API functions' composition root: every use case they run, bound to the production adapters.
  * Adapters are built on first use and kept for the container's life. Everything here is a plain
  * declaration, so esbuild keeps only what a function's handler reaches: the authorizer bundles no
- * store, and no API function bundles the Management API client.
+ * store, and only WebSocketActionsFunction (sendMessage's direct path) bundles the Management API client.
  */
 
 let connectionStore: ConnectionStore | undefined;
@@ -50,7 +54,31 @@ const presence = () => (presenceReader ??= createPresenceReader(subscriptions())
 const connectionDeps = () => ({ connections: connections(), subscriptions: subscriptions(), events: events() });
 const membershipDeps = () => ({ subscriptions: subscriptions(), events: events(), presence: presence() });
 const roomMessageDeps = () => ({ messages: messages(), events: events(), retentionDays: messageRetentionDays() });
-const directDeps = () => ({ ...roomMessageDeps(), conversations: conversations() });
+
+let connectionNotifier: ConnectionNotifier | undefined;
+const notifier = () => (connectionNotifier ??= createConnectionNotifier(connectionsPoster(managementApiEndpoint())));
+
+/**
+ * sendMessage's direct path: rooms and conversations with at most DIRECT_FANOUT_MAX_MEMBERS live
+ * connections are posted to from this function (0: always the state machine, and no Management API
+ * client is ever made). The numbers are read per call, like the fan-out task's POST_CONCURRENCY.
+ */
+const directPath = (): DirectPathDeps | undefined => {
+  const maxMembers = numberFromEnv('DIRECT_FANOUT_MAX_MEMBERS', 0);
+  if (maxMembers <= 0) return undefined;
+  return {
+    subscriptions: subscriptions(),
+    notifier: notifier(),
+    messages: messages(),
+    onGone: async (connectionId) => {
+      await closing.dropGoneConnection(connectionId, connectionDeps());
+    },
+    maxMembers,
+    concurrency: numberFromEnv('POST_CONCURRENCY', 32),
+  };
+};
+const socketMessageDeps = () => ({ ...roomMessageDeps(), direct: directPath() });
+const directDeps = () => ({ ...socketMessageDeps(), conversations: conversations() });
 const conversationDeps = () => ({ messages: messages(), conversations: conversations() });
 
 /** Per-connection send budget (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST), read once. */
@@ -71,8 +99,9 @@ export const allowFrame = (connectionId: string) => {
   };
   return connections().consumeRateToken(connectionId, Date.now(), rateLimit);
 };
-export const postRoomMessage = (...args: InputsOf<typeof posting.postRoomMessage>) =>
-  posting.postRoomMessage(...args, roomMessageDeps());
+/** sendMessage to a room over the socket: small rooms are posted to directly. */
+export const sendRoomMessage = (...args: InputsOf<typeof posting.postRoomMessage>) =>
+  posting.postRoomMessage(...args, socketMessageDeps());
 export const sendDirectMessage = (...args: InputsOf<typeof direct.sendDirectMessage>) =>
   direct.sendDirectMessage(...args, directDeps());
 export const markRead = (...args: InputsOf<typeof direct.markRead>) => direct.markRead(...args, conversationDeps());
@@ -93,7 +122,10 @@ export const subscribeToMetrics = (...args: InputsOf<typeof metrics.subscribeToM
 export const unsubscribeFromMetrics = (...args: InputsOf<typeof metrics.unsubscribeFromMetrics>) =>
   metrics.unsubscribeFromMetrics(...args, { subscriptions: subscriptions() });
 
-// REST reads
+// REST
+/** Seed 000's POST /message and GET /: always through the state machine (no @connections grant). */
+export const postRoomMessage = (...args: InputsOf<typeof posting.postRoomMessage>) =>
+  posting.postRoomMessage(...args, roomMessageDeps());
 export const readRoomHistory = (...args: InputsOf<typeof history.readRoomHistory>) =>
   history.readRoomHistory(...args, { messages: messages() });
 export const readUserHistory = (...args: InputsOf<typeof history.readUserHistory>) =>

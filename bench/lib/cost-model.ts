@@ -21,9 +21,12 @@ export const PRICES = {
 
 /** What we cannot measure locally and therefore assume, stated in the report. */
 export const ASSUMPTIONS = {
-  /** WebSocketActionsFunction (256 MB): validate, rate-limit, TransactWrite, PutEvents. */
+  /**
+   * WebSocketActionsFunction: validate, rate-limit, TransactWrite, then PutEvents or (small rooms) the
+   * direct posts. Its MemorySize in api/template.yaml (a test keeps the two equal).
+   */
   actionsMs: 30,
-  actionsMemoryMb: 256,
+  actionsMemoryMb: 1024,
   /** PostToConnectionsFunction: fixed part, plus one round trip per `concurrency` posts. */
   postFixedMs: 20,
   postRoundTripMs: 15,
@@ -146,7 +149,7 @@ export function costPerMillion(measured: MeasuredPerMessage): CostBreakdown {
     {
       item: 'Lambda duration',
       quantity:
-        `${fmtQ(measured.actionsInvocations)} × ${ASSUMPTIONS.actionsMs} ms × 0.25 GB + ` +
+        `${fmtQ(measured.actionsInvocations)} × ${ASSUMPTIONS.actionsMs} ms × ${fmtQ(ASSUMPTIONS.actionsMemoryMb / 1024, 3)} GB + ` +
         `${fmtQ(measured.postInvocations)} × ${postMs} ms × ${fmtQ(postMemoryMb / 1024, 3)} GB + ` +
         `${fmtQ(measured.otherInvocations)} × ${ASSUMPTIONS.otherMs} ms × 0.25 GB = ` +
         `${fmtQ(lambdaGbS, 5)} GB-s × $0.0000133334`,

@@ -611,13 +611,15 @@ function renderTuning(tuning: { roomSize: number; variants: TuningVariant[] }): 
 function renderPostCost(costs: PostCost[]): string {
   const label: Record<string, string> = {
     http: 'plain keep-alive HTTP POST (the floor)',
+    signed: 'the same, SigV4-signed with @smithy/signature-v4 (what any correct client must at least do)',
+    poster:
+      'shared/src/aws/clients/connections-poster.ts, how the handlers post: a signed POST with the SDK retry rules',
     sdk: 'ApiGatewayManagementApiClient.send(PostToConnection)',
-    'sdk+cache':
-      'the same with `cacheMiddleware: true` (how the handlers build it since this change: the chain is built once)',
+    'sdk+cache': 'the same with `cacheMiddleware: true` (how the handlers posted before connections-poster.ts)',
     'sdk+xray': 'the same, with the X-Ray SDK loaded (as the Powertools Tracer does in every function)',
     'sdk+xray-manual': 'the same, X-Ray SDK loaded with AWS_XRAY_MANUAL_MODE=1',
     'sdk+tracing':
-      'as the handlers post on Lambda with `Tracing: Active`: cached middleware, Powertools captureAWSv3Client, UDP to a daemon',
+      'as the handlers posted on Lambda with `Tracing: Active` before connections-poster.ts: cached middleware, Powertools captureAWSv3Client, UDP to a daemon',
   };
   const sdk = costs.find((cost) => cost.variant === 'sdk');
   return [

@@ -4,6 +4,7 @@ import {
   DeleteCommand,
   type DynamoDBDocumentClient,
   PutCommand,
+  QueryCommand,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import type { Subscription, SubscriptionStore } from '#core/ports';
@@ -104,6 +105,17 @@ export function createSubscriptionStore(client: DynamoDBDocumentClient, tableNam
       })) {
         yield items.map(toSubscription);
       }
+    },
+
+    async liveSubscribersUpTo(topic, nowSeconds, max) {
+      // Limit counts items before the expiry filter: a page that reached it, or has a next key,
+      // may hide more than `max` live subscribers, and the caller goes the long way.
+      const page = await client.send(
+        new QueryCommand({ ...liveSubscribersQuery(tableName, topic, nowSeconds), Limit: max + 1 }),
+      );
+      const items = page.Items ?? [];
+      if (page.LastEvaluatedKey || items.length > max) return undefined;
+      return items.map(toSubscription);
     },
   };
 }

@@ -85,6 +85,14 @@ export function fakeSubscriptions(
         yield page.filter((s) => s.expiresAt > nowSeconds);
       }
     },
+    // One page of max + 1 items: like the Query, a full page means "maybe more" (expired ones count).
+    async liveSubscribersUpTo(topic, nowSeconds, max) {
+      const partition = items.filter((s) => s.topic === topic);
+      pagedReads.pages++;
+      pagedReads.items += Math.min(partition.length, max + 1);
+      if (partition.length > max) return undefined;
+      return partition.filter((s) => s.expiresAt > nowSeconds);
+    },
   };
 }
 

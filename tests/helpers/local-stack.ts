@@ -6,6 +6,23 @@ import type { IamMode } from '../../local/iam/authorizer.js';
 import { LOCAL_REGION, type LocalStack, type LocalStackOptions, startLocalStack } from '../../local/stack.js';
 import { freePort } from './dynamodb-local.js';
 
+/**
+ * TEST_STACK_PARAMETERS="Key=Value Key2=Value2" overrides template parameters for every suite that
+ * does not set them itself, e.g. to run the suites with DirectFanoutMaxMembers=0 (the state machine
+ * for every message) as well as with the default.
+ */
+function parametersFromEnvironment(): Record<string, string> {
+  const raw = process.env.TEST_STACK_PARAMETERS?.trim();
+  if (!raw) return {};
+  return Object.fromEntries(
+    raw.split(/\s+/).map((pair) => {
+      const at = pair.indexOf('=');
+      if (at <= 0) throw new Error(`TEST_STACK_PARAMETERS: expected Key=Value, got ${pair}`);
+      return [pair.slice(0, at), pair.slice(at + 1)];
+    }),
+  );
+}
+
 /** Starts the whole local stack on free ports, for one test file. */
 export async function startTestStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   return startLocalStack({
@@ -20,7 +37,7 @@ export async function startTestStack(options: LocalStackOptions = {}): Promise<L
     asyncRetryScale: 0.01,
     ...options,
     // Handlers log at ERROR in tests, so a failure's output shows what went wrong and little else.
-    parameters: { LogLevel: 'ERROR', ...options.parameters },
+    parameters: { LogLevel: 'ERROR', ...parametersFromEnvironment(), ...options.parameters },
   });
 }
 

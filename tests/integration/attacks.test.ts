@@ -503,13 +503,21 @@ describe('the @connections management API is out of clients’ reach', () => {
     if (!root || !api || !workflows) throw new Error('templates did not load');
     const grants = [...manageConnectionGrants(api, 'api'), ...manageConnectionGrants(workflows, 'workflows')];
     expect(grants.map((grant) => grant.holder).sort()).toEqual([
+      // sendMessage's direct path: see the exception below.
+      'api.WebSocketActionsFunction',
       'workflows.MetricsStreamFunction',
       'workflows.PostToConnectionsFunction',
       'workflows.SessionStartFunction',
     ]);
     for (const grant of grants) {
       expect(grant.type, grant.holder).toBe('AWS::Serverless::Function');
-      expect(grant.resources, grant.holder).toEqual([{ 'Fn::Sub': OWN_API_POST_CONNECTIONS }]);
+      // Inside the api template the API is the WebSocketApi resource itself.
+      const ownApi = grant.holder.startsWith('api.')
+        ? // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub syntax, not a template literal.
+          OWN_API_POST_CONNECTIONS.replace('${WebSocketApiId}', '${WebSocketApi}')
+        : OWN_API_POST_CONNECTIONS;
+      expect(grant.resources, grant.holder).toEqual([{ 'Fn::Sub': ownApi }]);
+      if (grant.holder.startsWith('api.')) continue;
       // No API invokes a holder: its triggers are EventBridge rules, streams or the state machine.
       const events = Object.values(
         (workflows.Resources[grant.holder.split('.')[1] ?? '']?.Properties?.Events ?? {}) as Record<
@@ -525,9 +533,12 @@ describe('the @connections management API is out of clients’ reach', () => {
     });
     expect(api.Outputs?.WebSocketApiId?.Value).toEqual({ Ref: 'WebSocketApi' });
 
-    // Every function an API invokes is a client's reach: none of them may hold the permission.
+    // Every function an API invokes is a client's reach: none of them may hold the permission, except
+    // WebSocketActionsFunction for sendMessage's direct path. It posts only the message it just stored,
+    // only to connections it read from Subscriptions for the message's own topics (the room, or the DM's
+    // two user topics): the connections the state machine would post to, never an id from a frame.
     const apiFunctions = Object.entries(api.Resources)
-      .filter(([, resource]) => resource.Type === 'AWS::Serverless::Function')
+      .filter(([id, resource]) => resource.Type === 'AWS::Serverless::Function' && id !== 'WebSocketActionsFunction')
       .map(([logicalId]) => `api.${logicalId}`);
     expect(apiFunctions.length).toBeGreaterThan(0);
     for (const fn of apiFunctions) expect(grants.map((grant) => grant.holder)).not.toContain(fn);

@@ -103,6 +103,21 @@ async function plantGhost(connectionId: string, room: string): Promise<void> {
   );
 }
 
+/**
+ * Runs `body` with sendMessage's direct path off, as a configuration update would (Lambda starts new
+ * environments with it), for the cases that are about the state machine's fan-out task;
+ * tests/integration/direct-path.test.ts has their direct-path counterparts.
+ */
+async function viaStateMachine(body: () => Promise<void>): Promise<void> {
+  const actions = 'WebSocketActionsFunction';
+  stack.functions.updateFunctionConfiguration(actions, { environment: { DIRECT_FANOUT_MAX_MEMBERS: '0' } });
+  try {
+    await body();
+  } finally {
+    stack.functions.updateFunctionConfiguration(actions, { environment: {} });
+  }
+}
+
 beforeAll(async () => {
   const dynamoDbPort = await freePort();
   dynamoDbProxy = await startFaultProxy({ upstream: `http://127.0.0.1:${dynamoDbPort}` });
@@ -268,9 +283,11 @@ describe('faults between the handlers and AWS', () => {
     );
     const executionsBefore = stack.stepFunctions.executions().length;
 
-    await lena.request({ action: 'sendMessage', room, message: 'nora cannot hear this', messageId });
-    await Promise.all([lena, mike].map((member) => member.waitFor(isMessage(messageId))));
-    await stack.idle();
+    await viaStateMachine(async () => {
+      await lena.request({ action: 'sendMessage', room, message: 'nora cannot hear this', messageId });
+      await Promise.all([lena, mike].map((member) => member.waitFor(isMessage(messageId))));
+      await stack.idle();
+    });
     broken.cancel();
 
     // Every attempt the Management API client makes (maxAttempts 3) met the fault.
@@ -329,9 +346,11 @@ describe('a fan-out task crashing mid-batch', () => {
     const postToConnections = 'PostToConnectionsFunction';
     stack.functions.updateFunctionConfiguration(postToConnections, { environment: { POST_CONCURRENCY: '1' } });
     try {
-      await sender.request({ action: 'sendMessage', room, message: 'said once, posted twice', messageId });
-      await Promise.all(members.map((member) => member.waitFor(isMessage(messageId))));
-      await stack.idle();
+      await viaStateMachine(async () => {
+        await sender.request({ action: 'sendMessage', room, message: 'said once, posted twice', messageId });
+        await Promise.all(members.map((member) => member.waitFor(isMessage(messageId))));
+        await stack.idle();
+      });
     } finally {
       stack.functions.updateFunctionConfiguration(postToConnections, { environment: {} });
       crash.cancel();

@@ -23,7 +23,10 @@ interface StackUnderTest {
   close(): Promise<void>;
 }
 
-async function startUnderTest(edits: readonly TemplateEdit[] = []): Promise<StackUnderTest> {
+async function startUnderTest(
+  edits: readonly TemplateEdit[] = [],
+  parameters: Record<string, string> = {},
+): Promise<StackUnderTest> {
   const copy = edits.length > 0 ? await copyTemplatesWith(edits) : undefined;
   const management = await startFaultProxy();
   const denials: string[] = [];
@@ -33,6 +36,7 @@ async function startUnderTest(edits: readonly TemplateEdit[] = []): Promise<Stac
       if (message.startsWith('iam: denied')) denials.push(`${message} ${JSON.stringify(extra ?? {})}`);
     },
     endpoints: { managementApi: management.url },
+    parameters,
   }).catch(async (error: unknown) => {
     await management.close();
     await copy?.remove();
@@ -147,10 +151,13 @@ const roleOf = (stack: LocalStack, logicalId: string) => {
   return functionRoleName(fn.name);
 };
 
-describe('the templates as they are, with IAM enforced and one sandbox per function', () => {
+describe.each([
+  { path: 'the direct path (sendMessage posts to a small room itself)', parameters: {} as Record<string, string> },
+  { path: 'the state machine (DirectFanoutMaxMembers=0)', parameters: { DirectFanoutMaxMembers: '0' } },
+])('the templates as they are, with IAM enforced and one sandbox per function, on $path', ({ parameters }) => {
   let under: StackUnderTest;
   beforeAll(async () => {
-    under = await startUnderTest();
+    under = await startUnderTest([], parameters);
   });
   afterAll(() => under?.close());
 
@@ -166,10 +173,10 @@ describe('the templates as they are, with IAM enforced and one sandbox per funct
   it('signs each function as its own role, and the operator only where the test reads tables', async () => {
     const counts = under.stack.requests();
     expect(counts[roleOf(under.stack, 'WebSocketActionsFunction')]?.['dynamodb:TransactWriteItems']).toBeGreaterThan(0);
-    expect(counts[roleOf(under.stack, 'PostToConnectionsFunction')]?.['execute-api:PostToConnection']).toBeGreaterThan(
-      0,
-    );
-    expect(counts[roleOf(under.stack, 'PostToConnectionsFunction')]?.['dynamodb:GetItem']).toBeGreaterThan(0);
+    // The stale connection's post and its 410 cleanup, by whichever function fanned the message out.
+    const poster = parameters.DirectFanoutMaxMembers === '0' ? 'PostToConnectionsFunction' : 'WebSocketActionsFunction';
+    expect(counts[roleOf(under.stack, poster)]?.['execute-api:PostToConnection']).toBeGreaterThan(0);
+    expect(counts[roleOf(under.stack, poster)]?.['dynamodb:GetItem']).toBeGreaterThan(0);
     expect(counts[OPERATOR_ROLE]?.['events:PutEvents']).toBeUndefined();
     expect(credentialsForRole(roleOf(under.stack, 'ConnectFunction')).accessKeyId).not.toBe(
       credentialsForRole(OPERATOR_ROLE).accessKeyId,
@@ -248,7 +255,8 @@ describe.each([
 ])('without $grant ($service)', ({ edits, denied, check }) => {
   let under: StackUnderTest;
   beforeAll(async () => {
-    under = await startUnderTest(edits);
+    // These grants serve the design card's path: EventBridge, the state machine, the fan-out task.
+    under = await startUnderTest(edits, { DirectFanoutMaxMembers: '0' });
   });
   afterAll(() => under?.close());
 

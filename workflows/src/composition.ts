@@ -1,9 +1,9 @@
 import { createConnectionNotifier } from '#aws/adapters/connection-notifier';
 import { createEventPublisher } from '#aws/adapters/event-publisher';
 import { createPresenceReader } from '#aws/adapters/presence-reader';
+import { connectionsPoster } from '#aws/clients/connections-poster';
 import { dynamoDb } from '#aws/clients/dynamodb';
 import { eventBridge } from '#aws/clients/eventbridge';
-import { managementApi } from '#aws/clients/management-api';
 import {
   deliveryFailureRetentionSeconds,
   eventBusName,
@@ -52,7 +52,7 @@ const connections = () => (connectionStore ??= createConnectionStore(dynamoDb(),
 const subscriptions = () => (subscriptionStore ??= createSubscriptionStore(dynamoDb(), tables.subscriptions()));
 const messages = () => (messageStore ??= createMessageStore(dynamoDb(), tables.messages()));
 const events = () => (publisher ??= createEventPublisher(eventBridge(), eventBusName()));
-const notifier = () => (connectionNotifier ??= createConnectionNotifier(managementApi(managementApiEndpoint())));
+const notifier = () => (connectionNotifier ??= createConnectionNotifier(connectionsPoster(managementApiEndpoint())));
 const presence = () => (presenceReader ??= createPresenceReader(subscriptions()));
 const deliveryFailures = () =>
   (failureStore ??= createDeliveryFailureStore(

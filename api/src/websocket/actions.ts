@@ -19,9 +19,9 @@ import {
   leaveRoom,
   listRooms,
   markRead,
-  postRoomMessage,
   readConversation,
   sendDirectMessage,
+  sendRoomMessage,
   subscribeToMetrics,
   unsubscribeFromMetrics,
 } from '../composition.js';
@@ -42,7 +42,7 @@ function sendMessage(frame: Record<string, unknown>, { identity }: ActionContext
     });
   }
   const input = parseOrThrow(sendRoomMessageSchema, frame, 'sendMessage');
-  return postRoomMessage({
+  return sendRoomMessage({
     identity,
     room: input.room,
     content: input.message,

@@ -53,6 +53,12 @@ export interface SubscriptionStore {
    * at a time: a caller that stops iterating reads no further pages.
    */
   liveSubscriberPages(topic: string, nowSeconds: number, pageSize: number): AsyncIterable<Subscription[]>;
+  /**
+   * Live subscribers of a small topic, read with one Query page of at most `max + 1` items;
+   * undefined when the topic may hold more than `max` (the page was full or had more behind it),
+   * so a big topic costs one small page.
+   */
+  liveSubscribersUpTo(topic: string, nowSeconds: number, max: number): Promise<Subscription[] | undefined>;
 }
 
 export interface HistoryPage {

@@ -40,11 +40,17 @@ describe('function bundles', () => {
 
   it('gives each function only the AWS clients its use cases reach', () => {
     expect(sdkClientsIn('AuthorizerFunction')).toEqual([]);
-    for (const api of ['ConnectFunction', 'DisconnectFunction', 'WebSocketActionsFunction', 'RestApiFunction']) {
+    for (const api of ['ConnectFunction', 'DisconnectFunction', 'RestApiFunction']) {
       expect(sdkClientsIn(api), api).toEqual(['client-dynamodb', 'client-eventbridge']);
     }
     expect(sdkClientsIn('MessagesStreamFunction')).toEqual(['client-dynamodb', 'client-eventbridge']);
-    for (const poster of ['PostToConnectionsFunction', 'SessionStartFunction', 'MetricsStreamFunction']) {
+    // WebSocketActionsFunction posts small rooms' messages itself (sendMessage's direct path).
+    for (const poster of [
+      'WebSocketActionsFunction',
+      'PostToConnectionsFunction',
+      'SessionStartFunction',
+      'MetricsStreamFunction',
+    ]) {
       expect(sdkClientsIn(poster), poster).toEqual([
         'client-apigatewaymanagementapi',
         'client-dynamodb',

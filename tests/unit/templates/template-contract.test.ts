@@ -417,6 +417,10 @@ describe('workflows/template.yaml', () => {
     expect(props(templates.workflows, 'PostToConnectionsFunction').MemorySize).toBe(1769);
     expect(ASSUMPTIONS.postMemoryMb).toBe(1769);
   });
+
+  it('WebSocketActionsFunction has the memory the cost model prices (its direct path posts)', () => {
+    expect(props(templates.api, 'WebSocketActionsFunction').MemorySize).toBe(ASSUMPTIONS.actionsMemoryMb);
+  });
 });
 
 describe('globals', () => {
@@ -526,6 +530,7 @@ describe('template.yaml (root)', () => {
       AllowedOrigin: '',
       ApiGatewayCloudWatchRole: 'create',
       AlarmTopicArn: '',
+      DirectFanoutMaxMembers: 100,
       ConnectionPageSize: 1000,
       PostBatchSize: 100,
       StreamBatchingWindowSeconds: 5,
@@ -658,10 +663,12 @@ describe('IAM: every function and the state machine get exactly the calls their 
       'api',
       'WebSocketActionsFunction',
       {
+        // sendMessage's direct path: the @connections POST, and a 410's dropGoneConnection (goneConnection).
+        ...post,
         Messages: ddb('GetItem', 'PutItem', 'Query', 'UpdateItem'),
         Subscriptions: ddb('BatchWriteItem', 'DeleteItem', 'PutItem', 'Query'),
         'Subscriptions/index/connection-index': ddb('Query'),
-        Connections: ddb('UpdateItem'),
+        Connections: ddb('DeleteItem', 'GetItem', 'UpdateItem'),
         'Connections/index/userId-index': ddb('Query'),
         Conversations: ddb('GetItem', 'PutItem', 'UpdateItem'),
         ...publish,

@@ -28,6 +28,7 @@ interface Delivery {
   topic: string;
   frame: Record<string, JsonValue>;
   receipt?: { room: string; sk: string };
+  connectionIds?: string[];
 }
 
 interface PostPayload {
@@ -270,6 +271,39 @@ describe('message-distribution.asl.json', () => {
         { topic: 'room#lobby', pages: 2, connections: 4 },
         { topic: 'user#bob', pages: 1, connections: 2 },
         { topic: 'room#empty', pages: 1, connections: 0 },
+      ],
+    });
+  });
+
+  it('posts a handed-on delivery to exactly its connectionIds, in batches, without reading the topic', async () => {
+    const subscriptions = fakeSubscriptions({ 'user#bob': [['b1', 'b2', 'b3', 'b4']], 'room#lobby': [['c1']] });
+    const fn = fakePostFunction();
+    const receipt = { room: 'dm#alice#bob', sk: '2023-11-14T22:13:20.000Z#m-2' };
+
+    const output = await run(
+      distributionEvent([
+        { topic: 'user#bob', frame: roomFrame('m-2'), receipt, connectionIds: ['b2', 'b3', 'b4'] },
+        { topic: 'room#lobby', frame: roomFrame('m-1') },
+      ]),
+      { query: subscriptions.query, post: fn.post },
+    );
+
+    // Only the ordinary delivery read its topic.
+    expect(subscriptions.calls.map((call) => call.ExpressionAttributeValues[':t'].S)).toEqual(['room#lobby']);
+    const bob = fn.invocations.filter((i) => i.payload.topic === 'user#bob').map((i) => i.payload);
+    // Each batch carries its own slice, not the delivery's whole list, and the receipt.
+    expect(bob).toEqual(
+      expect.arrayContaining([
+        { topic: 'user#bob', frame: roomFrame('m-2'), receipt, connectionIds: ['b2', 'b3'] },
+        { topic: 'user#bob', frame: roomFrame('m-2'), receipt, connectionIds: ['b4'] },
+      ]),
+    );
+    expect(bob).toHaveLength(2);
+    expect(sorted(fn.delivered())).toEqual(['b2', 'b3', 'b4', 'c1']);
+    expect(output).toEqual({
+      deliveries: [
+        { topic: 'user#bob', pages: 1, connections: 3 },
+        { topic: 'room#lobby', pages: 1, connections: 1 },
       ],
     });
   });

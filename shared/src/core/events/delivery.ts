@@ -6,6 +6,11 @@ export const deliverySchema = z.object({
   frame: z.record(z.string(), z.unknown()).and(z.object({ type: z.string() })),
   /** Marks a direct message delivered once any of the topic's connections received it. */
   receipt: z.object({ room: z.string(), sk: z.string() }).optional(),
+  /**
+   * Only these connections of the topic, not every subscriber: what the direct path in the sender's
+   * function could not confirm (shared/src/core/use-cases/fan-out-message.ts), handed on.
+   */
+  connectionIds: z.array(z.string().min(1)).min(1).optional(),
 });
 
 /** The detail every distributable event carries: the state machine reads only this. */

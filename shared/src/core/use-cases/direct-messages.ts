@@ -6,6 +6,7 @@ import { topics } from '../domain/room.js';
 import { epochSeconds, retentionExpiry } from '../domain/time.js';
 import { messagePosted } from '../events/message-posted.js';
 import type { ConversationStore, DistributionPublisher, HistoryPage, MessageStore } from '../ports.js';
+import { type DirectPathDeps, fanOutMessage } from './fan-out-message.js';
 
 /** Reply quotes are previews, not copies. */
 const REPLY_PREVIEW_LENGTH = 200;
@@ -14,6 +15,8 @@ export interface DirectMessageDeps {
   messages: MessageStore;
   conversations: ConversationStore;
   events: DistributionPublisher;
+  /** Post to the participants' connections from here (fan-out-message.ts); absent: the state machine. */
+  direct?: DirectPathDeps;
   retentionDays: number;
 }
 
@@ -65,7 +68,8 @@ async function replyReference(
  * 2. Find or create the pair's one conversation; only its participants may use it.
  * 3. Store the message as `sent` and pending for the recipient (once per messageId).
  * 4. Fan it out to every connection of the recipient (marking it delivered when one receives it)
- *    and of the sender (their other devices), then acknowledge.
+ *    and of the sender (their other devices), posted from here or through the state machine
+ *    (fanOutMessage), then acknowledge.
  * An offline recipient gets it from the pending index at their next connect.
  */
 export async function sendDirectMessage(input: SendDirectMessageInput, deps: DirectMessageDeps): Promise<AckFrame> {
@@ -110,14 +114,19 @@ export async function sendDirectMessage(input: SendDirectMessageInput, deps: Dir
     ]);
   }
   if (!duplicate) await deps.conversations.recordMessage(message, expiresAt);
-  await deps.events.distribute(messagePosted.detailType, [
-    {
-      topic: topics.user(input.recipientId),
-      frame: directMessageFrame(message, 'delivered'),
-      receipt: { room: message.room, sk: message.sk },
-    },
-    { topic: topics.user(sender.userId), frame: directMessageFrame(message) },
-  ]);
+  await fanOutMessage(
+    messagePosted.detailType,
+    [
+      {
+        topic: topics.user(input.recipientId),
+        frame: directMessageFrame(message, 'delivered'),
+        receipt: { room: message.room, sk: message.sk },
+      },
+      { topic: topics.user(sender.userId), frame: directMessageFrame(message) },
+    ],
+    { duplicate },
+    deps,
+  );
   const ack: AckFrame = { type: 'ack', messageId: message.messageId, conversationId, timestamp: message.timestamp };
   if (duplicate) ack.duplicate = true;
   return ack;

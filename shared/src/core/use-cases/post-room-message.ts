@@ -6,6 +6,7 @@ import { topics } from '../domain/room.js';
 import { retentionExpiry } from '../domain/time.js';
 import { messagePosted } from '../events/message-posted.js';
 import type { DistributionPublisher, MessageStore } from '../ports.js';
+import { type DirectPathDeps, fanOutMessage } from './fan-out-message.js';
 
 export interface PostRoomMessageInput {
   identity: Identity;
@@ -21,6 +22,8 @@ export interface PostRoomMessageInput {
 export interface PostRoomMessageDeps {
   messages: MessageStore;
   events: DistributionPublisher;
+  /** Post to small rooms from here (fan-out-message.ts); absent: always the state machine. */
+  direct?: DirectPathDeps;
   retentionDays: number;
 }
 
@@ -28,9 +31,10 @@ export interface PostRoomMessageDeps {
  * sendMessage to a room. Primary course:
  * 1. Refuse a body that claims another identity.
  * 2. Store the message once per messageId (a retry finds the original).
- * 3. Publish it for fan-out to every live connection in the room, then acknowledge.
- * A retried send publishes again, so a publish that failed after the write is not lost; clients
- * drop the repeat by messageId.
+ * 3. Deliver it to every live connection in the room (fanOutMessage: posted from here when the
+ *    room is small, else published for the state machine), then acknowledge.
+ * A retried send delivers again through the state machine, so a delivery cut short after the write
+ * is not lost; clients drop the repeat by messageId.
  */
 export async function postRoomMessage(input: PostRoomMessageInput, deps: PostRoomMessageDeps): Promise<AckFrame> {
   if (input.claimedUserId !== undefined && input.claimedUserId !== input.identity.userId) {
@@ -50,9 +54,12 @@ export async function postRoomMessage(input: PostRoomMessageInput, deps: PostRoo
     kind: 'room',
   };
   const { message, duplicate } = await deps.messages.append(draft, retentionExpiry(now.getTime(), deps.retentionDays));
-  await deps.events.distribute(messagePosted.detailType, [
-    { topic: topics.room(message.room), frame: roomMessageFrame(message) },
-  ]);
+  await fanOutMessage(
+    messagePosted.detailType,
+    [{ topic: topics.room(message.room), frame: roomMessageFrame(message) }],
+    { duplicate },
+    deps,
+  );
   const ack: AckFrame = { type: 'ack', messageId: message.messageId, room: message.room, timestamp: message.timestamp };
   if (duplicate) ack.duplicate = true;
   return ack;

@@ -33,8 +33,8 @@ describe('costPerMillion', () => {
     expect(line('EventBridge events')).toBeCloseTo(1);
     expect(line('DynamoDB writes')).toBeCloseTo(9 * 0.625);
     expect(line('DynamoDB reads')).toBeCloseTo(0.5 * 0.125);
-    // 30 ms × 0.25 GB + 35 ms × 0.5 GB = 0.025 GB-s per message.
-    expect(line('Lambda duration')).toBeCloseTo(0.025 * 0.0000133334 * 1e6);
+    // 30 ms × 1 GB (WebSocketActionsFunction) + 35 ms × 0.5 GB = 0.0475 GB-s per message.
+    expect(line('Lambda duration')).toBeCloseTo(0.0475 * 0.0000133334 * 1e6);
     // One 100 ms unit at 64 MB.
     expect(line('Step Functions Express duration')).toBeCloseTo(0.1 * 0.0625 * 0.00001667 * 1e6);
     expect(cost.totalPerMillion).toBeCloseTo(cost.lines.reduce((sum, entry) => sum + entry.perMillion, 0));
@@ -43,8 +43,8 @@ describe('costPerMillion', () => {
   it('prices PostToConnectionsFunction at the memory the template gives it unless told otherwise', () => {
     const duration = (measured: MeasuredPerMessage) =>
       costPerMillion(measured).lines.find((entry) => entry.item === 'Lambda duration')?.perMillion;
-    // 30 ms × 0.25 GB + 35 ms × 1769/1024 GB per message.
-    expect(duration(twoMembers)).toBeCloseTo((0.03 * 0.25 + 0.035 * (1769 / 1024)) * 0.0000133334 * 1e6);
+    // 30 ms × 1 GB + 35 ms × 1769/1024 GB per message.
+    expect(duration(twoMembers)).toBeCloseTo((0.03 * 1 + 0.035 * (1769 / 1024)) * 0.0000133334 * 1e6);
     expect(duration({ ...twoMembers, postMemoryMb: 1769 })).toBeCloseTo(duration(twoMembers) ?? Number.NaN);
   });
 

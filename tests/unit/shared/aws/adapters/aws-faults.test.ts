@@ -1,47 +1,44 @@
-import {
-  ApiGatewayManagementApiClient,
-  GoneException,
-  PostToConnectionCommand,
-} from '@aws-sdk/client-apigatewaymanagementapi';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createConnectionNotifier } from '#aws/adapters/connection-notifier';
 import { createEventPublisher, PublishFailedError } from '#aws/adapters/event-publisher';
+import { type ConnectionsPoster, PostToConnectionError } from '#aws/clients/connections-poster';
 
-const management = mockClient(ApiGatewayManagementApiClient);
 const eventBridge = mockClient(EventBridgeClient);
 
 afterEach(() => {
-  management.reset();
   eventBridge.reset();
 });
 
 describe('connection notifier faults', () => {
-  const notifier = () =>
-    createConnectionNotifier(new ApiGatewayManagementApiClient({ region: 'us-east-1', endpoint: 'http://localhost' }));
+  /** A poster that fails the way connections-poster.ts does, by name. */
+  const failing = (name: string, status: number): ConnectionsPoster => ({
+    async post() {
+      throw new PostToConnectionError(name, status, 3);
+    },
+  });
 
   it('reports 410 GoneException as gone', async () => {
-    management.on(PostToConnectionCommand).rejects(new GoneException({ message: 'gone', $metadata: {} }));
-    expect(await notifier().post('c1', { type: 'x' })).toBe('gone');
+    expect(await createConnectionNotifier(failing('GoneException', 410)).post('c1', { type: 'x' })).toBe('gone');
   });
 
   it('reports a throttle or server error that outlived the retries as failed, without throwing', async () => {
-    const throttled = Object.assign(new Error('Rate exceeded'), {
-      name: 'LimitExceededException',
-      $metadata: { httpStatusCode: 429 },
-    });
-    management.on(PostToConnectionCommand).rejects(throttled);
-    expect(await notifier().post('c1', { type: 'x' })).toBe('failed');
+    const notifier = createConnectionNotifier(failing('LimitExceededException', 429));
+    expect(await notifier.post('c1', { type: 'x' })).toBe('failed');
+    const broken = createConnectionNotifier(failing('InternalServerErrorException', 500));
+    expect(await broken.post('c1', { type: 'x' })).toBe('failed');
   });
 
   it('sends the frame as JSON', async () => {
-    management.on(PostToConnectionCommand).resolves({});
-    expect(await notifier().post('c1', { type: 'pong' })).toBe('delivered');
-    expect(management.commandCalls(PostToConnectionCommand)[0]?.args[0].input).toEqual({
-      ConnectionId: 'c1',
-      Data: '{"type":"pong"}',
+    const calls: Array<[string, string]> = [];
+    const notifier = createConnectionNotifier({
+      async post(connectionId, data) {
+        calls.push([connectionId, data]);
+      },
     });
+    expect(await notifier.post('c1', { type: 'pong' })).toBe('delivered');
+    expect(calls).toEqual([['c1', '{"type":"pong"}']]);
   });
 });
 
