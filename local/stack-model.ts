@@ -117,9 +117,23 @@ export interface LocalStreamMapping {
   reportBatchItemFailures: boolean;
   startingPosition: 'LATEST' | 'TRIM_HORIZON';
   onFailureDestination?: string;
+  /**
+   * FilterCriteria's patterns (EventBridge pattern syntax over the Lambda record); a record that
+   * matches none is dropped before batching, as processed. Absent: every record is delivered.
+   */
+  filterPatterns?: unknown[];
 }
 
 const functionTypes = new Set(['AWS::Serverless::Function']);
+
+/** An event source's `FilterCriteria: {Filters: [{Pattern: '<JSON>'}]}` as parsed patterns. */
+function filterPatternsOf(criteria: unknown): { filterPatterns?: unknown[] } {
+  const filters = (criteria as { Filters?: Array<{ Pattern?: unknown }> } | undefined)?.Filters;
+  if (!filters || filters.length === 0) return {};
+  return {
+    filterPatterns: filters.map(({ Pattern }) => (typeof Pattern === 'string' ? JSON.parse(Pattern) : Pattern)),
+  };
+}
 
 function asString(value: unknown, what: string): string {
   if (typeof value !== 'string' && typeof value !== 'number') throw new Error(`${what} is not a string`);
@@ -452,6 +466,7 @@ function streamMappingsOf(stack: LocalCfnStack): LocalStreamMapping[] {
         ),
         startingPosition: props.StartingPosition === 'TRIM_HORIZON' ? 'TRIM_HORIZON' : 'LATEST',
         ...(destination ? { onFailureDestination: destination } : {}),
+        ...filterPatternsOf(props.FilterCriteria),
       });
     }
   }

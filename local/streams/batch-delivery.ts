@@ -22,6 +22,8 @@ export interface DeliveryCounters {
   retries: number;
   recordsSucceeded: number;
   recordsDiscarded: number;
+  /** Records no FilterCriteria pattern matched: dropped before batching, as Lambda does. */
+  filteredOut: number;
 }
 
 export interface DeliveryHooks {
@@ -55,6 +57,7 @@ export function emptyCounters(): DeliveryCounters {
     retries: 0,
     recordsSucceeded: 0,
     recordsDiscarded: 0,
+    filteredOut: 0,
   };
 }
 

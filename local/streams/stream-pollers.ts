@@ -1,6 +1,7 @@
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeStreamCommand, DynamoDBStreamsClient, type Shard } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord } from 'aws-lambda';
+import { matchesEventPattern } from '../eventbridge/pattern.js';
 import type { LocalStreamMapping } from '../stack-model.js';
 import { type DeliveryCounters, type DeliveryPolicy, deliverBatch, emptyCounters } from './batch-delivery.js';
 import { failureRecord, type StreamFailureRecord } from './failure-record.js';
@@ -157,6 +158,11 @@ class MappingPoller {
     this.functionArn = `arn:aws:lambda:${context.region}:${context.accountId}:function:${mapping.functionName}`;
   }
 
+  private accepts(record: unknown): boolean {
+    const patterns = this.mapping.filterPatterns;
+    return !patterns || patterns.some((pattern) => matchesEventPattern(pattern, record));
+  }
+
   /** Looks for shards not yet known; calls are queued so two discoveries never race. */
   discover(initial: boolean): Promise<void> {
     this.discovery = this.discovery.then(
@@ -226,7 +232,12 @@ class MappingPoller {
           const records = await worker.reader.read(signal);
           fetched = records.length;
           if (fetched > 0 && worker.buffer.length === 0) worker.windowStartedMs = Date.now();
-          for (const record of records) worker.buffer.push(toLambdaRecord(record, source));
+          for (const record of records) {
+            const lambdaRecord = toLambdaRecord(record, source);
+            // Lambda filters before batching; a record no filter matches counts as processed.
+            if (this.accepts(lambdaRecord)) worker.buffer.push(lambdaRecord);
+            else this.counters.filteredOut++;
+          }
         }
 
         if (worker.buffer.length > 0) {

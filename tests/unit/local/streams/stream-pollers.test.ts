@@ -196,6 +196,25 @@ describe('startStreamPollers against DynamoDB Local', () => {
     expect(fn.events.length).toBeGreaterThanOrEqual(3);
   });
 
+  it("applies the mapping's FilterCriteria before batching: unmatched records never reach the function", async () => {
+    const tableName = await createTable();
+    const fn = fakeFunction();
+    // Only inserts of items marked wanted, in the Lambda record's own (DynamoDB JSON) shape.
+    const wanted = { eventName: ['INSERT'], dynamodb: { NewImage: { kind: { S: ['wanted'] } } } };
+    const pollers = await start(mappingFor(tableName, { filterPatterns: [wanted] }), fn);
+
+    await put(tableName, 'f1', { kind: { S: 'wanted' } });
+    await put(tableName, 'f2', { kind: { S: 'other' } });
+    await put(tableName, 'f3');
+    await put(tableName, 'f4', { kind: { S: 'wanted' } });
+    await db.client.send(new DeleteItemCommand({ TableName: tableName, Key: { id: { S: 'f1' } } }));
+    await put(tableName, 'f5', { kind: { S: 'wanted' } });
+    await pollers.idle();
+
+    expect(fn.ids().flat()).toEqual(['f1', 'f4', 'f5']);
+    expect(pollers.stats().mappings[0]?.filteredOut).toBe(3);
+  });
+
   it('gathers records for the batching window before invoking', async () => {
     const tableName = await createTable();
     const fn = fakeFunction();
