@@ -436,7 +436,8 @@ function render(results: LoadResults): string {
       .map(([op, n]) => `${op} ${n.toFixed(2)}`)
       .join(', ')}, PutEvents ${u.putEvents.toFixed(2)}, StartExecution ${u.startExecutions.toFixed(2)}, ` +
       `Query pages ${u.queryPages.toFixed(2)}, PostToConnection ${u.postToConnection.toFixed(2)}, ` +
-      `${u.writeUnits.toFixed(2)} WRU, ${u.readUnits.toFixed(2)} RRU; failed executions ${u.failedExecutions}.`,
+      `${u.writeUnits + u.readUnits > 0 ? `${u.writeUnits.toFixed(2)} WRU, ${u.readUnits.toFixed(2)} RRU` : 'capacity units not metered (the handlers run in sandboxes)'}; ` +
+      `failed executions ${u.failedExecutions}.`,
     '',
   ];
   if (results.trends.length > 0) {

@@ -152,6 +152,12 @@ export async function startSwitchboard(options: StartTargetOptions): Promise<Swi
     ...stack.iam.model.stateMachineRoles.values(),
     ...stack.iam.model.ruleTargetRoles.values(),
   ]);
+  const dynamoDbOperations = (requests: Record<string, number>): Record<string, number> =>
+    Object.fromEntries(
+      Object.entries(requests)
+        .filter(([operation]) => operation.startsWith('dynamodb:'))
+        .map(([operation, count]) => [operation.slice('dynamodb:'.length), count]),
+    );
   const handlerRequests = (): Record<string, number> => {
     const total: Record<string, number> = {};
     for (const [role, operations] of Object.entries(stack.requests())) {
@@ -262,7 +268,9 @@ export async function startSwitchboard(options: StartTargetOptions): Promise<Swi
       }
       return {
         handlerRequests: handlerRequests(),
-        handlerDynamoDb: handlerMeter.snapshot(),
+        // The handlers run in sandboxes, out of reach of an in-process meter: their DynamoDB requests are
+        // the authorising front's counts (capacity units are metered only where a client is in-process).
+        handlerDynamoDb: { ...handlerMeter.snapshot(), requests: dynamoDbOperations(handlerRequests()) },
         stateMachineDynamoDb: stateMachineMeter.snapshot(),
         putEventsCalls: eventBridge.putEvents - eventBridgeBase.putEvents,
         eventEntries: eventBridge.entries - eventBridgeBase.entries,

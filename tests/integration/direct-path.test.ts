@@ -1,6 +1,4 @@
-import { GetItemCommand, PutItemCommand, QueryCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectionExpiry } from '#core/domain/time';
 import { ackFrameSchema } from '#protocol/server-frames';
 import type { LocalStack } from '../../local/stack.js';
 import { freePort } from '../helpers/dynamodb-local.js';
@@ -14,6 +12,7 @@ import {
   startFaultProxy,
 } from '../helpers/fault-proxy.js';
 import { type Frame, startTestStack, TestClient } from '../helpers/local-stack.js';
+import * as tables from '../helpers/stack-tables.js';
 
 // sendMessage's direct path (shared/src/core/use-cases/fan-out-message.ts): rooms and conversations
 // with at most DirectFanoutMaxMembers live connections are posted to by WebSocketActionsFunction
@@ -62,59 +61,12 @@ const handedOn: Array<{ body: string }> = [];
 const messagePostedEvents = (messageId: string) =>
   handedOn.filter((request) => request.body.includes('MessagePosted') && request.body.includes(messageId));
 
-async function storedCopies(room: string, messageId: string): Promise<number> {
-  const result = await stack.dynamoDb.client.send(
-    new QueryCommand({
-      TableName: stack.tableNames.MessagesTable,
-      KeyConditionExpression: 'room = :room',
-      FilterExpression: 'messageId = :id',
-      ExpressionAttributeValues: { ':room': { S: room }, ':id': { S: messageId } },
-    }),
-  );
-  return result.Items?.length ?? 0;
-}
-
-async function deliveryFailuresFor(messageId: string) {
-  const result = await stack.dynamoDb.client.send(
-    new ScanCommand({
-      TableName: stack.tableNames.DeliveryFailuresTable,
-      FilterExpression: 'messageId = :id',
-      ExpressionAttributeValues: { ':id': { S: messageId } },
-    }),
-  );
-  return result.Items ?? [];
-}
-
-async function connectionRecord(connectionId: string) {
-  const result = await stack.dynamoDb.client.send(
-    new GetItemCommand({ TableName: stack.tableNames.ConnectionsTable, Key: { connectionId: { S: connectionId } } }),
-  );
-  return result.Item;
-}
-
-/** A connection that vanished without $disconnect: records only, opened a minute ago. */
-async function plantGhost(connectionId: string, room: string): Promise<void> {
-  const expiresAt = { N: String(connectionExpiry(Date.now())) };
-  const identity = { userId: { S: `ghost-${connectionId}` }, userName: { S: 'ghost' } };
-  await stack.dynamoDb.client.send(
-    new PutItemCommand({
-      TableName: stack.tableNames.ConnectionsTable,
-      Item: {
-        connectionId: { S: connectionId },
-        ...identity,
-        connectedAt: { N: String(Date.now() - 60_000) },
-        connectedDate: { S: new Date().toISOString().slice(0, 10) },
-        expiresAt,
-      },
-    }),
-  );
-  await stack.dynamoDb.client.send(
-    new PutItemCommand({
-      TableName: stack.tableNames.SubscriptionsTable,
-      Item: { topic: { S: `room#${room}` }, connectionId: { S: connectionId }, ...identity, expiresAt },
-    }),
-  );
-}
+// The table helpers, bound to this file's stack.
+const storedCopies = (room: string, messageId: string) => tables.storedCopies(stack, room, messageId);
+const deliveryFailuresFor = (messageId: string) => tables.deliveryFailuresFor(stack, messageId);
+const connectionRecord = (connectionId: string) => tables.connectionRecord(stack, connectionId);
+const plantGhost = (connectionId: string, room: string) =>
+  tables.plantGhost(stack, connectionId, room, { userId: `ghost-${connectionId}` });
 
 /** Members of a room, joined and settled: their presence fan-outs are over. */
 async function room(name: string, size: number): Promise<TestClient[]> {

@@ -1,8 +1,7 @@
 import { resolve } from 'node:path';
-import { GetItemCommand, PutItemCommand, QueryCommand, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Timeline } from '#client-core/timeline';
-import { connectionExpiry } from '#core/domain/time';
 import { ackFrameSchema, historyFrameSchema } from '#protocol/server-frames';
 import type { LocalStack } from '../../local/stack.js';
 import { loadCfnTemplate, REPO_ROOT, TEMPLATE_FILES } from '../helpers/cfn-template.js';
@@ -19,6 +18,7 @@ import {
   startFaultProxy,
 } from '../helpers/fault-proxy.js';
 import { type Frame, startTestStack, TestClient } from '../helpers/local-stack.js';
+import * as tables from '../helpers/stack-tables.js';
 
 // One stack whose handlers reach DynamoDB Local and the @connections API only through fault
 // proxies, given to the stack as the functions' endpoints: DynamoDB's upstream port is chosen
@@ -38,70 +38,12 @@ async function join(userId: string, room: string): Promise<TestClient> {
 const isMessage = (messageId: string) => (frame: Frame) => frame.type === 'message' && frame.messageId === messageId;
 const copiesAt = (client: TestClient, messageId: string) => client.frames.filter(isMessage(messageId)).length;
 
-/** Items of the room's partition carrying this messageId (a message stored twice would show twice). */
-async function storedCopies(room: string, messageId: string): Promise<number> {
-  const result = await stack.dynamoDb.client.send(
-    new QueryCommand({
-      TableName: stack.tableNames.MessagesTable,
-      KeyConditionExpression: 'room = :room',
-      FilterExpression: 'messageId = :id',
-      ExpressionAttributeValues: { ':room': { S: room }, ':id': { S: messageId } },
-    }),
-  );
-  return result.Items?.length ?? 0;
-}
-
-async function deliveryFailuresFor(messageId: string) {
-  const result = await stack.dynamoDb.client.send(
-    new ScanCommand({
-      TableName: stack.tableNames.DeliveryFailuresTable,
-      FilterExpression: 'messageId = :id',
-      ExpressionAttributeValues: { ':id': { S: messageId } },
-    }),
-  );
-  return result.Items ?? [];
-}
-
-async function connectionRecord(connectionId: string) {
-  const result = await stack.dynamoDb.client.send(
-    new GetItemCommand({ TableName: stack.tableNames.ConnectionsTable, Key: { connectionId: { S: connectionId } } }),
-  );
-  return result.Item;
-}
-
-async function subscriptionRecord(room: string, connectionId: string) {
-  const result = await stack.dynamoDb.client.send(
-    new GetItemCommand({
-      TableName: stack.tableNames.SubscriptionsTable,
-      Key: { topic: { S: `room#${room}` }, connectionId: { S: connectionId } },
-    }),
-  );
-  return result.Item;
-}
-
-/** A connection that vanished without $disconnect: records only, opened a minute ago. */
-async function plantGhost(connectionId: string, room: string): Promise<void> {
-  const expiresAt = { N: String(connectionExpiry(Date.now())) };
-  const identity = { userId: { S: 'ghost' }, userName: { S: 'ghost' } };
-  await stack.dynamoDb.client.send(
-    new PutItemCommand({
-      TableName: stack.tableNames.ConnectionsTable,
-      Item: {
-        connectionId: { S: connectionId },
-        ...identity,
-        connectedAt: { N: String(Date.now() - 60_000) },
-        connectedDate: { S: new Date().toISOString().slice(0, 10) },
-        expiresAt,
-      },
-    }),
-  );
-  await stack.dynamoDb.client.send(
-    new PutItemCommand({
-      TableName: stack.tableNames.SubscriptionsTable,
-      Item: { topic: { S: `room#${room}` }, connectionId: { S: connectionId }, ...identity, expiresAt },
-    }),
-  );
-}
+// The table helpers, bound to this file's stack.
+const storedCopies = (room: string, messageId: string) => tables.storedCopies(stack, room, messageId);
+const deliveryFailuresFor = (messageId: string) => tables.deliveryFailuresFor(stack, messageId);
+const connectionRecord = (connectionId: string) => tables.connectionRecord(stack, connectionId);
+const subscriptionRecord = (room: string, connectionId: string) => tables.subscriptionRecord(stack, room, connectionId);
+const plantGhost = (connectionId: string, room: string) => tables.plantGhost(stack, connectionId, room, {});
 
 /**
  * Runs `body` with sendMessage's direct path off, as a configuration update would (Lambda starts new

@@ -1,10 +1,9 @@
-import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectionExpiry } from '#core/domain/time';
 import { credentialsForRole, functionRoleName, OPERATOR_ROLE } from '../../local/iam/credentials.js';
 import type { LocalStack } from '../../local/stack.js';
 import { connectionIdOf, type FaultProxy, startFaultProxy } from '../helpers/fault-proxy.js';
 import { type Frame, startTestStack, TestClient } from '../helpers/local-stack.js';
+import { connectionRecord, plantGhost } from '../helpers/stack-tables.js';
 import { copyTemplatesWith, type TemplateEdit } from '../helpers/template-copy.js';
 
 /**
@@ -67,32 +66,6 @@ async function until(condition: () => boolean, timeoutMs = 30_000): Promise<void
 const isMessage = (messageId: string) => (frame: Frame) => frame.type === 'message' && frame.messageId === messageId;
 const copiesAt = (client: TestClient, messageId: string) => client.frames.filter(isMessage(messageId)).length;
 
-async function connectionRecord(stack: LocalStack, connectionId: string) {
-  const result = await stack.dynamoDb.client.send(
-    new GetItemCommand({ TableName: stack.tableNames.ConnectionsTable, Key: { connectionId: { S: connectionId } } }),
-  );
-  return result.Item;
-}
-
-/** A connection that vanished without $disconnect ten minutes ago: its rows remain, the gateway answers 410. */
-async function plantStaleConnection(stack: LocalStack, connectionId: string, room: string): Promise<void> {
-  const now = Date.now();
-  const expiresAt = { N: String(connectionExpiry(now)) };
-  const identity = { userId: { S: `ghost-${room}` }, userName: { S: 'ghost' } };
-  await stack.dynamoDb.client.send(
-    new PutItemCommand({
-      TableName: stack.tableNames.ConnectionsTable,
-      Item: { connectionId: { S: connectionId }, ...identity, connectedAt: { N: String(now - 600_000) }, expiresAt },
-    }),
-  );
-  await stack.dynamoDb.client.send(
-    new PutItemCommand({
-      TableName: stack.tableNames.SubscriptionsTable,
-      Item: { topic: { S: `room#${room}` }, connectionId: { S: connectionId }, ...identity, expiresAt },
-    }),
-  );
-}
-
 interface RoomOutcome {
   /** Copies of the message each live member received. */
   copies: number[];
@@ -121,7 +94,8 @@ async function sendIntoRoomWithStaleMember(
   // (Without a grant the stack may never settle: a refused task waits out the state machine's retries.)
   if (settle.kind === 'delivered') await stack.idle();
   const stale = `${room.replace(/[^A-Za-z]/g, '')}Stale0=`;
-  await plantStaleConnection(stack, stale, room);
+  // Rows present, connected ten minutes ago, no socket: the gateway answers 410.
+  await plantGhost(stack, stale, room, { openedAgoMs: 600_000, userId: `ghost-${room}` });
   const messageId = `${room}-1`;
   try {
     ann.send({ action: 'sendMessage', room, message: 'who is still here?', messageId });
