@@ -1,6 +1,12 @@
 import { isUtf8 } from 'node:buffer';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type {
+  APIGatewayEventRequestContextLambdaAuthorizer,
+  APIGatewayEventRequestContextV2,
+  APIGatewayProxyEventV2WithRequestContext,
+  APIGatewayRequestAuthorizerEventV2,
+} from 'aws-lambda';
 import { DEFAULT_ACCOUNT, DEFAULT_REGION, readBody, sendJson } from '../aws-protocol.js';
 import { listen } from '../listen.js';
 import { AuthorizerConfigurationError, evaluatePolicyResult, globMatches } from './authorizer-policy.js';
@@ -60,42 +66,20 @@ export interface LocalHttpApiOptions {
   logger?: GatewayLogger;
 }
 
-/** `requestContext` of an HTTP API payload format 2.0 event. */
-export interface HttpApiRequestContext {
-  accountId: string;
-  apiId: string;
-  authorizer?: { lambda: unknown };
-  domainName: string;
-  domainPrefix: string;
-  http: { method: string; path: string; protocol: string; sourceIp: string; userAgent: string };
-  requestId: string;
-  routeKey: string;
-  stage: string;
-  time: string;
-  timeEpoch: number;
-}
+/**
+ * The payload format 2.0 event a route's function receives. Routes behind the Lambda authorizer get
+ * what it returned as context under `requestContext.authorizer.lambda`; other routes get no
+ * `authorizer` (the @types/aws-lambda event type has either none or a required one).
+ */
+export type HttpApiEvent = APIGatewayProxyEventV2WithRequestContext<
+  APIGatewayEventRequestContextV2 & { authorizer?: APIGatewayEventRequestContextLambdaAuthorizer<unknown> }
+>;
 
-/** The HTTP API payload format 2.0 event a route's function receives. */
-export interface HttpApiEvent {
-  version: '2.0';
-  routeKey: string;
-  rawPath: string;
-  rawQueryString: string;
-  cookies?: string[];
-  headers: Record<string, string>;
-  queryStringParameters?: Record<string, string>;
-  pathParameters?: Record<string, string>;
-  requestContext: HttpApiRequestContext;
-  body?: string;
-  isBase64Encoded: boolean;
-}
-
-/** The payload format 2.0 input of the Lambda authorizer. */
-export interface HttpApiAuthorizerEvent extends Omit<HttpApiEvent, 'body' | 'isBase64Encoded'> {
-  type: 'REQUEST';
-  routeArn: string;
-  identitySource: string[];
-}
+/**
+ * The payload format 2.0 input of the Lambda authorizer. Like the route's event it has `cookies`
+ * only when the request sent some; the @types/aws-lambda type always has them.
+ */
+export type HttpApiAuthorizerEvent = Omit<APIGatewayRequestAuthorizerEventV2, 'cookies'> & { cookies?: string[] };
 
 /** Counters of a running HTTP API. */
 export interface LocalHttpApiStats {

@@ -1,68 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import { isRecord } from './gateway-support.js';
 
-/** `requestContext.authorizer` of a WebSocket event: the authorizer's context, stringified, plus principalId. */
-export type WebSocketAuthorizerContext = Record<string, string | number>;
-
-/** `requestContext` of the events API Gateway sends to WebSocket Lambda proxy integrations. */
-export interface WebSocketRequestContext {
-  routeKey: string;
-  messageId?: string;
-  disconnectStatusCode?: number;
-  eventType: 'CONNECT' | 'MESSAGE' | 'DISCONNECT';
-  extendedRequestId: string;
-  requestTime: string;
-  messageDirection: 'IN';
-  disconnectReason?: string;
-  stage: string;
-  connectedAt: number;
-  requestTimeEpoch: number;
-  identity: { sourceIp: string; userAgent?: string };
-  requestId: string;
-  domainName: string;
-  connectionId: string;
-  apiId: string;
-  authorizer?: WebSocketAuthorizerContext;
-}
-
-/** The `$connect` event. */
-export interface WebSocketConnectEvent {
-  headers: Record<string, string>;
-  multiValueHeaders: Record<string, string[]>;
-  queryStringParameters?: Record<string, string>;
-  multiValueQueryStringParameters?: Record<string, string[]>;
-  requestContext: WebSocketRequestContext;
-  isBase64Encoded: false;
-}
-
-/** The event of a message route (custom route key or `$default`). */
-export interface WebSocketMessageEvent {
-  requestContext: WebSocketRequestContext;
-  body: string;
-  isBase64Encoded: false;
-}
-
-/** The `$disconnect` event. */
-export interface WebSocketDisconnectEvent {
-  headers: Record<string, string>;
-  multiValueHeaders: Record<string, string[]>;
-  requestContext: WebSocketRequestContext;
-  isBase64Encoded: false;
-}
-
-/** The input of a Lambda REQUEST authorizer on a WebSocket API's `$connect` route. */
-export interface WebSocketAuthorizerEvent {
-  type: 'REQUEST';
-  methodArn: string;
-  headers: Record<string, string>;
-  multiValueHeaders: Record<string, string[]>;
-  queryStringParameters?: Record<string, string>;
-  multiValueQueryStringParameters?: Record<string, string[]>;
-  stageVariables: Record<string, string>;
-  requestContext: WebSocketRequestContext;
-}
-
-/** What a handshake request carries that the `$connect` event and the authorizer event both need. */
+/**
+ * What a handshake request carries that the `$connect` event and the authorizer event both need
+ * (`WebSocketEvent` and `WebSocketAuthorizerEvent` of api/src/websocket/event.ts).
+ */
 export interface HandshakeRequestParts {
   headers: Record<string, string>;
   multiValueHeaders: Record<string, string[]>;
@@ -117,7 +59,7 @@ function lastValues(multi: Record<string, string[]>): Record<string, string> {
 }
 
 /** The headers API Gateway puts on `$disconnect` events: not the client's, which are long gone. */
-export function disconnectHeaders(domainName: string): Pick<WebSocketDisconnectEvent, 'headers' | 'multiValueHeaders'> {
+export function disconnectHeaders(domainName: string): Pick<HandshakeRequestParts, 'headers' | 'multiValueHeaders'> {
   const headers = { Host: domainName, 'x-api-key': '', 'X-Forwarded-For': '', 'x-restapi': '' };
   const multiValueHeaders: Record<string, string[]> = {};
   for (const [key, value] of Object.entries(headers)) multiValueHeaders[key] = [value];

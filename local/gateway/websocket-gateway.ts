@@ -3,6 +3,12 @@ import { createServer, type IncomingMessage, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
+import type {
+  WebSocketAuthorizerContext,
+  WebSocketAuthorizerEvent,
+  WebSocketEvent,
+  WebSocketRequestContext,
+} from '#api/websocket/event';
 import { DEFAULT_ACCOUNT, DEFAULT_REGION } from '../aws-protocol.js';
 import { ERROR_SHAPES, type LocalIam } from '../iam/authorizer.js';
 import { listen } from '../listen.js';
@@ -39,12 +45,6 @@ import {
   type HandshakeRequestParts,
   handshakeRequestParts,
   identitySourceValue,
-  type WebSocketAuthorizerContext,
-  type WebSocketAuthorizerEvent,
-  type WebSocketConnectEvent,
-  type WebSocketDisconnectEvent,
-  type WebSocketMessageEvent,
-  type WebSocketRequestContext,
 } from './websocket-events.js';
 
 /** API Gateway's limit for one WebSocket frame. */
@@ -354,7 +354,7 @@ export async function startLocalWebSocketGateway(
     }
     const route = routes.$connect;
     if (!route) return { accepted: true };
-    const event: WebSocketConnectEvent = {
+    const event: WebSocketEvent = {
       ...parts,
       requestContext: requestContext(conn, '$connect', 'CONNECT'),
       isBase64Encoded: false,
@@ -404,11 +404,13 @@ export async function startLocalWebSocketGateway(
       const result = await invokeWithTimeout(invoke, authorizer.functionName, event, integrationTimeoutMs);
       const decision = evaluatePolicyResult(result, methodArn);
       if (!decision.allowed) return { accepted: false, statusCode: 403, message: 'Forbidden' };
-      const context: WebSocketAuthorizerContext = {};
+      const context: Record<string, string> = {};
       for (const [key, value] of Object.entries(decision.context)) context[key] = String(value);
-      context.principalId = decision.principalId;
-      context.integrationLatency = Date.now() - started;
-      conn.authorizer = context;
+      conn.authorizer = {
+        ...context,
+        principalId: decision.principalId,
+        integrationLatency: Date.now() - started,
+      } satisfies WebSocketAuthorizerContext;
       return { accepted: true };
     } catch (err) {
       if (isUnauthorizedError(err)) return unauthorized;
@@ -464,7 +466,7 @@ export async function startLocalWebSocketGateway(
       await sendFrame(conn, errorFrame('Forbidden', conn.connectionId, newAwsStyleId()), false);
       return;
     }
-    const event: WebSocketMessageEvent = {
+    const event: WebSocketEvent = {
       requestContext: { ...requestContext(conn, routeKey, 'MESSAGE'), messageId: newAwsStyleId() },
       body,
       isBase64Encoded: false,
@@ -517,7 +519,7 @@ export async function startLocalWebSocketGateway(
     logger.debug('connection closed', { connectionId: conn.connectionId, code, reason });
     const route = routes.$disconnect;
     if (!route) return;
-    const event: WebSocketDisconnectEvent = {
+    const event: WebSocketEvent = {
       ...disconnectHeaders(domainName),
       requestContext: {
         ...requestContext(conn, '$disconnect', 'DISCONNECT'),

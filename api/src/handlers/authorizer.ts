@@ -1,6 +1,5 @@
 import type {
   APIGatewayAuthorizerWithContextResult,
-  APIGatewayRequestAuthorizerEvent,
   APIGatewayRequestAuthorizerEventV2,
   APIGatewaySimpleAuthorizerResult,
 } from 'aws-lambda';
@@ -8,9 +7,10 @@ import { instrumented, logger } from '#aws/observability';
 import { UnauthorizedError } from '#core/domain/errors';
 import type { Identity } from '#core/domain/identity';
 import { authMode, identityFromClaim, identityFromToken } from '../auth/identity-resolver.js';
+import type { WebSocketAuthorizerEvent } from '../websocket/event.js';
 
 /** WebSocket $connect REQUEST authorizer (IAM policy response) or HTTP API payload 2.0 (simple response). */
-type AuthorizerEvent = APIGatewayRequestAuthorizerEvent | APIGatewayRequestAuthorizerEventV2;
+type AuthorizerEvent = WebSocketAuthorizerEvent | APIGatewayRequestAuthorizerEventV2;
 
 /** What both APIs pass on to the routes, in `requestContext.authorizer` (`.lambda` on the HTTP API). */
 type AuthorizerContext = { userId: string; userName: string };

@@ -18,8 +18,8 @@ export const handler = instrumented('connect', async (event: WebSocketEvent): Pr
       identity,
       rooms,
       connectedAt,
-      sourceIp: source?.sourceIp,
-      userAgent: source?.userAgent,
+      sourceIp: source.sourceIp,
+      userAgent: source.userAgent ?? undefined,
     });
     logger.info('connected', { userId: identity.userId, rooms });
     return { statusCode: 200 };

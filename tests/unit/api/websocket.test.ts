@@ -8,7 +8,7 @@ import { ValidationError } from '#core/domain/errors';
 
 const event = (
   body: string,
-  authorizer: Record<string, unknown> | null = { userId: 'alice', userName: 'Alice' },
+  authorizer: Record<string, string> | null = { userId: 'alice', userName: 'Alice' },
 ): WebSocketEvent => ({
   body,
   isBase64Encoded: false,
@@ -26,7 +26,8 @@ const event = (
     domainName: 'localhost',
     stage: 'prod',
     apiId: 'api',
-    ...(authorizer ? { authorizer } : {}),
+    identity: { sourceIp: '203.0.113.10', userAgent: 'test' },
+    ...(authorizer ? { authorizer: { ...authorizer, principalId: 'alice', integrationLatency: 12 } } : {}),
   },
 });
 
