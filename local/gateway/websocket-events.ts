@@ -1,5 +1,51 @@
 import type { IncomingMessage } from 'node:http';
-import { isRecord } from './gateway-support.js';
+import type { WebSocketAuthorizerContext, WebSocketRequestContext } from '#api/websocket/event';
+import { formatClfTime, isRecord, newAwsStyleId } from './gateway-support.js';
+
+/** The API an event comes from, as its request context names it. */
+export interface WebSocketApiEndpoint {
+  apiId: string;
+  stage: string;
+  /** `host:port` the clients connected to. */
+  domainName: string;
+}
+
+/** What every event's request context repeats about the connection it belongs to. */
+export interface ConnectionFacts {
+  readonly connectionId: string;
+  readonly connectedAt: number;
+  readonly sourceIp: string;
+  readonly userAgent: string;
+  readonly authorizer?: WebSocketAuthorizerContext;
+}
+
+/** The `requestContext` of one event, with a fresh request id and time. */
+export function requestContext(
+  api: WebSocketApiEndpoint,
+  conn: ConnectionFacts,
+  routeKey: string,
+  eventType: WebSocketRequestContext['eventType'],
+): WebSocketRequestContext {
+  const now = Date.now();
+  const requestId = newAwsStyleId();
+  const context: WebSocketRequestContext = {
+    routeKey,
+    eventType,
+    extendedRequestId: requestId,
+    requestTime: formatClfTime(now),
+    messageDirection: 'IN',
+    stage: api.stage,
+    connectedAt: conn.connectedAt,
+    requestTimeEpoch: now,
+    identity: { sourceIp: conn.sourceIp, userAgent: conn.userAgent },
+    requestId,
+    domainName: api.domainName,
+    connectionId: conn.connectionId,
+    apiId: api.apiId,
+  };
+  if (conn.authorizer) context.authorizer = conn.authorizer;
+  return context;
+}
 
 /**
  * What a handshake request carries that the `$connect` event and the authorizer event both need
