@@ -92,6 +92,8 @@ export interface LocalWebSocketGatewayOptions {
    * `arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/METHOD/@connections/ID` from the signing role.
    */
   iam?: LocalIam;
+  /** Milliseconds a postToConnection takes before its frame is sent (the latency model's draw). */
+  postDelayMs?: () => number;
 }
 
 /** Counters of a running gateway. */
@@ -206,6 +208,10 @@ export async function startLocalWebSocketGateway(
     post(connectionId, data) {
       const conn = connections.get(connectionId);
       if (conn?.state !== 'open') return Promise.resolve(false);
+      const delayMs = options.postDelayMs?.() ?? 0;
+      if (delayMs > 0) {
+        return new Promise((wait) => setTimeout(wait, delayMs)).then(() => sendFrame(conn, data, !isUtf8(data)));
+      }
       // Text unless the bytes cannot be text: what clients of API Gateway receive for UTF-8 data.
       return sendFrame(conn, data, !isUtf8(data));
     },
