@@ -23,7 +23,7 @@ import { repoRoot } from '../local/stack.js';
 import { startBaselineServer } from './baseline-server.js';
 import { type CostBreakdown, costPerMillion } from './lib/cost-model.js';
 import { type BenchSocket, ClientPool } from './lib/harness.js';
-import { DIRECT_ROOM, modelFloor, STATE_MACHINE_ROOM } from './lib/latency-floor.js';
+import { DIRECT_DM, DIRECT_ROOM, modelFloor, STATE_MACHINE_ROOM } from './lib/latency-floor.js';
 import { formatJson, loadAverage, type MachineInfo, machineInfo } from './lib/machine.js';
 import { replaceSection } from './lib/report.js';
 import { runRoom } from './lib/scenario.js';
@@ -410,14 +410,23 @@ export function render(results: LatencyResults): string {
     '',
     table(
       ['case', 'direct path', 'state machine path'],
-      settings.sizes.map((size) => {
-        const messages = Math.max(100, Math.round(20_000 / size));
-        return [
-          label(size),
-          size <= settings.directMaxMembers ? pair(modelFloor(size, DIRECT_ROOM, messages)) : 'takes the state machine',
-          pair(modelFloor(size, STATE_MACHINE_ROOM, messages)),
-        ];
-      }),
+      [
+        ...settings.sizes.map((size) => {
+          const messages = Math.max(100, Math.round(20_000 / size));
+          return [
+            label(size),
+            size <= settings.directMaxMembers
+              ? pair(modelFloor(size, DIRECT_ROOM, messages))
+              : 'takes the state machine',
+            pair(modelFloor(size, STATE_MACHINE_ROOM, messages)),
+          ];
+        }),
+        [
+          label('dm'),
+          pair(modelFloor(2, DIRECT_DM, 10_000)),
+          pair(modelFloor(2, { ...STATE_MACHINE_ROOM, dynamoDbInSeries: DIRECT_DM.dynamoDbInSeries }, 10_000)),
+        ],
+      ],
     ),
     '',
     'Requests per message, measured with the model off (handler DynamoDB requests from the authorising front):',
@@ -451,7 +460,7 @@ export function render(results: LatencyResults): string {
       ['hop', 'fitted p50 / p99 ms', 'draws', 'mean ms'],
       (Object.keys(AWS_HOPS) as Hop[]).map((hop) => [
         hop,
-        `${AWS_HOPS[hop].p50} / ${AWS_HOPS[hop].p99}`,
+        `$AWS_HOPS[hop].p50/ ${AWS_HOPS[hop].p99}`,
         String(results.modelStats[hop]?.draws ?? 0),
         fmt(results.modelStats[hop]?.meanMs ?? Number.NaN, 1),
       ]),
