@@ -91,8 +91,8 @@ interface LatencyResults {
     connections: number;
     connectSeconds: number;
   };
-  /** Raw per-member samples (ms) by configuration and case, all rounds together. */
-  samples: Record<string, Record<string, number[]>>;
+  /** Send → receive (ms) by configuration and case, every round's per-member samples together. */
+  latency: Record<string, Record<string, LatencySummary>>;
   /** The ws floor per case (a DM's floor is a 2-socket room). */
   floor: Record<string, LatencySummary>;
   /** Requests per message by path and case, measured with the model off. */
@@ -141,12 +141,16 @@ async function main(): Promise<void> {
       connections: 0,
       connectSeconds: 0,
     },
-    samples: Object.fromEntries(CONFIGS.map((config) => [configKey(config), {}])),
+    latency: Object.fromEntries(CONFIGS.map((config) => [configKey(config), {}])),
     floor: {},
     usage: { direct: {}, 'state machine': {} },
     modelStats: {},
     skipped: [],
   };
+  // Raw samples stay in memory; the results keep their summaries (1,000-member rooms make megabytes).
+  const samplesBy: Record<string, Record<string, number[]>> = Object.fromEntries(
+    CONFIGS.map((config) => [configKey(config), {}]),
+  );
   const ports = await pickBenchPorts();
   // Off while the sockets connect; switched per configuration below.
   const model = new LatencyModel({ profile: 'aws', seed, coldStartRate });
@@ -233,8 +237,11 @@ async function main(): Promise<void> {
               operations,
             );
           }
-          const bucket = results.samples[configKey(config)] as Record<string, number[]>;
+          const bucket = samplesBy[configKey(config)] as Record<string, number[]>;
           bucket[caseKey(item)] = [...(bucket[caseKey(item)] ?? []), ...samples];
+          (results.latency[configKey(config)] as Record<string, LatencySummary>)[caseKey(item)] = summarize(
+            bucket[caseKey(item)] ?? [],
+          );
           const summary = summarize(samples);
           log(
             `round ${round + 1} ${configKey(config)} ${item === 'dm' ? 'DM' : `room ${item}`}: ` +
@@ -323,8 +330,8 @@ const table = (header: string[], rows: string[][]) =>
   ].join('\n');
 
 function summaryOf(results: LatencyResults, config: Config, item: Case): LatencySummary | undefined {
-  const samples = results.samples[configKey(config)]?.[caseKey(item)];
-  return samples && samples.length > 0 ? summarize(samples) : undefined;
+  const summary = results.latency[configKey(config)]?.[caseKey(item)];
+  return summary && summary.count > 0 ? summary : undefined;
 }
 
 /** Cost per million messages for one path and case, from its measured requests. */
@@ -460,7 +467,7 @@ export function render(results: LatencyResults): string {
       ['hop', 'fitted p50 / p99 ms', 'draws', 'mean ms'],
       (Object.keys(AWS_HOPS) as Hop[]).map((hop) => [
         hop,
-        `$AWS_HOPS[hop].p50/ ${AWS_HOPS[hop].p99}`,
+        `${AWS_HOPS[hop].p50} / ${AWS_HOPS[hop].p99}`,
         String(results.modelStats[hop]?.draws ?? 0),
         fmt(results.modelStats[hop]?.meanMs ?? Number.NaN, 1),
       ]),
@@ -502,7 +509,19 @@ async function writeOutputs(results: LatencyResults): Promise<void> {
 }
 
 async function renderOnly(path: string): Promise<void> {
-  const results = JSON.parse(await readFile(resolve(repoRoot, path), 'utf8')) as LatencyResults;
+  const saved = JSON.parse(await readFile(resolve(repoRoot, path), 'utf8')) as LatencyResults & {
+    samples?: Record<string, Record<string, number[]>>;
+  };
+  // The first saved run kept raw samples; summarise them once.
+  const { samples, ...results } = saved;
+  if (samples) {
+    results.latency = Object.fromEntries(
+      Object.entries(samples).map(([key, cases]) => [
+        key,
+        Object.fromEntries(Object.entries(cases).map(([item, list]) => [item, summarize(list)])),
+      ]),
+    );
+  }
   await writeOutputs(results);
 }
 
