@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { parseParameterOverrides } from '../local/cfn/parameters.js';
+import { describeLatency, latencyFlags, latencySettingsOf } from '../local/latency/cli.js';
 import { repoRoot } from '../local/stack.js';
 import { type BenchSocket, ClientPool, type Flight } from './lib/harness.js';
 import { formatJson, loadAverage, type MachineInfo, machineInfo, processRssMb } from './lib/machine.js';
@@ -44,6 +45,8 @@ const { values: args } = parseArgs({
     note: { type: 'string', default: '' },
     // Template parameter overrides, e.g. `--parameter Tracing=Active` (repeatable).
     parameter: { type: 'string', multiple: true, default: [] },
+    // --latency aws|none, --latency-seed, --cold-start-rate: the per-hop AWS delays (local/latency/).
+    ...latencyFlags,
   },
 });
 
@@ -58,6 +61,7 @@ const sampleMs = Number(args['sample-seconds']) * 1000;
 const messageTimeoutMs = Number(args['message-timeout']) * 1000;
 const deadline = Date.now() + Number(args['max-minutes']) * 60_000;
 const templateParameters = parseParameterOverrides(args.parameter ?? []);
+const latencySettings = latencySettingsOf(args);
 
 /** `global.gc`, exposed at run time so `npm run load` needs no node flag. */
 setFlagsFromString('--expose-gc');
@@ -102,6 +106,8 @@ interface LoadResults {
     rateLimit: string;
     /** Template parameter overrides given with --parameter. */
     parameters?: Record<string, string>;
+    /** `--latency`, as describeLatency words it. */
+    latency?: string;
   };
   connectSeconds: number;
   sent: number;
@@ -169,7 +175,12 @@ async function main(): Promise<number> {
   }
 
   ports = await pickBenchPorts();
-  const target = await startSwitchboard({ ports, keepRateLimit: true, parameters: templateParameters });
+  const target = await startSwitchboard({
+    ports,
+    keepRateLimit: true,
+    parameters: templateParameters,
+    latency: latencySettings,
+  });
   log('local stack up');
   const latency = new LatencyHistogram();
   const pool = new ClientPool({
@@ -326,6 +337,7 @@ async function main(): Promise<number> {
         ...(soak ? { soakMinutes, soakRate } : {}),
         rateLimit: 'template defaults (10/s, burst 20 per connection)',
         ...(Object.keys(templateParameters).length > 0 ? { parameters: templateParameters } : {}),
+        ...(latencySettings.latency !== 'none' ? { latency: describeLatency(latencySettings) } : {}),
       },
       connectSeconds,
       sent: sequence,
@@ -406,6 +418,7 @@ function render(results: LoadResults): string {
               .join(', ')}.`
           : ''
       }` +
+      `${s.latency ? ` With the ${s.latency}.` : ''}` +
       `${results.note ? ` ${results.note}` : ''}_`,
     '',
     `${s.connections.toLocaleString('en-US')} connections in ${s.rooms} rooms (joined through \`$connect\`, ` +

@@ -22,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { parseParameterOverrides } from '../local/cfn/parameters.js';
 import { operatorCredentials } from '../local/dynamodb.js';
+import { describeLatency, latencyFlags, latencySettingsOf } from '../local/latency/cli.js';
 import { repoRoot } from '../local/stack.js';
 import { startBaselineServer } from './baseline-server.js';
 import { type CostBreakdown, costPerMillion, type MeasuredPerMessage } from './lib/cost-model.js';
@@ -68,9 +69,12 @@ const { values: args } = parseArgs({
     'from-json': { type: 'string' },
     // Template parameter overrides for the whole run, e.g. `--parameter Tracing=Active` (repeatable).
     parameter: { type: 'string', multiple: true, default: [] },
+    // --latency aws|none, --latency-seed, --cold-start-rate: the per-hop AWS delays (local/latency/).
+    ...latencyFlags,
   },
 });
 const templateParameters = parseParameterOverrides(args.parameter ?? []);
+const latency = latencySettingsOf(args);
 
 if (args.quick) {
   Object.assign(args, {
@@ -142,7 +146,7 @@ async function main(): Promise<void> {
   log(`machine: ${machine.cpu}, ${machine.cores} cores, load ${machine.loadAtStart.toFixed(1)}`);
   ports = await pickBenchPorts();
   let clock = performance.now();
-  const target = await startSwitchboard({ ports, parameters: templateParameters });
+  const target = await startSwitchboard({ ports, parameters: templateParameters, latency });
   results.setup.stackStartSeconds = (performance.now() - clock) / 1000;
   results.parameters = {
     ConnectionPageSize: '1000',
@@ -150,6 +154,7 @@ async function main(): Promise<void> {
     POST_CONCURRENCY: '32',
     ...templateParameters,
   };
+  results.latency = describeLatency(latency);
   log(`local stack up in ${results.setup.stackStartSeconds.toFixed(1)} s`);
   const baseline = await startBaselineServer({ port: 0 });
   const ours = new ClientPool({ urlFor: (index) => target.urlFor({ userId: `bench-u${index}`, room: `p${index}` }) });
@@ -386,6 +391,7 @@ function costTable(results: BenchResults, postMemoryMb?: number): CostBreakdown[
       posts: usage.postToConnection,
       senderFrames: 2,
       actionsInvocations: lambda('WebSocketActionsFunction'),
+      directPosts: usage.directPosts ?? 0,
       postInvocations: lambda('PostToConnectionsFunction'),
       otherInvocations: all - lambda('WebSocketActionsFunction') - lambda('PostToConnectionsFunction'),
       executions: usage.startExecutions,

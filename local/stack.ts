@@ -23,6 +23,7 @@ import {
   TooManyRequestsError,
   UnknownFunctionError,
 } from './lambda/service.js';
+import { type LatencyModel, type LatencyProfile, latencyModelFor } from './latency/model.js';
 import { type LocalSqs, startLocalSqs } from './sqs/server.js';
 import { type LocalStackModel, loadLocalStackModel } from './stack-model.js';
 import { type LocalStepFunctions, startLocalStepFunctions } from './stepfunctions/server.js';
@@ -79,6 +80,16 @@ export interface LocalStackOptions {
   sendToDestination?: DestinationSender;
   idleTimeoutMs?: number;
   maxConnectionMs?: number;
+  /**
+   * `aws`: every stand-in adds the delay its hop takes on AWS (local/latency/hops.ts), drawn from a
+   * lognormal fitted to published p50/p99 figures; `none` (the default) adds nothing. A model object
+   * may be passed instead, e.g. to switch it on and off during a run.
+   */
+  latency?: LatencyProfile | LatencyModel;
+  /** Seeds the latency model's generators; default 1. */
+  latencySeed?: number;
+  /** Fraction of Lambda invocations that pay a cold start under the latency model; default 0. */
+  coldStartRate?: number;
   log?: (message: string, extra?: object) => void;
 }
 
@@ -94,6 +105,8 @@ export interface LocalStack {
   sqs: LocalSqs;
   iam: LocalIam;
   dynamoDbFront: DynamoDbFront;
+  /** The latency model the stand-ins draw from; undefined with `latency: 'none'`. */
+  latency: LatencyModel | undefined;
   urls: {
     webSocket: string;
     management: string;
@@ -136,6 +149,14 @@ export function deliverToTarget(
   };
 }
 
+/** Runs `wait` before each delivery: the time EventBridge takes from PutEvents to the target. */
+export function withDelay(wait: () => Promise<void>, deliver: DeliverFunction): DeliverFunction {
+  return async (...args) => {
+    await wait();
+    return deliver(...args);
+  };
+}
+
 export const LOCAL_REGION = DEFAULT_REGION;
 export const LOCAL_ACCOUNT = DEFAULT_ACCOUNT;
 
@@ -152,6 +173,12 @@ const API_GATEWAY_SERVICE: Principal = { kind: 'service', service: 'apigateway.a
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const host = options.host ?? '127.0.0.1';
   const log = options.log ?? (() => {});
+  const latency = latencyModelFor(options.latency, {
+    ...(options.latencySeed !== undefined ? { seed: options.latencySeed } : {}),
+    ...(options.coldStartRate !== undefined ? { coldStartRate: options.coldStartRate } : {}),
+  });
+  // Each stand-in adds its hop where AWS would; with no model nothing is wrapped.
+  const delay = async (hop: Parameters<LatencyModel['delay']>[0]) => latency?.delay(hop);
   const closers: Array<() => Promise<void>> = [];
   const closeAll = async () => {
     for (const close of closers.reverse()) await close().catch(() => {});
@@ -191,6 +218,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       iam,
       region: LOCAL_REGION,
       accountId: LOCAL_ACCOUNT,
+      ...(latency ? { requestDelayMs: () => latency.draw('dynamoDbRequest') } : {}),
     });
     closers.push(() => dynamoDbFront.close());
     log('DynamoDB Local answering', { front: dynamoDbFront.url, local: dynamoDb.endpoint });
@@ -204,6 +232,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       accountId: LOCAL_ACCOUNT,
       queues: model.queues,
       iam,
+      ...(latency ? { deliveryDelayMs: () => latency.draw('sqs') } : {}),
     });
     closers.push(() => sqs.close());
 
@@ -238,13 +267,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     log('functions bundled');
     // A synchronous Invoke; Lambda's own refusals reach a state machine as Lambda.* errors, function
     // errors with the function's errorType.
-    const invokeForStateMachine = (name: string, payload: unknown) =>
-      functions.invoke(name, payload, { invocationType: 'RequestResponse' }).catch((error: unknown) => {
+    const invokeForStateMachine = async (name: string, payload: unknown) => {
+      await delay('lambdaInvoke');
+      return functions.invoke(name, payload, { invocationType: 'RequestResponse' }).catch((error: unknown) => {
         if (error instanceof TooManyRequestsError || error instanceof UnknownFunctionError) {
           error.name = `Lambda.${error.name}`;
         }
         throw error;
       });
+    };
     const functionArns = new Map(
       model.functions.flatMap((fn) => [[fn.name, fn.arn] as const, [fn.arn, fn.arn] as const]),
     );
@@ -291,6 +322,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
       iam,
       logger: log,
+      ...(latency
+        ? { startDelayMs: (sync: boolean) => latency.draw(sync ? 'stepFunctionsSyncStart' : 'stepFunctionsStart') }
+        : {}),
     });
     closers.push(() => stepFunctions.close());
     endpoints.stepFunctions = stepFunctions.url;
@@ -326,13 +360,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       rules: model.rules,
       // Targets receive what EventBridge would hand them: a StartExecution as the rule target's role, or
       // an asynchronous Invoke that a Lambda permission naming the rule must allow.
-      deliver: deliverToTarget(
-        functions,
-        async (stateMachineArn, input, rule) => {
-          const roleName = iam.model.ruleTargetRoles.get(rule.name) ?? OPERATOR_ROLE;
-          await sfnAs(roleName).send(new StartExecutionCommand({ stateMachineArn, input: JSON.stringify(input) }));
-        },
-        (functionArn, rule) => iam.authorizeInvoke(EVENTS_SERVICE, functionArnOf(functionArn), ruleArn(rule)),
+      deliver: withDelay(
+        () => delay('eventBridgeDelivery'),
+        deliverToTarget(
+          functions,
+          async (stateMachineArn, input, rule) => {
+            const roleName = iam.model.ruleTargetRoles.get(rule.name) ?? OPERATOR_ROLE;
+            await sfnAs(roleName).send(new StartExecutionCommand({ stateMachineArn, input: JSON.stringify(input) }));
+          },
+          (functionArn, rule) => iam.authorizeInvoke(EVENTS_SERVICE, functionArnOf(functionArn), ruleArn(rule)),
+        ),
       ),
       onDeadLetter: (target, event, error) => {
         const rule = rulesByTarget.get(target.id);
@@ -362,6 +399,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         functionArnOf(name),
         apiGatewaySourceArn(event, apis, LOCAL_REGION, LOCAL_ACCOUNT),
       );
+      await delay('apiGatewayInvoke');
       return functions.invoke(name, event, { invocationType: 'RequestResponse' });
     };
 
@@ -379,6 +417,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(options.idleTimeoutMs ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
       ...(options.maxConnectionMs ? { maxConnectionMs: options.maxConnectionMs } : {}),
       iam,
+      ...(latency ? { postDelayMs: () => latency.draw('connectionsPost') } : {}),
     });
     closers.push(() => webSocket.close());
     // The management endpoint is configuration like any other: here it is the local gateway.
@@ -406,7 +445,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       mappings: model.streamMappings,
       credentials: operatorCredentials,
       credentialsFor: (functionName) => credentialsForRole(functionRoleName(functionName)),
-      invoke: (name, event) => functions.invoke(name, event, { invocationType: 'RequestResponse' }),
+      // The stream hop's figure is write → handler invoked, Lambda's own polling included: poll often
+      // locally so the poller adds little on top of the drawn delay.
+      ...(latency ? { pollIntervalMs: 50 } : {}),
+      invoke: async (name, event) => {
+        await delay('dynamoDbStream');
+        return functions.invoke(name, event, { invocationType: 'RequestResponse' });
+      },
       onFailure: (destination, failure) => {
         functions.sendToDestination(failure.requestContext.functionArn, destination, failure).catch((error: unknown) =>
           log(`stream on-failure record not sent to ${destination}`, {
@@ -433,6 +478,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       streams,
       sqs,
       iam,
+      latency,
       tableNames,
       urls: {
         webSocket: webSocket.url,

@@ -3,6 +3,8 @@ import { startTokenIssuer } from './auth/token-issuer.js';
 import { ParameterOverrideError, parseParameterOverrides } from './cfn/parameters.js';
 import { operatorCredentials } from './dynamodb.js';
 import { startFrontServer } from './front-server.js';
+import { latencyFlags, latencyHelp, latencySettingsOf } from './latency/cli.js';
+import { LatencyOptionError } from './latency/model.js';
 import { checkPrerequisites, MissingPrerequisiteError } from './prerequisites.js';
 import { startLocalStack } from './stack.js';
 
@@ -20,6 +22,7 @@ const { values: flags } = parseArgs({
     verbose: { type: 'boolean', default: false },
     // Template parameter overrides, as `sam deploy --parameter-overrides` takes them (repeatable).
     parameter: { type: 'string', multiple: true, default: [] },
+    ...latencyFlags,
     help: { type: 'boolean', default: false },
   },
 });
@@ -40,6 +43,7 @@ if (flags.help) {
                          --parameter Tracing=Active --parameter PostBatchSize=25
   --iam enforce|off      check every AWS call against the templates'  SWITCHBOARD_IAM
                          IAM roles, as AWS does (default enforce)
+${latencyHelp}
   --verbose              log the stand-ins' activity, and every call IAM refused`);
   process.exit(0);
 }
@@ -72,6 +76,14 @@ try {
   console.error(`Cannot start: ${error.message}`);
   process.exit(1);
 }
+let latency: ReturnType<typeof latencySettingsOf>;
+try {
+  latency = latencySettingsOf(flags);
+} catch (error) {
+  if (!(error instanceof LatencyOptionError)) throw error;
+  console.error(`Cannot start: ${error.message}`);
+  process.exit(1);
+}
 if (flags.iam !== 'enforce' && flags.iam !== 'off') {
   console.error(`Cannot start: --iam must be enforce or off, not ${flags.iam}`);
   process.exit(1);
@@ -91,6 +103,7 @@ const stack = await startLocalStack({
   dynamoDbPort: Number(flags['dynamodb-port']),
   dataDir: flags['data-dir'],
   iam: flags.iam,
+  ...latency,
   ...(issuer ? { tokenIssuer: { issuer: issuer.issuer, jwksUri: issuer.jwksUri, audience: issuer.audience } } : {}),
   log: flags.verbose ? (message, extra) => console.log(`[local] ${message}`, extra ?? '') : undefined,
 }).catch(async (error: unknown) => {
@@ -132,6 +145,7 @@ console.log(`Switchboard local stack
   EventBridge      ${stack.urls.eventBridge}
   Step Functions   ${stack.urls.stepFunctions}
   SQS              ${stack.urls.sqs}
+  Latency          ${latency.latency === 'aws' ? `AWS per-hop delays (seed ${latency.latencySeed}, cold starts ${latency.coldStartRate})` : 'none added (--latency aws models AWS hops)'}
   IAM              ${stack.iam.mode === 'enforce' ? 'enforced' : 'off'}; operator keys: AWS_ACCESS_KEY_ID=${operatorCredentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${operatorCredentials.secretAccessKey}
   Tables           ${Object.values(stack.tableNames).join(', ')}
   Data             ${flags['data-dir'] ?? 'in memory (use --data-dir to keep it)'}

@@ -56,6 +56,11 @@ export interface MeasuredPerMessage {
   /** Frames the sender sent and received besides the fan-out: the sendMessage frame and its ack. */
   senderFrames: number;
   actionsInvocations: number;
+  /**
+   * Of `posts`, those WebSocketActionsFunction made itself (the direct path): they lengthen its
+   * invocation, which is billed at its memory. Default 0 (every post from PostToConnectionsFunction).
+   */
+  directPosts?: number;
   postInvocations: number;
   /** Invocations of other functions per message (e.g. the Messages stream consumer's batches). */
   otherInvocations: number;
@@ -83,6 +88,8 @@ export interface CostBreakdown {
   roomSize: number;
   lines: CostLine[];
   totalPerMillion: number;
+  /** WebSocketActionsFunction's assumed duration per invocation, the direct posts included. */
+  actionsMs: number;
   /** PostToConnectionsFunction's assumed duration per batch and memory, and the billed Express duration. */
   postBatchMs: number;
   postMemoryMb: number;
@@ -118,6 +125,20 @@ export function expressBilledMs(measured: MeasuredPerMessage): number {
   return roundUp(Math.max(raw, 1), 100);
 }
 
+/**
+ * Assumed WebSocketActionsFunction duration per invocation: its fixed part, plus the direct path's
+ * posts timed as a PostToConnectionsFunction batch of that size would be at the actions function's
+ * memory (network round trips or CPU, whichever is longer), less that batch's own fixed part.
+ */
+export function actionsInvocationMs(measured: MeasuredPerMessage): number {
+  const perInvocation = measured.actionsInvocations > 0 ? (measured.directPosts ?? 0) / measured.actionsInvocations : 0;
+  if (perInvocation <= 0) return ASSUMPTIONS.actionsMs;
+  const posting =
+    postInvocationMs(perInvocation, measured.postConcurrency, measured.postCpuMicros, ASSUMPTIONS.actionsMemoryMb) -
+    ASSUMPTIONS.postFixedMs;
+  return ASSUMPTIONS.actionsMs + posting;
+}
+
 /** Dollars per million messages, line by line, from per-message counts. */
 export function costPerMillion(measured: MeasuredPerMessage): CostBreakdown {
   const million = 1e6;
@@ -126,7 +147,8 @@ export function costPerMillion(measured: MeasuredPerMessage): CostBreakdown {
   const postMs = postInvocationMs(batch, measured.postConcurrency, measured.postCpuMicros, postMemoryMb);
   const expressMs = expressBilledMs(measured);
   const apiMessages = measured.posts + measured.senderFrames;
-  const actionsGbS = (ASSUMPTIONS.actionsMs / 1000) * (ASSUMPTIONS.actionsMemoryMb / 1024);
+  const actionsMs = actionsInvocationMs(measured);
+  const actionsGbS = (actionsMs / 1000) * (ASSUMPTIONS.actionsMemoryMb / 1024);
   const postGbS = (postMs / 1000) * (postMemoryMb / 1024);
   const otherGbS = (ASSUMPTIONS.otherMs / 1000) * (ASSUMPTIONS.otherMemoryMb / 1024);
   const invocations = measured.actionsInvocations + measured.postInvocations + measured.otherInvocations;
@@ -149,7 +171,7 @@ export function costPerMillion(measured: MeasuredPerMessage): CostBreakdown {
     {
       item: 'Lambda duration',
       quantity:
-        `${fmtQ(measured.actionsInvocations)} × ${ASSUMPTIONS.actionsMs} ms × ${fmtQ(ASSUMPTIONS.actionsMemoryMb / 1024, 3)} GB + ` +
+        `${fmtQ(measured.actionsInvocations)} × ${actionsMs} ms × ${fmtQ(ASSUMPTIONS.actionsMemoryMb / 1024, 3)} GB + ` +
         `${fmtQ(measured.postInvocations)} × ${postMs} ms × ${fmtQ(postMemoryMb / 1024, 3)} GB + ` +
         `${fmtQ(measured.otherInvocations)} × ${ASSUMPTIONS.otherMs} ms × 0.25 GB = ` +
         `${fmtQ(lambdaGbS, 5)} GB-s × $0.0000133334`,
@@ -185,6 +207,7 @@ export function costPerMillion(measured: MeasuredPerMessage): CostBreakdown {
     roomSize: measured.roomSize,
     lines,
     totalPerMillion: lines.reduce((sum, line) => sum + line.perMillion, 0),
+    actionsMs,
     postBatchMs: postMs,
     postMemoryMb,
     expressBilledMs: expressMs,

@@ -118,7 +118,14 @@ export class ClientPool {
 
   private onFrame(socket: BenchSocket, frame: Record<string, unknown>): void {
     for (const listener of this.listeners) listener(socket, frame);
-    const id = typeof frame.messageId === 'string' ? frame.messageId : undefined;
+    // Room frames carry messageId at the top; direct messages (and their acks' frames) inside `data`.
+    const data = frame.data !== null && typeof frame.data === 'object' ? (frame.data as Record<string, unknown>) : {};
+    const id =
+      typeof frame.messageId === 'string'
+        ? frame.messageId
+        : frame.type === 'message' && typeof data.messageId === 'string'
+          ? data.messageId
+          : undefined;
     if (id === undefined) return;
     const flight = this.flights.get(id);
     if (frame.type === 'ack') {
@@ -174,6 +181,28 @@ export class ClientPool {
     text = 'benchmark message',
     members?: ReadonlySet<number>,
   ): Flight {
+    return this.track(id, expected, members, () =>
+      sender.ws.send(JSON.stringify({ action: 'sendMessage', room, message: text, messageId: id })),
+    );
+  }
+
+  /**
+   * Sends a direct message from `sender` to `recipientId` and tracks it until `expected` sockets have it
+   * (the recipient's connections and the sender's own, which get the message too).
+   */
+  sendDirect(
+    sender: BenchSocket,
+    recipientId: string,
+    id: string,
+    expected: number,
+    text = 'benchmark message',
+  ): Flight {
+    return this.track(id, expected, undefined, () =>
+      sender.ws.send(JSON.stringify({ action: 'sendMessage', recipientId, content: text, messageId: id })),
+    );
+  }
+
+  private track(id: string, expected: number, members: ReadonlySet<number> | undefined, send: () => void): Flight {
     let resolve = () => {};
     const done = new Promise<void>((settle) => {
       resolve = settle;
@@ -189,7 +218,7 @@ export class ClientPool {
       ...(members ? { members } : {}),
     };
     this.flights.set(id, flight);
-    sender.ws.send(JSON.stringify({ action: 'sendMessage', room, message: text, messageId: id }));
+    send();
     return flight;
   }
 

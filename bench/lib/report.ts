@@ -31,6 +31,8 @@ export interface BenchResults {
     warmup: number;
   };
   parameters?: Record<string, string>;
+  /** `--latency`, as describeLatency words it; absent in runs before the model existed. */
+  latency?: string;
   setup: { stackStartSeconds: number; connectSeconds: number; connections: number; baselineConnectSeconds: number };
   rooms: Array<{ size: number; ours: RoomRun; usage: PerOperation; baseline?: RoomRun }>;
   presence?: PresenceCost;
@@ -134,7 +136,8 @@ export function renderReport(results: BenchResults): string {
       'invocation count.',
     `- Fan-out settings: ${Object.entries(results.parameters ?? {})
       .map(([key, value]) => `\`${key}=${value}\``)
-      .join(', ')}; the benchmark raises the per-connection rate limit (its UpdateItem is still counted).`,
+      .join(', ')}; the benchmark raises the per-connection rate limit (its UpdateItem is still counted).` +
+      `${results.latency ? ` This run: ${results.latency}.` : ''}`,
     '',
     table(
       ['room size', ...results.options.sizes.map(String)],

@@ -8,6 +8,9 @@ import { topics } from '#core/domain/room';
 import { connectionExpiry } from '#core/domain/time';
 import { createSubscriptionStore } from '#db/subscriptions-store';
 import { operatorCredentials } from '../../local/dynamodb.js';
+import { functionRoleName } from '../../local/iam/credentials.js';
+import type { LatencySettings } from '../../local/latency/cli.js';
+import type { LatencyModel } from '../../local/latency/model.js';
 import { LOCAL_ACCOUNT, LOCAL_REGION, type LocalStack, repoRoot, startLocalStack } from '../../local/stack.js';
 import { loadLocalStackModel } from '../../local/stack-model.js';
 import { type LocalStepFunctions, startLocalStepFunctions } from '../../local/stepfunctions/server.js';
@@ -48,6 +51,8 @@ export interface StackUsage {
   invocationMs: Record<string, number[]>;
   postsAccepted: number;
   postsGone: number;
+  /** postToConnection calls WebSocketActionsFunction made itself (the direct path). */
+  directPosts: number;
 }
 
 /** A running local stack plus the meters the benchmark reads. */
@@ -112,6 +117,8 @@ export interface StartTargetOptions {
   parameters?: Record<string, string>;
   /** Replacements for template-declared function variables, by function logical id. */
   functionEnvironment?: Record<string, Record<string, string>>;
+  /** The latency model (`--latency`); a model object may be switched on and off during the run. */
+  latency?: Partial<Omit<LatencySettings, 'latency'>> & { latency: LatencySettings['latency'] | LatencyModel };
 }
 
 /**
@@ -135,6 +142,7 @@ export async function startSwitchboard(options: StartTargetOptions): Promise<Swi
     restPort: options.ports.rest,
     parameters,
     ...(options.functionEnvironment ? { functionEnvironment: options.functionEnvironment } : {}),
+    ...options.latency,
   });
   let stepFunctions: LocalStepFunctions = stack.stepFunctions;
   if (!handlerMeterAttached) {
@@ -251,9 +259,18 @@ export async function startSwitchboard(options: StartTargetOptions): Promise<Swi
         region: LOCAL_REGION,
         accountId: LOCAL_ACCOUNT,
         stateMachines: model.stateMachines,
-        invokeLambda: (name, payload) => stack.functions.invoke(name, payload),
+        invokeLambda: async (name, payload) => {
+          await stack.latency?.delay('lambdaInvoke');
+          return stack.functions.invoke(name, payload);
+        },
         dynamoDbClient: stateMachineClient,
         iam: stack.iam,
+        ...(stack.latency
+          ? {
+              startDelayMs: (sync: boolean) =>
+                stack.latency?.draw(sync ? 'stepFunctionsSyncStart' : 'stepFunctionsStart') ?? 0,
+            }
+          : {}),
       });
     },
     usage() {
@@ -283,6 +300,8 @@ export async function startSwitchboard(options: StartTargetOptions): Promise<Swi
         invocations: invocationDelta,
         invocationMs: Object.fromEntries(Object.entries(invocationMs).map(([name, list]) => [name, [...list]])),
         postsAccepted: gateway.postsAccepted - gatewayBase.postsAccepted,
+        directPosts:
+          stack.requests()[functionRoleName('WebSocketActionsFunction')]?.['execute-api:PostToConnection'] ?? 0,
         postsGone: gateway.postsGone - gatewayBase.postsGone,
       };
     },

@@ -20,6 +20,8 @@ export interface PerOperation {
   executions: number;
   queryPages: number;
   postToConnection: number;
+  /** Of those, the ones WebSocketActionsFunction made itself (the direct path); absent in older results. */
+  directPosts?: number;
   postsAccepted: number;
   lambda: Record<string, number>;
   executionMs: LatencySummary;
@@ -52,6 +54,7 @@ export function perOperation(usage: StackUsage, operations: number): PerOperatio
     executions: usage.executions / by,
     queryPages: (usage.stateMachineDynamoDb.requests.Query ?? 0) / by,
     postToConnection: (usage.handlerRequests['execute-api:PostToConnection'] ?? 0) / by,
+    directPosts: usage.directPosts / by,
     postsAccepted: usage.postsAccepted / by,
     lambda: divide(usage.invocations, by),
     executionMs: summarize(usage.executionMs),

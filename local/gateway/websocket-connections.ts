@@ -29,6 +29,8 @@ export interface WebSocketConnectionsOptions {
   logger: GatewayLogger;
   /** Called once per connection that was open or accepted, however it ended (for `$disconnect`). */
   onEnd: (conn: Connection, code: number, reason: string) => void;
+  /** Milliseconds a postToConnection takes before its frame is sent (the latency model's draw). */
+  postDelayMs?: () => number;
 }
 
 /**
@@ -175,6 +177,10 @@ export class WebSocketConnections implements ConnectionRegistry {
   post(connectionId: string, data: Buffer): Promise<boolean> {
     const conn = this.#openById(connectionId);
     if (!conn) return Promise.resolve(false);
+    const delayMs = this.#options.postDelayMs?.() ?? 0;
+    if (delayMs > 0) {
+      return new Promise((wait) => setTimeout(wait, delayMs)).then(() => this.send(conn, data, !isUtf8(data)));
+    }
     // Text unless the bytes cannot be text: what clients of API Gateway receive for UTF-8 data.
     return this.send(conn, data, !isUtf8(data));
   }

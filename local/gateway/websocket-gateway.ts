@@ -41,6 +41,8 @@ export interface LocalWebSocketGatewayOptions {
    * `arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/METHOD/@connections/ID` from the signing role.
    */
   iam?: LocalIam;
+  /** Milliseconds a postToConnection takes before its frame is sent (the latency model's draw). */
+  postDelayMs?: () => number;
 }
 
 /** Counters of a running gateway. */
@@ -110,6 +112,7 @@ export async function startLocalWebSocketGateway(
     maxConnectionMs: options.maxConnectionMs ?? 2 * 60 * 60 * 1000,
     logger,
     onEnd: (conn, code, reason) => routing.disconnected(conn, code, reason),
+    ...(options.postDelayMs ? { postDelayMs: options.postDelayMs } : {}),
   });
   const routing = new WebSocketRouting({
     api,

@@ -1,4 +1,5 @@
 import { Agent, createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AwsServiceError, parseJsonObject, readBody, sendAwsError } from '../aws-protocol.js';
 import { listen } from '../listen.js';
 import { ERROR_SHAPES, type LocalIam } from './authorizer.js';
@@ -22,6 +23,11 @@ export interface DynamoDbFrontOptions {
   iam: LocalIam;
   region: string;
   accountId: string;
+  /**
+   * Milliseconds to hold each DynamoDB request before DynamoDB Local sees it: the in-region round trip
+   * the latency model adds (stream reads are the stream hop's, so they are not held). Default none.
+   */
+  requestDelayMs?: () => number;
 }
 
 /**
@@ -60,6 +66,8 @@ export async function startDynamoDbFront(options: DynamoDbFrontOptions): Promise
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const target = String(req.headers['x-amz-target'] ?? '');
     const isDynamoDb = target.startsWith(DYNAMODB_TARGET_PREFIX) || target.startsWith(STREAMS_TARGET_PREFIX);
+    const delayMs = target.startsWith(DYNAMODB_TARGET_PREFIX) ? (options.requestDelayMs?.() ?? 0) : 0;
+    if (delayMs > 0) await sleep(delayMs);
     if (iam.mode === 'off') {
       // Nothing to decide: count by operation and stream the request through unread.
       if (isDynamoDb)

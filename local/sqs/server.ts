@@ -25,6 +25,8 @@ export interface LocalSqsOptions {
   /** Queues that exist from the start (the templates' queues). */
   queues?: LocalQueueConfig[];
   iam?: LocalIam;
+  /** Milliseconds before a sent message can be received, on top of DelaySeconds (the latency model's SQS hop). */
+  deliveryDelayMs?: () => number;
 }
 
 export interface SqsMessageView {
@@ -131,7 +133,7 @@ export async function startLocalSqs(options: LocalSqsOptions): Promise<LocalSqs>
       body,
       md5: md5(body),
       sentAt: now,
-      visibleAt: now + delaySeconds * 1000,
+      visibleAt: now + delaySeconds * 1000 + (options.deliveryDelayMs?.() ?? 0),
       receiveCount: 0,
     };
     queue.messages.push(message);

@@ -67,6 +67,11 @@ export interface LocalStepFunctionsOptions {
   };
   /** When set, every call needs `states:<Operation>` on the state machine (or execution) it names. */
   iam?: LocalIam;
+  /**
+   * Milliseconds between a start call and the execution's first state, as Step Functions takes
+   * (the latency model's draw; `sync` for StartSyncExecution). Default none.
+   */
+  startDelayMs?: (sync: boolean) => number;
 }
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
@@ -149,7 +154,7 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
     }
   };
 
-  const start = (prepared: PreparedMachine, name: string, inputText: string): ExecutionRecord => {
+  const start = (prepared: PreparedMachine, name: string, inputText: string, sync: boolean): ExecutionRecord => {
     const { config } = prepared;
     const executionArn = executionArnFor(config, name, region, accountId);
     const startDate = new Date();
@@ -172,15 +177,33 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
       },
       StateMachine: { Id: config.arn, Name: config.name },
     };
-    const execution = prepared.machine.run(JSON.parse(inputText) as JsonValue, {
-      overrides: {
-        taskResourceLocalHandlers: prepared.handlers,
-        retryIntervalOverrides: prepared.retryOverrides,
-      },
-      context,
-    });
-    record.abort = execution.abort;
-    record.done = execution.result
+    const run = () => {
+      const execution = prepared.machine.run(JSON.parse(inputText) as JsonValue, {
+        overrides: {
+          taskResourceLocalHandlers: prepared.handlers,
+          retryIntervalOverrides: prepared.retryOverrides,
+        },
+        context,
+      });
+      record.abort = execution.abort;
+      return execution.result;
+    };
+    // The execution is RUNNING (listed, awaited by idle()) while Step Functions has yet to start it.
+    const delayMs = options.startDelayMs?.(sync) ?? 0;
+    const result =
+      delayMs > 0
+        ? new Promise<boolean>((resolve) => {
+            const timer = setTimeout(() => resolve(false), delayMs);
+            record.abort = () => {
+              clearTimeout(timer);
+              resolve(true);
+            };
+          }).then((aborted) => {
+            if (aborted) throw new ExecutionAbortedError();
+            return run();
+          })
+        : run();
+    record.done = result
       .then(
         (output) => {
           record.status = 'SUCCEEDED';
@@ -238,7 +261,7 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
         throw new AwsServiceError('ExecutionAlreadyExists', `Execution Already Exists: '${existing.executionArn}'`);
       }
     }
-    return start(prepared, name, inputText);
+    return start(prepared, name, inputText, sync);
   };
 
   const operations: Record<string, (body: Record<string, unknown>) => Promise<object>> = {

@@ -48,6 +48,22 @@ describe('costPerMillion', () => {
     expect(duration({ ...twoMembers, postMemoryMb: 1769 })).toBeCloseTo(duration(twoMembers) ?? Number.NaN);
   });
 
+  it("charges the direct path's posts to WebSocketActionsFunction's duration", () => {
+    const direct = { ...twoMembers, postInvocations: 0, executions: 0, eventEntries: 0, queryPages: 0 };
+    const line = (measured: MeasuredPerMessage, item: string) =>
+      costPerMillion(measured).lines.find((entry) => entry.item === item)?.perMillion ?? Number.NaN;
+    // No posts of its own: the fixed 30 ms.
+    expect(costPerMillion(direct).actionsMs).toBe(30);
+    // 100 posts at 32 in flight and no CPU: 4 round trips of 15 ms on top.
+    const hundred = { ...direct, roomSize: 100, posts: 100, directPosts: 100, postCpuMicros: 0 };
+    expect(costPerMillion(hundred).actionsMs).toBe(30 + 60);
+    // CPU-bound: 100 posts × 900 µs on the 1024/1769 of a vCPU that 1,024 MB buys.
+    expect(costPerMillion({ ...hundred, postCpuMicros: 900 }).actionsMs).toBe(30 + Math.round(90 / (1024 / 1769)));
+    expect(line(hundred, 'Lambda duration')).toBeGreaterThan(line({ ...hundred, directPosts: 0 }, 'Lambda duration'));
+    // Every post is still an API Gateway message, whoever makes it.
+    expect(line(hundred, 'API Gateway messages')).toBeCloseTo(102);
+  });
+
   it('lets API Gateway dominate as rooms grow', () => {
     const thousand = costPerMillion({ ...twoMembers, roomSize: 1000, posts: 1000, postInvocations: 10, queryPages: 2 });
     const api = thousand.lines.find((entry) => entry.item === 'API Gateway messages')?.perMillion ?? 0;

@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import {
+  AWS_HOPS,
+  fitLognormal,
+  type Hop,
+  LatencyModel,
+  LatencyOptionError,
+  latencyModelFor,
+  parseColdStartRate,
+  parseLatencyProfile,
+  seededRandom,
+  Z_99,
+} from '../../../../local/latency/model.js';
+
+const DRAWS = 40_000;
+
+/** The q-quantile of sorted values (nearest rank). */
+function quantile(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
+}
+
+function drawMany(model: LatencyModel, hop: Hop, count = DRAWS): number[] {
+  return Array.from({ length: count }, () => model.draw(hop)).sort((a, b) => a - b);
+}
+
+describe('fitLognormal', () => {
+  it('puts the median at p50 and the 99th percentile at p99', () => {
+    const { mu, sigma } = fitLognormal(148, 387);
+    expect(Math.exp(mu)).toBeCloseTo(148, 9);
+    expect(Math.exp(mu + Z_99 * sigma)).toBeCloseTo(387, 9);
+    expect(sigma).toBeCloseTo(Math.log(387 / 148) / 2.326, 3);
+  });
+
+  it('refuses figures no lognormal has', () => {
+    expect(() => fitLognormal(0, 10)).toThrow(RangeError);
+    expect(() => fitLognormal(100, 50)).toThrow(RangeError);
+  });
+});
+
+describe('LatencyModel (aws profile)', () => {
+  // Statistical, not timed: the draws' own median and 99th percentile against the published figures.
+  it.each(Object.keys(AWS_HOPS) as Hop[])('draws %s with the published median and p99', (hop) => {
+    const model = new LatencyModel({ profile: 'aws', seed: 7 });
+    const figure = AWS_HOPS[hop];
+    const sorted = drawMany(model, hop);
+    // Sampling error of a quantile of 40,000 lognormal draws is ~1% at the median and ~3% at p99.
+    expect(quantile(sorted, 0.5)).toBeGreaterThan(figure.p50 * 0.96);
+    expect(quantile(sorted, 0.5)).toBeLessThan(figure.p50 * 1.04);
+    expect(quantile(sorted, 0.99)).toBeGreaterThan(figure.p99 * 0.9);
+    expect(quantile(sorted, 0.99)).toBeLessThan(figure.p99 * 1.1);
+    expect(sorted[0]).toBeGreaterThan(0);
+  });
+
+  it('draws the same delays for the same seed, and other delays for another', () => {
+    const first = drawMany(new LatencyModel({ profile: 'aws', seed: 42 }), 'eventBridgeDelivery', 50);
+    const again = drawMany(new LatencyModel({ profile: 'aws', seed: 42 }), 'eventBridgeDelivery', 50);
+    const other = drawMany(new LatencyModel({ profile: 'aws', seed: 43 }), 'eventBridgeDelivery', 50);
+    expect(again).toEqual(first);
+    expect(other).not.toEqual(first);
+  });
+
+  it("keeps each hop's sequence independent of the other hops' draws", () => {
+    const alone = new LatencyModel({ profile: 'aws', seed: 3 });
+    const interleaved = new LatencyModel({ profile: 'aws', seed: 3 });
+    const a = Array.from({ length: 20 }, () => alone.draw('dynamoDbRequest'));
+    const b = Array.from({ length: 20 }, () => {
+      interleaved.draw('connectionsPost');
+      return interleaved.draw('dynamoDbRequest');
+    });
+    expect(b).toEqual(a);
+  });
+
+  it('adds a cold start to invocation hops at the given rate, and never to other hops', () => {
+    const warm = new LatencyModel({ profile: 'aws', seed: 5 });
+    const cold = new LatencyModel({ profile: 'aws', seed: 5, coldStartRate: 1 });
+    const warmInvokes = drawMany(warm, 'lambdaInvoke', 2000);
+    const coldInvokes = drawMany(cold, 'lambdaInvoke', 2000);
+    // A cold start's median is 250 ms; a warm invoke's 5 ms.
+    expect(quantile(coldInvokes, 0.5)).toBeGreaterThan(quantile(warmInvokes, 0.5) + 150);
+    expect(drawMany(cold, 'dynamoDbRequest', 2000)).toEqual(
+      drawMany(new LatencyModel({ profile: 'aws', seed: 5 }), 'dynamoDbRequest', 2000),
+    );
+    const some = new LatencyModel({ profile: 'aws', seed: 9, coldStartRate: 0.1 });
+    const slow = drawMany(some, 'apiGatewayInvoke', 10_000).filter((ms) => ms > 100).length;
+    // ~10% cold (almost all over 100 ms) plus the warm tail beyond 100 ms (well under 0.1%).
+    expect(slow).toBeGreaterThan(800);
+    expect(slow).toBeLessThan(1200);
+  });
+
+  it('counts draws and draws nothing while disabled', () => {
+    const model = new LatencyModel({ profile: 'aws' });
+    model.draw('sqs');
+    model.enabled = false;
+    expect(model.draw('sqs')).toBe(0);
+    expect(model.stats().sqs?.draws).toBe(1);
+  });
+});
+
+describe('profiles and options', () => {
+  it('builds no model for none', () => {
+    expect(latencyModelFor('none')).toBeUndefined();
+    expect(latencyModelFor(undefined)).toBeUndefined();
+    expect(latencyModelFor('aws')?.enabled).toBe(true);
+    expect(new LatencyModel({ profile: 'none' }).draw('eventBridgeDelivery')).toBe(0);
+  });
+
+  it('parses --latency and the cold-start rate, refusing anything else', () => {
+    expect(parseLatencyProfile(undefined)).toBe('none');
+    expect(parseLatencyProfile('aws')).toBe('aws');
+    expect(() => parseLatencyProfile('azure')).toThrow(LatencyOptionError);
+    expect(parseColdStartRate('0.01')).toBe(0.01);
+    expect(() => parseColdStartRate('2')).toThrow(LatencyOptionError);
+    expect(() => parseColdStartRate('x')).toThrow(LatencyOptionError);
+  });
+
+  it('seeded uniforms cover [0, 1) evenly', () => {
+    const random = seededRandom(11);
+    const buckets = new Array<number>(10).fill(0);
+    let outside = 0;
+    for (let i = 0; i < 50_000; i++) {
+      const value = random();
+      if (value < 0 || value >= 1) outside++;
+      const bucket = Math.floor(value * 10);
+      buckets[bucket] = (buckets[bucket] ?? 0) + 1;
+    }
+    expect(outside).toBe(0);
+    for (const count of buckets) expect(Math.abs(count - 5000)).toBeLessThan(300);
+  });
+});
