@@ -272,6 +272,7 @@ describe('api/template.yaml: HTTP API', () => {
         'GET /rooms',
         'GET /rooms/{room}/messages',
         'GET /rooms/{room}/presence',
+        'GET /rooms/{room}/unread',
         'GET /users/{userId}/messages',
         'POST /message',
       ].sort(),
