@@ -1,3 +1,7 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   ackFrameSchema,
@@ -238,4 +242,65 @@ describe("seed 002's guest connection (demo auth)", () => {
     );
     expect(refused.code).toBe('identity_mismatch');
   });
+});
+
+/**
+ * A Python with the `websocket-client` package: SEED_PYTHON, else the venv .ci/run makes
+ * (.venv/test-python), else the machine's python3 if it has the package. In CI (CI=true, or
+ * SEED_PYTHON given) a missing one fails the test instead of skipping it.
+ */
+function pythonWithWebsocketClient(): string | undefined {
+  const given = process.env.SEED_PYTHON;
+  const candidates = (given ? [given] : ['.venv/test-python/bin/python', 'python3']).filter(
+    (candidate): candidate is string => !!candidate && (!candidate.includes('/') || existsSync(candidate)),
+  );
+  return candidates.find((python) => spawnSync(python, ['-c', 'import websocket'], { stdio: 'ignore' }).status === 0);
+}
+
+const python = pythonWithWebsocketClient();
+const SEED_SCRIPT = new URL('../fixtures/seed-002-websocket-chat.py', import.meta.url);
+const FIXTURE_ENDPOINT = 'ws://127.0.0.1:3001';
+
+describe("seed 002's Python script, as written", () => {
+  it.skipIf(!python && process.env.CI !== 'true' && !process.env.SEED_PYTHON)(
+    'connects with no identity, sends as test-user-1, and another client receives "Hello from Python!"',
+    async () => {
+      expect(
+        python,
+        'no Python with websocket-client (pip install websocket-client, or set SEED_PYTHON)',
+      ).toBeDefined();
+      const watcher = await local.join({ userId: 'seed-002-watcher', room: 'general' });
+      // The fixture is the seed's script verbatim but for its endpoint line; point it at this stack.
+      const source = readFileSync(SEED_SCRIPT, 'utf8');
+      expect(source.split(FIXTURE_ENDPOINT)).toHaveLength(2);
+      const script = join(mkdtempSync(join(tmpdir(), 'seed-002-')), 'seed-002.py');
+      writeFileSync(script, source.replace(FIXTURE_ENDPOINT, local.stack.urls.webSocket));
+
+      const child = spawn(String(python), ['-u', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString('utf8');
+      });
+      child.stderr.on('data', (chunk: Buffer) => {
+        output += chunk.toString('utf8');
+      });
+      try {
+        const received = roomMessageFrameSchema.parse(
+          await watcher.waitFor((frame) => frame.type === 'message' && frame.message === 'Hello from Python!', 30_000),
+        );
+        expect(received).toMatchObject({ room: 'general', user_id: 'test-user-1', userName: 'test-user-1' });
+        await watcher.waitFor(
+          (frame) => frame.type === 'presence' && frame.event === 'joined' && frame.userId === 'test-user-1',
+        );
+      } catch (error) {
+        throw new Error(`${(error as Error).message}\nscript output:\n${output}`);
+      } finally {
+        // run_forever() never returns on its own.
+        child.kill();
+      }
+      expect(output).toContain('Connected!');
+      expect(output).toContain("Sent: {'action': 'sendMessage'");
+      expect(output).not.toContain('Error:');
+    },
+  );
 });
