@@ -74,7 +74,10 @@ export class ChatClient {
     this.#outbox = new Outbox(this.#context);
     this.#presence = new Presence(this.#context);
     this.#direct = new DirectMessages(this.#context, (thread) => void this.#history.loadOlder(thread));
-    this.#history = new HistoryPaging(this.#context, (thread) => this.#direct.markRead(thread));
+    this.#history = new HistoryPaging(this.#context, (thread) => {
+      this.#direct.markRead(thread);
+      this.#roomReads.markRead(thread);
+    });
     this.#roomList = new RoomList(this.#context, () => this.#me.userId);
     this.#typing = new TypingIndicators(this.#context);
     this.#roomReads = new RoomReads(this.#context);

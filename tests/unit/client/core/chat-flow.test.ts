@@ -34,7 +34,10 @@ function harness(options: { rooms?: string[]; visible?: boolean; conversations?:
   const store = new Map<string, string>();
   store.set('switchboard.rooms.alice', JSON.stringify(options.rooms ?? ['general', 'random']));
   const rest: ChatRest = {
-    roomHistory: async (room) => ({ room, messages: [] }),
+    roomHistory: async (room) => ({
+      room,
+      messages: room === 'history-room' ? [message(7, room), message(6, room)] : [],
+    }),
     roomPresence: async (room) => ({ room, online: [] }),
     conversations: async () => ({ conversations: options.conversations ?? [] }),
     conversationHistory: async (conversationId) => ({ conversationId, messages: [] }),
@@ -178,6 +181,15 @@ describe('room unread counts', () => {
     h.client.selectThread('room:random');
     expect(h.thread('room:random').unread).toBe(0);
     expect(h.sent('markRead')).toEqual([{ action: 'markRead', room: 'random', upToSeq: 2 }]);
+  });
+
+  it('report a room read once its first history page is in, when it was opened empty', async () => {
+    const h = harness({ rooms: ['general', 'history-room'] });
+    await h.connect({ unread: { 'history-room': 7 } });
+    expect(h.thread('room:history-room').unread).toBe(7);
+    h.client.selectThread('room:history-room');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(h.sent('markRead')).toEqual([{ action: 'markRead', room: 'history-room', upToSeq: 7 }]);
   });
 
   it('report a watched room at most every 2 s, the newest seq trailing', async () => {
