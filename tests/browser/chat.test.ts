@@ -340,7 +340,7 @@ describe('browser chat', () => {
     await frank.page.waitForSelector('#messages > li[data-status="read"]:has-text("Lunch at noon?")');
     expect(await ticks.getAttribute('class')).toContain('read');
     expect(await ticks.textContent()).toContain('Read');
-    const markRead = grace.sent.find((frame) => frame.action === 'markRead');
+    const markRead = grace.sent.find((frame) => frame.action === 'markRead' && 'conversationId' in frame);
     expect(markRead).toMatchObject({
       action: 'markRead',
       upToMessageId: expect.any(String),
