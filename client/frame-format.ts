@@ -9,7 +9,9 @@ import {
   presenceFrameSchema,
   type RoomMessageFrame,
   roomMessageFrameSchema,
+  roomReadFrameSchema,
   roomsFrameSchema,
+  typingFrameSchema,
   welcomeFrameSchema,
 } from '#protocol/server-frames';
 import { type Painter, sanitize } from './ansi.js';
@@ -161,6 +163,16 @@ export function formatFrame(frame: unknown, context: FormatContext): string[] {
     if (rooms.data.rooms.length === 0) return [paint.dim('no rooms')];
     return [paint.dim(`rooms: ${rooms.data.rooms.map((room) => `#${room.room} (${room.members})`).join(', ')}`)];
   }
+
+  const typing = typingFrameSchema.safeParse(frame);
+  if (typing.success) {
+    const { room, userId, userName } = typing.data;
+    const where = room !== undefined ? ` in #${room}` : ' (DM)';
+    return [`${paint.sender(userId, sanitize(userName))} ${paint.dim(`is typing…${where}`)}`];
+  }
+
+  // Read positions only move badges, which a terminal does not have.
+  if (roomReadFrameSchema.safeParse(frame).success) return [];
 
   const type = (frame as { type?: unknown } | null)?.type;
   if (type === 'ack') return [];

@@ -108,6 +108,14 @@ async function main(argv: string[]): Promise<number> {
   client.start();
 
   rl.on('line', (line) => terminal.input(line));
+  if (interactive) {
+    // Readline turns stdin into keypress events; typing a message (not a /command) tells the room,
+    // at most once every 3 s (the client throttles).
+    process.stdin.on('keypress', (_text: string, key: { name?: string } | undefined) => {
+      if (key?.name === 'return' || key?.name === 'enter') return;
+      if (rl.line.trim() !== '' && !rl.line.startsWith('/')) client.typing();
+    });
+  }
   rl.on('close', () => void terminal.endOfInput());
   rl.on('SIGINT', () => finish(0));
   process.once('SIGINT', () => finish(0));

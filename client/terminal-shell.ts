@@ -178,6 +178,8 @@ export class TerminalShell {
     }
     // Their messages were printed as the client took them in, each once.
     if (frame.type === 'message' || frame.type === 'history') return;
+    // A big room's typing comes back to its sender too (docs/protocol.md#typing-1).
+    if (frame.type === 'typing' && frame.userId === this.#deps.client.snapshot().me.userId) return;
     if (frame.type === 'pong') {
       // Keepalive pongs stay quiet; only the ones asked for with /ping are shown.
       if (this.#pingsAsked === 0) return;

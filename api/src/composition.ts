@@ -12,22 +12,29 @@ import type {
   ConversationStore,
   DistributionPublisher,
   EventPublisher,
+  GuestIdentityStore,
   MessageStore,
   PresenceReader,
+  ReadPositionStore,
   SubscriptionStore,
+  TypingThrottle,
 } from '#core/ports';
 import type { InputsOf } from '#core/use-case';
 import * as closing from '#core/use-cases/close-connection';
 import * as direct from '#core/use-cases/direct-messages';
 import type { DirectPathDeps } from '#core/use-cases/fan-out-message';
+import * as guests from '#core/use-cases/guest-identity';
 import * as membership from '#core/use-cases/membership';
 import * as metrics from '#core/use-cases/metrics-subscriptions';
 import * as opening from '#core/use-cases/open-connection';
 import * as posting from '#core/use-cases/post-room-message';
 import * as history from '#core/use-cases/read-history';
+import * as reading from '#core/use-cases/read-positions';
+import * as typing from '#core/use-cases/typing';
 import { createConnectionStore } from '#db/connections-store';
 import { createConversationStore } from '#db/conversations-store';
 import { createMessageStore } from '#db/messages-store';
+import { createReadPositionStore } from '#db/read-positions-store';
 import { createSubscriptionStore } from '#db/subscriptions-store';
 
 /*
@@ -37,7 +44,7 @@ import { createSubscriptionStore } from '#db/subscriptions-store';
  * store, and only WebSocketActionsFunction (sendMessage's direct path) bundles the Management API client.
  */
 
-let connectionStore: ConnectionStore | undefined;
+let connectionStore: (ConnectionStore & TypingThrottle & GuestIdentityStore) | undefined;
 let subscriptionStore: SubscriptionStore | undefined;
 let messageStore: MessageStore | undefined;
 let conversationStore: ConversationStore | undefined;
@@ -134,3 +141,35 @@ export const readUserHistory = (...args: InputsOf<typeof history.readUserHistory
 export const onlineIn = (room: string) => presence().onlineIn(room, epochSeconds());
 /** The caller's conversations, most recent first. */
 export const listConversations = (userId: string) => conversations().list(userId, epochSeconds());
+
+// Typing, read positions and demo-mode guests (new in the chat-flow work)
+let readPositionStore: ReadPositionStore | undefined;
+const readPositions = () => (readPositionStore ??= createReadPositionStore(dynamoDb(), tables.messages()));
+
+/** typing: throttled on the connection item, posted to small rooms directly. */
+export const sendTyping = (...args: InputsOf<typeof typing.sendTyping>) =>
+  typing.sendTyping(...args, {
+    subscriptions: subscriptions(),
+    conversations: conversations(),
+    throttle: connections(),
+    events: events(),
+    direct: directPath(),
+  });
+/** markRead for a room: the user's read position, shared by all their devices. */
+export const markRoomRead = (...args: InputsOf<typeof reading.markRoomRead>) =>
+  reading.markRoomRead(...args, {
+    subscriptions: subscriptions(),
+    messages: messages(),
+    readPositions: readPositions(),
+    events: events(),
+    direct: directPath(),
+  });
+/** Unread counts for some of a user's rooms (REST). */
+export const roomUnread = (...args: InputsOf<typeof reading.roomUnread>) =>
+  reading.roomUnread(...args, { readPositions: readPositions() });
+/** A room's newest seq and the user's read position in it (REST). */
+export const readPositionIn = async (userId: string, room: string) =>
+  (await readPositions().positions(userId, [room])).get(room) ?? { latestSeq: 0, readSeq: 0 };
+/** Who sent a WebSocket frame: the authorizer's identity, or what a demo-mode guest's first message named. */
+export const identityForFrame = (...args: InputsOf<typeof guests.identityForFrame>) =>
+  guests.identityForFrame(...args, { connections: connections(), subscriptions: subscriptions(), events: events() });

@@ -10,7 +10,10 @@ import { Outbox } from './outbox.js';
 import { Presence } from './presence.js';
 import { type ConnectionState, ReconnectingSocket } from './reconnecting-socket.js';
 import { RoomList } from './room-list.js';
+import { RoomReads } from './room-reads.js';
+import { SequenceWatch } from './sequence-watch.js';
 import { ThreadStore } from './thread-store.js';
+import { TypingIndicators } from './typing.js';
 
 export type {
   ChatClientDeps,
@@ -39,6 +42,9 @@ export class ChatClient {
   readonly #presence: Presence;
   readonly #direct: DirectMessages;
   readonly #roomList: RoomList;
+  readonly #typing: TypingIndicators;
+  readonly #roomReads: RoomReads;
+  readonly #sequences: SequenceWatch;
   readonly #frameTargets: FrameTargets;
   readonly #listeners = new Set<(event: ChatEvent) => void>();
   #me: ChatIdentity;
@@ -68,8 +74,14 @@ export class ChatClient {
     this.#outbox = new Outbox(this.#context);
     this.#presence = new Presence(this.#context);
     this.#direct = new DirectMessages(this.#context, (thread) => void this.#history.loadOlder(thread));
-    this.#history = new HistoryPaging(this.#context, (thread) => this.#direct.markRead(thread));
+    this.#history = new HistoryPaging(this.#context, (thread) => {
+      this.#direct.markRead(thread);
+      this.#roomReads.markRead(thread);
+    });
     this.#roomList = new RoomList(this.#context, () => this.#me.userId);
+    this.#typing = new TypingIndicators(this.#context);
+    this.#roomReads = new RoomReads(this.#context);
+    this.#sequences = new SequenceWatch(this.#context);
     this.#frameTargets = {
       context: this.#context,
       outbox: this.#outbox,
@@ -77,6 +89,9 @@ export class ChatClient {
       history: this.#history,
       direct: this.#direct,
       roomList: this.#roomList,
+      typing: this.#typing,
+      roomReads: this.#roomReads,
+      sequences: this.#sequences,
       setMe: (me) => {
         this.#me = me;
       },
@@ -126,6 +141,7 @@ export class ChatClient {
       conversations: this.#threads.conversations(),
       unreadTotal: this.#threads.all().reduce((sum, thread) => sum + thread.unread, 0),
       pendingSends: this.#outbox.size,
+      typingIn: (key) => this.#typing.typingIn(key),
       isOnline: (userId) =>
         userId === this.#me.userId ? this.#connection.state === 'open' : this.#presence.isOnline(userId),
     };
@@ -139,6 +155,9 @@ export class ChatClient {
 
   async stop(): Promise<void> {
     this.#presence.stop();
+    this.#typing.stop();
+    this.#sequences.stop();
+    this.#roomReads.stop();
     await this.#socket.stop('signed out');
   }
 
@@ -152,6 +171,7 @@ export class ChatClient {
     thread.unread = 0;
     if (thread.cursor === undefined) void this.#history.loadOlder(thread);
     this.#direct.markRead(thread);
+    this.#roomReads.markRead(thread);
     this.#emit({ type: 'thread-selected', key });
     this.#changed();
   }
@@ -176,9 +196,21 @@ export class ChatClient {
       'local',
     );
     thread.lastActivity = now;
+    this.#typing.userSent(thread.key);
     this.#lastError = undefined;
     this.#outbox.send(thread, messageId, text);
     return true;
+  }
+
+  /** The user is typing in the active thread: tells the others, at most once every few seconds. */
+  typing(): void {
+    const thread = this.#threads.get(this.#activeKey);
+    if (thread) this.#typing.userTyping(thread);
+  }
+
+  /** Seqs known to be missing in a room (a gap the client is waiting for or resuming). */
+  missingSeqs(key = this.#activeKey): number[] {
+    return this.#sequences.missing(key);
   }
 
   /** Sends a refused message again, with its messageId. */
@@ -240,6 +272,7 @@ export class ChatClient {
     if (thread) {
       thread.unread = 0;
       this.#direct.markRead(thread);
+      this.#roomReads.markRead(thread);
     }
     this.#socket.probe();
     this.#changed();

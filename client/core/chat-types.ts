@@ -65,6 +65,8 @@ export interface ChatSnapshot {
   readonly unreadTotal: number;
   /** Sends not yet acknowledged by the server. */
   readonly pendingSends: number;
+  /** The names of those typing in a thread now ("alice is typing…"); expired indicators are gone. */
+  typingIn(key: string): readonly string[];
   /** Whether a user is online in any room this client can see. */
   isOnline(userId: string): boolean;
 }

@@ -7,7 +7,10 @@ import { isDirectMessage, isRoomMessage } from './incoming.js';
 import type { Outbox } from './outbox.js';
 import type { Presence } from './presence.js';
 import type { RoomList } from './room-list.js';
+import type { RoomReads } from './room-reads.js';
+import type { SequenceWatch } from './sequence-watch.js';
 import { roomKey } from './threads.js';
+import type { TypingIndicators } from './typing.js';
 
 /** The parts of the client a server frame can change. */
 export interface FrameTargets {
@@ -17,6 +20,9 @@ export interface FrameTargets {
   history: HistoryPaging;
   direct: DirectMessages;
   roomList: RoomList;
+  typing: TypingIndicators;
+  roomReads: RoomReads;
+  sequences: SequenceWatch;
   setMe(me: ChatIdentity): void;
   setError(error: string): void;
   selectThread(key: string): void;
@@ -27,11 +33,18 @@ export function applyServerFrame(frame: ServerFrame, to: FrameTargets): boolean 
   const { threads } = to.context;
   if (isRoomMessage(frame)) {
     const thread = threads.get(roomKey(frame.room));
-    if (thread) threads.addRoomMessage(thread, frame, 'live');
+    if (thread) {
+      threads.addRoomMessage(thread, frame, 'live');
+      to.typing.onMessage(thread.key, frame.user_id);
+      if (frame.seq !== undefined) to.sequences.onSeq(thread, frame.seq);
+      to.roomReads.markRead(thread);
+    }
     return true;
   }
   if (isDirectMessage(frame)) {
-    to.direct.markRead(threads.addDirect(frame.data, 'live').thread);
+    const { thread } = threads.addDirect(frame.data, 'live');
+    to.typing.onMessage(thread.key, frame.data.senderId);
+    to.direct.markRead(thread);
     return true;
   }
   switch (frame.type) {
@@ -40,6 +53,7 @@ export function applyServerFrame(frame: ServerFrame, to: FrameTargets): boolean 
       for (const [room, online] of Object.entries(frame.online)) {
         to.presence.setOnline(room, online, frame.onlineTruncated?.[room] === true);
       }
+      to.roomReads.onWelcome(frame.unread);
       return true;
     case 'ack':
       to.outbox.onAck(frame);
@@ -67,9 +81,15 @@ export function applyServerFrame(frame: ServerFrame, to: FrameTargets): boolean 
         to.selectThread(threads.rooms()[0]?.key ?? '');
       }
       return true;
-    case 'history':
+    case 'history': {
       to.history.onHistory(frame);
+      const thread = threads.get(roomKey(frame.room));
+      if (thread)
+        for (const message of frame.messages) if (message.seq !== undefined) to.sequences.onSeq(thread, message.seq);
+      to.sequences.afterHistory(frame.room);
+      if (thread) to.roomReads.markRead(thread);
       return true;
+    }
     case 'status': {
       const thread = threads.ofMessage(frame.data.messageId, frame.data.conversationId);
       thread?.timeline.update(frame.data.messageId, { delivery: frame.data.status });
@@ -81,6 +101,12 @@ export function applyServerFrame(frame: ServerFrame, to: FrameTargets): boolean 
       thread?.timeline.markDeleted(messageId);
       return true;
     }
+    case 'typing':
+      to.typing.onTyping(frame);
+      return true;
+    case 'read':
+      if ('room' in frame) to.roomReads.onRead(frame);
+      return 'room' in frame;
     default:
       return false;
   }

@@ -53,7 +53,11 @@ export class Outbox {
     const thread = outgoing ? threads.get(outgoing.key) : threads.ofMessage(frame.messageId);
     if (!thread) return;
     if (thread.kind === 'dm' && frame.conversationId) thread.conversationId ??= frame.conversationId;
-    thread.timeline.update(frame.messageId, { delivery: 'sent', timestamp: frame.timestamp });
+    thread.timeline.update(frame.messageId, {
+      delivery: 'sent',
+      timestamp: frame.timestamp,
+      ...(frame.seq !== undefined ? { seq: frame.seq } : {}),
+    });
   }
 
   /** An error frame naming one of our sends: that message failed. */

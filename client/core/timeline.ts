@@ -15,6 +15,8 @@ export interface ChatItem {
   delivery: Delivery;
   deleted?: boolean;
   reply?: { senderName?: string; content?: string };
+  /** The server's place for it in the room or conversation (gapless, increasing); absent while pending. */
+  seq?: number;
 }
 
 const rank: Record<Delivery, number> = { pending: 0, failed: 0, sent: 1, delivered: 2, read: 3 };
@@ -30,8 +32,12 @@ export function mergeDelivery(current: Delivery, incoming: Delivery): Delivery {
 // Unconfirmed items sort after everything the server has timed, in the order they were written.
 const UNCONFIRMED = '\uffff';
 
-const sortKey = (item: ChatItem) =>
-  isConfirmed(item.delivery) ? `${item.timestamp}#${item.id}` : `${UNCONFIRMED}${item.timestamp}#${item.id}`;
+// Confirmed messages order by seq (the server's commit order; timestamps of concurrent senders can
+// disagree with it); those stored before seqs existed come first, by time.
+const sortKey = (item: ChatItem) => {
+  if (!isConfirmed(item.delivery)) return `${UNCONFIRMED}${item.timestamp}#${item.id}`;
+  return item.seq !== undefined ? `1${String(item.seq).padStart(15, '0')}` : `0${item.timestamp}#${item.id}`;
+};
 
 export type UpsertResult = 'added' | 'updated' | 'unchanged';
 
@@ -69,6 +75,7 @@ export class Timeline {
       text: deleted ? '' : incoming.text || current.text,
       ...(deleted ? { deleted: true } : {}),
       ...(incoming.reply ? { reply: incoming.reply } : {}),
+      ...(current.seq === undefined && incoming.seq !== undefined ? { seq: incoming.seq } : {}),
     };
     if (sameItem(current, next)) return 'unchanged';
     this.#items.set(next.id, next);
@@ -78,13 +85,19 @@ export class Timeline {
   }
 
   /** Moves a message's state: the ack (sent, with the server's time), an error (failed) or a retry (pending). */
-  update(id: string, change: { delivery: Delivery; timestamp?: string }): boolean {
+  update(id: string, change: { delivery: Delivery; timestamp?: string; seq?: number }): boolean {
     const current = this.#items.get(id);
     if (!current) return false;
     // Local states only apply to messages the server has not confirmed.
     if (!isConfirmed(change.delivery) && isConfirmed(current.delivery)) return false;
     const delivery = isConfirmed(change.delivery) ? mergeDelivery(current.delivery, change.delivery) : change.delivery;
-    return this.#replace({ ...current, delivery, timestamp: change.timestamp ?? current.timestamp });
+    const seq = current.seq ?? change.seq;
+    return this.#replace({
+      ...current,
+      delivery,
+      timestamp: change.timestamp ?? current.timestamp,
+      ...(seq !== undefined ? { seq } : {}),
+    });
   }
 
   markDeleted(id: string): boolean {
@@ -124,6 +137,7 @@ function sameItem(a: ChatItem, b: ChatItem): boolean {
     a.timestamp === b.timestamp &&
     a.text === b.text &&
     a.deleted === b.deleted &&
+    a.seq === b.seq &&
     a.reply?.content === b.reply?.content &&
     a.reply?.senderName === b.reply?.senderName
   );

@@ -5,17 +5,31 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { ConnectionRecord, ConnectionStore } from '#core/ports';
+import type { ConnectionRecord, ConnectionStore, GuestIdentityStore, TypingThrottle } from '#core/ports';
 import { queryAll } from './query-all.js';
 
 function toRecord(item: Record<string, unknown>): ConnectionRecord {
-  const { connectionId, userId, userName, connectedAt, expiresAt, sourceIp, userAgent } =
+  const { connectionId, userId, userName, connectedAt, expiresAt, sourceIp, userAgent, guest } =
     item as unknown as ConnectionRecord;
-  return { connectionId, userId, userName, connectedAt, expiresAt, sourceIp, userAgent };
+  return { connectionId, userId, userName, connectedAt, expiresAt, sourceIp, userAgent, ...(guest ? { guest } : {}) };
 }
 
 /** The Connections table: one item per live WebSocket connection. */
-export function createConnectionStore(client: DynamoDBDocumentClient, tableName: string): ConnectionStore {
+export function createConnectionStore(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+): ConnectionStore & TypingThrottle & GuestIdentityStore {
+  /** A conditional update; false when its condition did not hold. */
+  async function updateIf(input: Omit<UpdateCommand['input'], 'TableName'>): Promise<Record<string, unknown> | false> {
+    try {
+      const { Attributes } = await client.send(new UpdateCommand({ TableName: tableName, ...input }));
+      return Attributes ?? {};
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
+  }
+
   return {
     async put(record) {
       await client.send(new PutCommand({ TableName: tableName, Item: record }));
@@ -85,6 +99,38 @@ export function createConnectionStore(client: DynamoDBDocumentClient, tableName:
         ExpressionAttributeValues: { ':userId': userId, ':now': nowSeconds },
       });
       return items.map(toRecord);
+    },
+
+    /**
+     * `typingAt` on the connection item: a Lambda environment's memory would see only the frames
+     * that happen to land in it, and the item dies with the connection. One conditional write.
+     */
+    async allowTyping(connectionId, nowMs, intervalMs) {
+      const updated = await updateIf({
+        Key: { connectionId },
+        UpdateExpression: 'SET typingAt = :now',
+        ConditionExpression:
+          'attribute_exists(connectionId) AND (attribute_not_exists(typingAt) OR typingAt <= :since)',
+        ExpressionAttributeValues: { ':now': nowMs, ':since': nowMs - intervalMs },
+      });
+      return updated !== false;
+    },
+
+    async claimGuest(connectionId, guestUserId, identity) {
+      const updated = await updateIf({
+        Key: { connectionId },
+        UpdateExpression: 'SET userId = :userId, userName = :userName, claimedFrom = :guestId',
+        // Only the guest identity the authorizer gave: once renamed, userId no longer matches.
+        ConditionExpression: 'attribute_exists(connectionId) AND guest = :true AND userId = :guestId',
+        ExpressionAttributeValues: {
+          ':userId': identity.userId,
+          ':userName': identity.userName,
+          ':guestId': guestUserId,
+          ':true': true,
+        },
+        ReturnValues: 'ALL_NEW',
+      });
+      return updated === false ? undefined : toRecord(updated);
     },
   };
 }

@@ -12,6 +12,22 @@ import { ConflictError, ValidationError } from '#core/domain/errors';
 import { type ChatMessage, type DeliveryStatus, statusesBefore } from '#core/domain/message';
 import type { HistoryPage, MessageStore } from '#core/ports';
 import { queryAll } from './query-all.js';
+import { readPositionKey, sequenceKey } from './sequence-keys.js';
+
+/** Senders racing for one room's next seq: each lost race costs one attempt, so this bounds k concurrent senders at ~k. */
+const MAX_SEQUENCE_ATTEMPTS = 50;
+
+/** The counter's value in a cancellation reason (raw AttributeValues: the document client leaves errors alone). */
+function lastSeqOf(item: Record<string, unknown> | undefined): number | undefined {
+  const value = item?.lastSeq as { N?: string } | number | undefined;
+  if (typeof value === 'number') return value;
+  if (value && typeof value.N === 'string') return Number(value.N);
+  return undefined;
+}
+
+/** DynamoDB's TransactionConflict (another transaction on the counter in flight): back off a little, with jitter. */
+const pause = (attempt: number) =>
+  new Promise<void>((resolve) => setTimeout(resolve, Math.random() * Math.min(100, 5 * 2 ** attempt)));
 
 /** Seed 002's attribute names (`user_id`, `message`) so its AWS CLI queries work unchanged. */
 export interface MessageItem {
@@ -33,6 +49,7 @@ export interface MessageItem {
   replyToMessageId?: string;
   replyToContent?: string;
   replyToSenderName?: string;
+  seq?: number;
 }
 
 /**
@@ -70,6 +87,7 @@ export function messageToItem(message: ChatMessage, expiresAt: number): MessageI
     replyToMessageId: message.reply?.replyToMessageId,
     replyToContent: message.reply?.replyToContent,
     replyToSenderName: message.reply?.replyToSenderName,
+    seq: message.seq,
   };
 }
 
@@ -97,6 +115,7 @@ export function messageFromItem(raw: Record<string, unknown>): ChatMessage {
       replyToSenderName: item.replyToSenderName,
     };
   }
+  if (typeof item.seq === 'number') message.seq = item.seq;
   return message;
 }
 
@@ -148,46 +167,102 @@ export function createMessageStore(client: DynamoDBDocumentClient, tableName: st
     return key;
   }
 
+  /** Per container: the newest seq this function saw per partition, its first guess for the next append. */
+  const lastSeqSeen = new Map<string, number>();
+
+  async function readLastSeq(partition: string): Promise<number> {
+    const { Item } = await client.send(
+      new GetCommand({ TableName: tableName, Key: sequenceKey(partition), ConsistentRead: true }),
+    );
+    return typeof Item?.lastSeq === 'number' ? Item.lastSeq : 0;
+  }
+
+  /** The messageId is taken: the original, if this sender owns it. */
+  async function duplicateOf(message: ChatMessage): Promise<{ message: ChatMessage; duplicate: boolean }> {
+    const { Item } = await client.send(
+      new GetCommand({ TableName: tableName, Key: markerKey(message.messageId), ConsistentRead: true }),
+    );
+    const existing = Item as MarkerItem | undefined;
+    if (!existing || existing.ownerId !== message.userId) {
+      throw new ConflictError('messageId is already used by another message');
+    }
+    const original = await client.send(
+      new GetCommand({ TableName: tableName, Key: existing.target, ConsistentRead: true }),
+    );
+    if (!original.Item) throw new ConflictError('messageId is already used by another message');
+    return { message: messageFromItem(original.Item), duplicate: true };
+  }
+
   return {
+    /**
+     * Stores the message with the next seq of its partition, in one TransactWriteItems: the counter
+     * moves from the seq this function last saw to the next one (a compare-and-set, not a lock), and
+     * the marker and the message are put with that seq. All or nothing, so a seq is never taken
+     * without its message (no gap, even if this function dies at any point), and a duplicate
+     * messageId cancels the whole transaction (it takes no seq). A sender that lost the race to
+     * another one reads the counter's current value from the cancellation and tries the next seq.
+     */
     async append(message, expiresAt) {
-      const marker: MarkerItem = {
-        ...markerKey(message.messageId),
-        messageId: message.messageId,
-        ownerId: message.userId,
-        target: { room: message.room, sk: message.sk },
-        expiresAt,
-      };
-      try {
-        await client.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              { Put: { TableName: tableName, Item: marker, ConditionExpression: 'attribute_not_exists(room)' } },
-              {
-                Put: {
-                  TableName: tableName,
-                  Item: messageToItem(message, expiresAt),
-                  ConditionExpression: 'attribute_not_exists(sk)',
+      let expected = lastSeqSeen.get(message.room) ?? (await readLastSeq(message.room));
+      for (let attempt = 1; ; attempt++) {
+        const seq = expected + 1;
+        const sequenced: ChatMessage = { ...message, seq };
+        const marker: MarkerItem = {
+          ...markerKey(message.messageId),
+          messageId: message.messageId,
+          ownerId: message.userId,
+          target: { room: message.room, sk: message.sk },
+          expiresAt,
+        };
+        try {
+          await client.send(
+            new TransactWriteCommand({
+              TransactItems: [
+                {
+                  Update: {
+                    TableName: tableName,
+                    Key: sequenceKey(message.room),
+                    UpdateExpression: 'SET lastSeq = :seq',
+                    ConditionExpression: expected === 0 ? 'attribute_not_exists(lastSeq)' : 'lastSeq = :expected',
+                    ExpressionAttributeValues:
+                      expected === 0 ? { ':seq': seq } : { ':seq': seq, ':expected': expected },
+                    ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+                  },
                 },
-              },
-            ],
-          }),
-        );
-        return { message, duplicate: false };
-      } catch (error) {
-        if (!(error instanceof TransactionCanceledException)) throw error;
-        if (error.CancellationReasons?.[0]?.Code !== 'ConditionalCheckFailed') throw error;
-        const { Item } = await client.send(
-          new GetCommand({ TableName: tableName, Key: markerKey(message.messageId), ConsistentRead: true }),
-        );
-        const existing = Item as MarkerItem | undefined;
-        if (!existing || existing.ownerId !== message.userId) {
-          throw new ConflictError('messageId is already used by another message');
+                { Put: { TableName: tableName, Item: marker, ConditionExpression: 'attribute_not_exists(room)' } },
+                {
+                  Put: {
+                    TableName: tableName,
+                    Item: messageToItem(sequenced, expiresAt),
+                    ConditionExpression: 'attribute_not_exists(sk)',
+                  },
+                },
+                // The sender has read their own message: their unread count never counts it. No
+                // condition: any later seq commits after this one, so this never moves a position back.
+                {
+                  Update: {
+                    TableName: tableName,
+                    Key: readPositionKey(message.userId, message.room),
+                    UpdateExpression: 'SET readSeq = :seq',
+                    ExpressionAttributeValues: { ':seq': seq },
+                  },
+                },
+              ],
+            }),
+          );
+          lastSeqSeen.set(message.room, seq);
+          return { message: sequenced, duplicate: false };
+        } catch (error) {
+          if (!(error instanceof TransactionCanceledException)) throw error;
+          const [counter, markerReason] = error.CancellationReasons ?? [];
+          if (markerReason?.Code === 'ConditionalCheckFailed') return duplicateOf(message);
+          const lostRace = counter?.Code === 'ConditionalCheckFailed';
+          const conflicted = (error.CancellationReasons ?? []).some((reason) => reason.Code === 'TransactionConflict');
+          if ((!lostRace && !conflicted) || attempt >= MAX_SEQUENCE_ATTEMPTS) throw error;
+          if (conflicted) await pause(attempt);
+          expected = (lostRace ? lastSeqOf(counter?.Item) : undefined) ?? (await readLastSeq(message.room));
+          lastSeqSeen.set(message.room, expected);
         }
-        const original = await client.send(
-          new GetCommand({ TableName: tableName, Key: existing.target, ConsistentRead: true }),
-        );
-        if (!original.Item) throw new ConflictError('messageId is already used by another message');
-        return { message: messageFromItem(original.Item), duplicate: true };
       }
     },
 

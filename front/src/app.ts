@@ -64,6 +64,7 @@ export class ChatApp {
       dismissError: () => client.dismissError(),
       signOut,
       visible: () => client.visible(),
+      typing: () => client.typing(),
     });
     this.#unsubscribe = client.subscribe((event) => {
       if (event.type === 'thread-selected') this.#view.threadChanged();

@@ -4,6 +4,7 @@ import { byId } from './dom.js';
 import { connectionText, onlineCount, threadTitle } from './labels.js';
 import { MessageList } from './message-list.js';
 import { renderPeople, renderThreadList } from './sidebar.js';
+import { renderTyping } from './typing-line.js';
 
 export interface ChatActions {
   selectThread(key: string): void;
@@ -18,6 +19,8 @@ export interface ChatActions {
   signOut(): void;
   /** The tab became visible again. */
   visible(): void;
+  /** The user typed in the composer (the client throttles what it sends). */
+  typing(): void;
 }
 
 /** Renders ChatClient snapshots into index.html's skeleton and turns DOM events into ChatActions. */
@@ -51,7 +54,10 @@ export class ChatView {
         this.#submitComposer();
       }
     });
-    on('composer-input', 'input', () => this.#autosize());
+    on('composer-input', 'input', () => {
+      this.#autosize();
+      if (this.#input.value.trim() !== '') this.actions.typing();
+    });
     on('join-form', 'submit', (event) => {
       event.preventDefault();
       const input = byId<HTMLInputElement>('join-room');
@@ -138,6 +144,7 @@ export class ChatView {
     byId('messages').setAttribute('aria-label', `Messages in ${title}`);
     renderPeople(thread, chat, this.actions);
     this.#messages.render(thread);
+    renderTyping(chat.typingIn(thread.key));
   }
 
   #renderConnection(state: ConnectionState): void {

@@ -277,6 +277,43 @@ describe('browser chat', () => {
     await error.waitFor({ state: 'hidden' });
   });
 
+  it('shows who is typing, and unread badges that clear when the room is opened from the keyboard', async () => {
+    const alice = await openChat('typing-alice');
+    const bob = await openChat('typing-bob');
+    await alice.page.waitForSelector('#people-list li[data-user-id="typing-bob"][data-status="online"]');
+
+    await bob.page.fill('#composer-input', 'Half a thought');
+    await alice.page.waitForFunction(() => document.getElementById('typing')?.textContent === 'typing-bob is typing…');
+    expect(await alice.page.getAttribute('#typing', 'aria-live')).toBe('polite');
+    expect(bob.sent.filter((frame) => frame.action === 'typing')).toEqual([{ action: 'typing', room: 'general' }]);
+    // Their message ends the indicator at once.
+    await bob.page.press('#composer-input', 'Enter');
+    await messages(alice.page, 'Half a thought').waitFor();
+    expect(await alice.page.textContent('#typing')).toBe('');
+
+    // Messages in a room alice is not looking at: a badge, announced to screen readers too.
+    await joinRoom(alice.page, 'flow-room');
+    await alice.page.click('#room-list button[data-thread="room:general"]');
+    const carol = await client('typing-carol', ['flow-room']);
+    await carol.post('flow-room', 'first');
+    await carol.post('flow-room', 'second');
+    const flowButton = alice.page.locator('#room-list button[data-thread="room:flow-room"]');
+    await flowButton.locator('.badge', { hasText: '2' }).waitFor();
+    expect(await flowButton.locator('.sr-only').textContent()).toBe(', 2 unread');
+
+    await flowButton.focus();
+    await alice.page.keyboard.press('Enter');
+    await alice.page.waitForFunction(() => document.getElementById('thread-title')?.textContent === '#flow-room');
+    await flowButton.locator('.badge').waitFor({ state: 'detached' });
+    await alice.page.waitForFunction(() => document.querySelectorAll('#messages > li').length === 2);
+    const read = alice.sent.filter((frame) => frame.action === 'markRead' && frame.room === 'flow-room');
+    expect(read.at(-1)).toEqual({ action: 'markRead', room: 'flow-room', upToSeq: 2 });
+
+    // The server kept it per user: a second device of alice's starts with nothing unread there.
+    const rest = await fetch(`${stack.urls.rest}/rooms/flow-room/unread`, { headers: { 'x-user-id': 'typing-alice' } });
+    expect(await rest.json()).toMatchObject({ unread: 0, readSeq: 2 });
+  });
+
   it('sends a direct message and shows when it was read', async () => {
     const frank = await openChat('frank');
     const grace = await openChat('grace');
@@ -303,7 +340,7 @@ describe('browser chat', () => {
     await frank.page.waitForSelector('#messages > li[data-status="read"]:has-text("Lunch at noon?")');
     expect(await ticks.getAttribute('class')).toContain('read');
     expect(await ticks.textContent()).toContain('Read');
-    const markRead = grace.sent.find((frame) => frame.action === 'markRead');
+    const markRead = grace.sent.find((frame) => frame.action === 'markRead' && 'conversationId' in frame);
     expect(markRead).toMatchObject({
       action: 'markRead',
       upToMessageId: expect.any(String),

@@ -637,3 +637,56 @@ function manageConnectionGrants(template: CfnTemplate, name: string): Grant[] {
   }
   return grants;
 }
+
+describe('typing and read positions', () => {
+  const readPosition = async (userId: string, room: string) =>
+    (
+      await stack.dynamoDb.client.send(
+        new GetItemCommand({
+          TableName: stack.tableNames.MessagesTable,
+          Key: { room: { S: `read#${userId}` }, sk: { S: room } },
+          ConsistentRead: true,
+        }),
+      )
+    ).Item;
+
+  it('a typing flood is throttled to one fan-out per 3 s, answered with nothing, and stores nothing', async () => {
+    const flooder = await connectAs('atk-typist', 'atk-typing');
+    const victim = await connectAs('atk-typing-victim', 'atk-typing');
+    const before = await partition('atk-typing');
+    const started = Date.now();
+    for (let index = 0; index < 40; index++) flooder.send({ action: 'typing', room: 'atk-typing' });
+    await victim.waitFor((frame) => frame.type === 'typing');
+    await stack.idle();
+    const elapsed = Date.now() - started;
+    const received = victim.frames.filter((frame) => frame.type === 'typing');
+    // One per started 3 s window at most, however long the flood took to be processed.
+    expect(received.length).toBeGreaterThanOrEqual(1);
+    expect(received.length).toBeLessThanOrEqual(Math.ceil(elapsed / 3000) + 1);
+    // Throttled and over-budget typing frames are dropped silently: no error frame, no ack.
+    expect(flooder.frames.filter((frame) => frame.type === 'error' || frame.type === 'ack')).toEqual([]);
+    expect(await partition('atk-typing')).toHaveLength(before.length);
+    expect(await partition('seq#atk-typing')).toEqual([]);
+    expect(flooder.closed).toBe(false);
+  });
+
+  it('refuses typing and markRead in a room the connection is not in, and changes nothing', async () => {
+    const outsider = await connectAs('atk-outsider', 'atk-elsewhere');
+    const member = await connectAs('atk-insider', 'atk-private');
+    expect(await errorCode(outsider, { action: 'typing', room: 'atk-private' })).toBe('forbidden');
+    expect(await errorCode(outsider, { action: 'markRead', room: 'atk-private', upToSeq: 5 })).toBe('forbidden');
+    expect(await errorCode(outsider, { action: 'typing', conversationId: 'atk-not-mine' })).toBe('forbidden');
+    await stack.idle();
+    expect(member.frames.filter((frame) => frame.type === 'typing')).toEqual([]);
+    expect(await readPosition('atk-outsider', 'atk-private')).toBeUndefined();
+  });
+
+  it('never makes a token connection a guest: a body user_id is refused, not taken', async () => {
+    const alice = await connectAs('atk-not-a-guest', 'atk-guests');
+    expect((await connectionRecord(alice.connectionId))?.guest).toBeUndefined();
+    expect(
+      await errorCode(alice, { action: 'sendMessage', room: 'atk-guests', user_id: 'atk-someone', message: 'hi' }),
+    ).toBe('identity_mismatch');
+    expect((await connectionRecord(alice.connectionId))?.userId?.S).toBe('atk-not-a-guest');
+  });
+});

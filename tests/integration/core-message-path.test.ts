@@ -12,7 +12,13 @@ const join = (query: Record<string, string>) => local.join(query);
 
 async function storedMessageCount(): Promise<number> {
   const result = await local.stack.dynamoDb.client.send(
-    new ScanCommand({ TableName: local.stack.tableNames.MessagesTable, Select: 'COUNT' }),
+    new ScanCommand({
+      TableName: local.stack.tableNames.MessagesTable,
+      Select: 'COUNT',
+      // Messages and their markers; not the rooms' seq counters or the users' read positions.
+      FilterExpression: 'NOT begins_with(room, :seq) AND NOT begins_with(room, :read)',
+      ExpressionAttributeValues: { ':seq': { S: 'seq#' }, ':read': { S: 'read#' } },
+    }),
   );
   return result.Count ?? 0;
 }

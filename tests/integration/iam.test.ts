@@ -121,35 +121,35 @@ describe('IAM enforced at the local endpoints', () => {
 
   it('DynamoDB: TransactWriteItems is authorised as the writes inside it', async () => {
     const { stack } = fixture;
-    const messages = stack.tableNames.MessagesTable ?? '';
-    const put = { Put: { TableName: messages, Item: { room: { S: 'iam-test' }, sk: { S: 'a' } } } };
+    const connections = stack.tableNames.ConnectionsTable ?? '';
+    const put = { Put: { TableName: connections, Item: { connectionId: { S: 'iam-test-a' } } } };
     const update = {
       Update: {
-        TableName: messages,
-        Key: { room: { S: 'iam-test' }, sk: { S: 'a' } },
+        TableName: connections,
+        Key: { connectionId: { S: 'iam-test-a' } },
         UpdateExpression: 'SET seen = :t',
         ExpressionAttributeValues: { ':t': { BOOL: true } },
       },
     };
-    // MessagesStreamFunction may PutItem on Messages (its echoes) but not UpdateItem.
-    const echo = fn('MessagesStreamFunction');
-    const client = dynamoDbAs(stack, asFunction(echo));
+    // ConnectFunction may PutItem on Connections (the new connection) but not UpdateItem.
+    const connect = fn('ConnectFunction');
+    const client = dynamoDbAs(stack, asFunction(connect));
     await expect(client.send(new TransactWriteItemsCommand({ TransactItems: [put] }))).resolves.toBeDefined();
     const refused = await refusal(
       client.send(
         new TransactWriteItemsCommand({
-          TransactItems: [{ Put: { ...put.Put, Item: { room: { S: 'iam-test' }, sk: { S: 'b' } } } }, update],
+          TransactItems: [{ Put: { ...put.Put, Item: { connectionId: { S: 'iam-test-b' } } } }, update],
         }),
       ),
     );
     expect(refused).toMatchObject({
       name: 'AccessDeniedException',
-      message: denial(functionRoleName(echo), echo, 'dynamodb:UpdateItem', tableArn(messages)),
+      message: denial(functionRoleName(connect), connect, 'dynamodb:UpdateItem', tableArn(connections)),
     });
     // The refused transaction wrote nothing.
     const operator = stack.dynamoDb.client;
     const b = await operator.send(
-      new GetItemCommand({ TableName: messages, Key: { room: { S: 'iam-test' }, sk: { S: 'b' } } }),
+      new GetItemCommand({ TableName: connections, Key: { connectionId: { S: 'iam-test-b' } } }),
     );
     expect(b.Item).toBeUndefined();
   });

@@ -32,6 +32,7 @@ import * as sessions from '#core/use-cases/start-session';
 import { createConnectionStore } from '#db/connections-store';
 import { createDeliveryFailureStore } from '#db/delivery-failures-store';
 import { createMessageStore } from '#db/messages-store';
+import { createReadPositionStore } from '#db/read-positions-store';
 import { createSubscriptionStore } from '#db/subscriptions-store';
 
 /*
@@ -93,6 +94,7 @@ export const startSession = (...args: InputsOf<typeof sessions.startSession>) =>
     notifier: notifier(),
     presence: presence(),
     events: events(),
+    readPositions: createReadPositionStore(dynamoDb(), tables.messages()),
   });
 
 // MessagesStreamFunction

@@ -13,7 +13,7 @@ import type { WebSocketAuthorizerEvent } from '../websocket/event.js';
 type AuthorizerEvent = WebSocketAuthorizerEvent | APIGatewayRequestAuthorizerEventV2;
 
 /** What both APIs pass on to the routes, in `requestContext.authorizer` (`.lambda` on the HTTP API). */
-type AuthorizerContext = { userId: string; userName: string };
+type AuthorizerContext = { userId: string; userName: string; guest?: 'true' };
 
 const isHttpApi = (event: AuthorizerEvent): event is APIGatewayRequestAuthorizerEventV2 =>
   'version' in event && event.version === '2.0';
@@ -23,11 +23,14 @@ function bearer(headers: Record<string, string | undefined> | null | undefined):
   return value?.replace(/^Bearer\s+/i, '') || undefined;
 }
 
-async function resolve(event: AuthorizerEvent): Promise<Identity> {
+async function resolve(event: AuthorizerEvent): Promise<Identity & { guest?: boolean }> {
   const query = event.queryStringParameters ?? {};
   if (authMode() === 'none') {
     const headers = event.headers ?? {};
-    return identityFromClaim(query.userId ?? headers['x-user-id'], query.userName ?? headers['x-user-name']);
+    const claimed = query.userId ?? headers['x-user-id'];
+    const identity = identityFromClaim(claimed, query.userName ?? headers['x-user-name']);
+    // No usable id: a made-up guest, which seed 002's first message may name (demo mode only).
+    return identity.userId === claimed ? identity : { ...identity, guest: true };
   }
   return identityFromToken(isHttpApi(event) ? (bearer(event.headers) ?? query.token) : query.token);
 }
@@ -43,7 +46,11 @@ export const handler = instrumented(
   ): Promise<APIGatewaySimpleAuthorizerResult | APIGatewayAuthorizerWithContextResult<AuthorizerContext>> => {
     try {
       const identity = await resolve(event);
-      const context: AuthorizerContext = { userId: identity.userId, userName: identity.userName };
+      const context: AuthorizerContext = {
+        userId: identity.userId,
+        userName: identity.userName,
+        ...(identity.guest ? { guest: 'true' as const } : {}),
+      };
       if (isHttpApi(event)) return { isAuthorized: true, context };
       return {
         principalId: identity.userId,

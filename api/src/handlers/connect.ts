@@ -20,6 +20,7 @@ export const handler = instrumented('connect', async (event: WebSocketEvent): Pr
       connectedAt,
       sourceIp: source.sourceIp,
       userAgent: source.userAgent ?? undefined,
+      guest: authorizer?.guest === 'true',
     });
     logger.info('connected', { userId: identity.userId, rooms });
     return { statusCode: 200 };

@@ -11,6 +11,7 @@ import type {
   ConversationsBody,
   RoomHistoryPage,
   RoomPresenceBody,
+  RoomUnreadBody,
 } from '#protocol/http-bodies';
 import { directMessageFrame, roomMessageFrame } from '#protocol/server-frames';
 import {
@@ -19,8 +20,10 @@ import {
   onlineIn,
   postRoomMessage,
   readConversation,
+  readPositionIn,
   readRoomHistory,
   readUserHistory,
+  roomUnread,
 } from '../composition.js';
 import { type HttpEvent, type HttpResult, json } from './http.js';
 import { pageQuerySchema, parseParams } from './params.js';
@@ -68,8 +71,13 @@ export const routes: Record<string, RouteHandler> = {
   'GET /health': async () => json(200, { status: 'ok', time: new Date().toISOString() }),
 
   'GET /rooms': async (event) => {
-    const frame = await listRooms(callerOf(event).userId);
-    return json(200, { rooms: frame.rooms });
+    const { userId } = callerOf(event);
+    const frame = await listRooms(userId);
+    const unread = await roomUnread(
+      userId,
+      frame.rooms.map((entry) => entry.room),
+    );
+    return json(200, { rooms: frame.rooms.map((entry) => ({ ...entry, unread: unread[entry.room] ?? 0 })) });
   },
 
   'GET /rooms/{room}/messages': async (event) => {
@@ -84,6 +92,14 @@ export const routes: Record<string, RouteHandler> = {
     callerOf(event);
     const { room } = parseParams(roomPathSchema, event.pathParameters);
     const body: RoomPresenceBody = { room, online: await onlineIn(room) };
+    return json(200, body);
+  },
+
+  'GET /rooms/{room}/unread': async (event) => {
+    const { userId } = callerOf(event);
+    const { room } = parseParams(roomPathSchema, event.pathParameters);
+    const { latestSeq, readSeq } = await readPositionIn(userId, room);
+    const body: RoomUnreadBody = { room, unread: Math.max(0, latestSeq - readSeq), readSeq, latestSeq };
     return json(200, body);
   },
 

@@ -4,12 +4,14 @@ import {
   deleteMessageSchema,
   listRoomsSchema,
   markReadSchema,
+  markRoomReadSchema,
   pingSchema,
   resumeSchema,
   roomActionSchema,
   sendDirectMessageSchema,
   sendRoomMessageSchema,
   topicActionSchema,
+  typingSchema,
 } from '#protocol/client-frames';
 import { directMessageFrame } from '#protocol/server-frames';
 import {
@@ -19,9 +21,11 @@ import {
   leaveRoom,
   listRooms,
   markRead,
+  markRoomRead,
   readConversation,
   sendDirectMessage,
   sendRoomMessage,
+  sendTyping,
   subscribeToMetrics,
   unsubscribeFromMetrics,
 } from '../composition.js';
@@ -48,6 +52,29 @@ function sendMessage(frame: Record<string, unknown>, { identity }: ActionContext
     content: input.message,
     messageId: input.messageId,
     claimedUserId: input.user_id,
+  });
+}
+
+/** markRead in a direct conversation (seed 004): status moves to read. */
+function markConversationRead(frame: Record<string, unknown>, { identity }: ActionContext) {
+  const input = parseOrThrow(markReadSchema, frame, 'markRead');
+  return markRead({
+    identity,
+    conversationId: input.conversationId,
+    upToMessageId: input.upToMessageId,
+    messageIds: input.messageIds,
+  });
+}
+
+/** markRead in a room: the user's read position moves (every device). */
+function readRoom(frame: Record<string, unknown>, { identity, connectionId }: ActionContext) {
+  const input = parseOrThrow(markRoomReadSchema, frame, 'markRead');
+  return markRoomRead({
+    connectionId,
+    identity,
+    room: input.room,
+    upToMessageId: input.upToMessageId,
+    upToSeq: input.upToSeq,
   });
 }
 
@@ -78,14 +105,9 @@ export const actions: ActionTable = {
       ),
   }),
   markRead: route({
-    schema: markReadSchema,
-    handle: (input, { identity }) =>
-      markRead({
-        identity,
-        conversationId: input.conversationId,
-        upToMessageId: input.upToMessageId,
-        messageIds: input.messageIds,
-      }),
+    schema: z.looseObject({ action: z.literal('markRead') }),
+    handle: (frame, context) =>
+      frame.room !== undefined ? readRoom(frame, context) : markConversationRead(frame, context),
   }),
   deleteMessage: route({
     schema: deleteMessageSchema,
@@ -115,5 +137,14 @@ export const actions: ActionTable = {
   unsubscribe: route({
     schema: topicActionSchema,
     handle: ({ entity_type, entity_id }, context) => unsubscribeFromMetrics(context, { entity_type, entity_id }),
+  }),
+  typing: route({
+    schema: typingSchema,
+    quietWhenLimited: true,
+    // Nothing comes back, sent or throttled: a reply per keystroke would be noise.
+    handle: async (input, { identity, connectionId }) => {
+      await sendTyping({ connectionId, identity, room: input.room, conversationId: input.conversationId });
+      return undefined;
+    },
   }),
 };

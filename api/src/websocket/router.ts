@@ -20,7 +20,10 @@ export interface ActionContext {
 
 export interface ActionRoute<S extends z.ZodType> {
   schema: S;
-  handle: (input: z.infer<S>, context: ActionContext) => Promise<Frame>;
+  /** Resolves to no frame when the action answers nothing (a dropped typing frame). */
+  handle: (input: z.infer<S>, context: ActionContext) => Promise<Frame | undefined>;
+  /** A frame over the rate budget is dropped without an error frame (typing: a hint, sent while typing). */
+  quietWhenLimited?: boolean;
 }
 
 /** Keeps each route's input type tied to its schema. */
@@ -29,7 +32,8 @@ export const route = <S extends z.ZodType>(definition: ActionRoute<S>): ActionRo
 
 export type ActionTable = Record<string, ActionRoute<z.ZodType>>;
 
-const reply = (frame: Frame): WebSocketResult => ({ statusCode: 200, body: JSON.stringify(frame) });
+const reply = (frame: Frame | undefined): WebSocketResult =>
+  frame === undefined ? { statusCode: 200 } : { statusCode: 200, body: JSON.stringify(frame) };
 
 function issuesOf(error: z.ZodError) {
   return error.issues.map((issue) => ({ path: issue.path.join('.') || '(frame)', message: issue.message }));
@@ -63,6 +67,16 @@ export function errorReply(error: unknown, messageId?: string): WebSocketResult 
 export interface DispatchOptions {
   /** Takes one token from the connection's rate budget; false when it is spent. */
   allowFrame?: (connectionId: string) => Promise<boolean>;
+  /**
+   * Who sent the frame, when that can differ from the authorizer's identity: a demo-mode guest
+   * connection takes its first message's `user_id` (guest-identity.ts). Absent: the authorizer's.
+   */
+  resolveIdentity?: (request: {
+    connectionId: string;
+    identity: Identity;
+    authorizer: Record<string, unknown>;
+    frame: Record<string, unknown>;
+  }) => Promise<Identity>;
 }
 
 export async function dispatch(
@@ -82,14 +96,24 @@ export async function dispatch(
       );
     }
     const input = parseOrThrow(definition.schema, frame, String(action));
-    const identity = identityFromAuthorizer(event.requestContext.authorizer);
-    if (!identity) throw new UnauthorizedError('connection has no identity');
+    const authorized = identityFromAuthorizer(event.requestContext.authorizer);
+    if (!authorized) throw new UnauthorizedError('connection has no identity');
     // Only valid frames spend the budget: invalid ones are refused before touching any table.
     if (options.allowFrame && !(await options.allowFrame(event.requestContext.connectionId))) {
+      if (definition.quietWhenLimited) return reply(undefined);
       throw new RateLimitedError('too many frames; slow down and retry');
     }
+    const connectionId = event.requestContext.connectionId;
+    const identity = options.resolveIdentity
+      ? await options.resolveIdentity({
+          connectionId,
+          identity: authorized,
+          authorizer: event.requestContext.authorizer ?? {},
+          frame,
+        })
+      : authorized;
     const context: ActionContext = {
-      connectionId: event.requestContext.connectionId,
+      connectionId,
       identity,
       connectedAt: event.requestContext.connectedAt,
     };

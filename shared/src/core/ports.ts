@@ -1,4 +1,5 @@
 import type { Frame, OnlineUser } from '#protocol/server-frames';
+import type { Identity } from './domain/identity.js';
 import type { ChatMessage, DeliveryStatus } from './domain/message.js';
 import type { Delivery } from './events/delivery.js';
 
@@ -14,6 +15,8 @@ export interface ConnectionRecord {
   expiresAt: number;
   sourceIp?: string;
   userAgent?: string;
+  /** Demo auth mode only: opened with no identity, so its first frame's `user_id` may name it (once). */
+  guest?: boolean;
 }
 
 export interface ConnectionStore {
@@ -143,4 +146,34 @@ export interface ConversationStore {
   redactPreview(participants: string[], conversationId: string, messageId: string): Promise<void>;
   markRead(userId: string, conversationId: string, count: number): Promise<void>;
   list(userId: string, nowSeconds: number): Promise<ConversationSummary[]>;
+}
+
+/** Typing indicators' throttle, kept on the connection item so every Lambda environment sees it. */
+export interface TypingThrottle {
+  /** True (and the time recorded) when the connection's last typing fan-out is at least `intervalMs` old. */
+  allowTyping(connectionId: string, nowMs: number, intervalMs: number): Promise<boolean>;
+}
+
+/** A guest connection (demo mode) taking the identity its first message names. */
+export interface GuestIdentityStore {
+  /**
+   * Renames a still-unclaimed guest connection to `identity`; undefined when it was claimed already
+   * (by a racing frame) or is not a guest. Conditional, so at most one claim ever succeeds.
+   */
+  claimGuest(connectionId: string, guestUserId: string, identity: Identity): Promise<ConnectionRecord | undefined>;
+}
+
+export interface ReadPosition {
+  /** The seq of the partition's newest message (0: none yet). */
+  latestSeq: number;
+  /** The seq of the newest message the user has read there (0: none). */
+  readSeq: number;
+}
+
+/** Sequencing's read side: partitions' newest seqs and users' read positions. Counts never scan. */
+export interface ReadPositionStore {
+  /** Each partition's newest seq and the user's read position in it. */
+  positions(userId: string, partitions: string[]): Promise<Map<string, ReadPosition>>;
+  /** Moves the user's read position forward to `seq` (never back); returns the position stored now. */
+  advance(userId: string, partition: string, seq: number): Promise<number>;
 }

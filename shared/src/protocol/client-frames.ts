@@ -111,6 +111,31 @@ export const conversationHistorySchema = z.object({
   before: z.string().max(2048).optional(),
 });
 
+/** Ephemeral: "I am typing" in a room or a direct conversation. Never stored; throttled per connection. */
+export const typingSchema = z
+  .object({
+    action: z.literal('typing'),
+    room: roomNameSchema.optional(),
+    conversationId: conversationIdSchema.optional(),
+  })
+  .refine((frame) => (frame.room === undefined) !== (frame.conversationId === undefined), {
+    message: 'give room or conversationId',
+    path: ['room'],
+  });
+
+/** markRead for a room: moves the user's read position (all their devices) up to a message or a seq. */
+export const markRoomReadSchema = z
+  .object({
+    action: z.literal('markRead'),
+    room: roomNameSchema,
+    upToMessageId: messageIdSchema.optional(),
+    upToSeq: z.number().int().nonnegative().optional(),
+  })
+  .refine((frame) => (frame.upToMessageId === undefined) !== (frame.upToSeq === undefined), {
+    message: 'give upToMessageId or upToSeq',
+    path: ['upToSeq'],
+  });
+
 export type SendRoomMessageFrame = z.infer<typeof sendRoomMessageSchema>;
 export type SendDirectMessageFrame = z.infer<typeof sendDirectMessageSchema>;
 export type RoomActionFrame = z.infer<typeof roomActionSchema>;
@@ -121,6 +146,8 @@ export type TopicActionFrame = z.infer<typeof topicActionSchema>;
 export type MarkReadFrame = z.infer<typeof markReadSchema>;
 export type DeleteMessageFrame = z.infer<typeof deleteMessageSchema>;
 export type ConversationHistoryFrame = z.infer<typeof conversationHistorySchema>;
+export type TypingActionFrame = z.infer<typeof typingSchema>;
+export type MarkRoomReadFrame = z.infer<typeof markRoomReadSchema>;
 
 /** Every frame a client may send. */
 export type ClientFrame =
@@ -133,4 +160,6 @@ export type ClientFrame =
   | TopicActionFrame
   | MarkReadFrame
   | DeleteMessageFrame
-  | ConversationHistoryFrame;
+  | ConversationHistoryFrame
+  | TypingActionFrame
+  | MarkRoomReadFrame;

@@ -30,3 +30,11 @@ export interface ConversationHistoryPage {
   messages: DirectMessage[];
   nextCursor?: string;
 }
+
+/** GET /rooms/{room}/unread: the caller's read position (shared by all their devices) and the room's newest seq. */
+export interface RoomUnreadBody {
+  room: string;
+  unread: number;
+  readSeq: number;
+  latestSeq: number;
+}

@@ -15,6 +15,8 @@ export const roomMessageFrameSchema = z.object({
   userName: z.string(),
   message: z.string(),
   timestamp: z.string(),
+  /** The message's place in the room: gapless, increasing; order by it and fill a gap with `resume`. */
+  seq: z.number().int().positive().optional(),
 });
 
 export const directMessageFrameSchema = z.object({
@@ -32,6 +34,8 @@ export const directMessageFrameSchema = z.object({
     replyToMessageId: z.string().optional(),
     replyToContent: z.string().optional(),
     replyToSenderName: z.string().optional(),
+    /** The message's place in the conversation (gapless, increasing). */
+    seq: z.number().int().positive().optional(),
   }),
 });
 
@@ -42,6 +46,8 @@ export const ackFrameSchema = z.object({
   room: z.string().optional(),
   conversationId: z.string().optional(),
   duplicate: z.boolean().optional(),
+  /** The seq the message got (a duplicate gets the original's). */
+  seq: z.number().int().positive().optional(),
 });
 
 export const errorFrameSchema = z.object({
@@ -78,6 +84,8 @@ export const welcomeFrameSchema = z.object({
   /** Only when cut: the rooms whose `online` list holds just ONLINE_LIST_LIMIT of their users. */
   onlineTruncated: z.record(z.string(), z.literal(true)).optional(),
   pending: z.number(),
+  /** Unread messages per room of this connection (latest seq − the user's read position), when known. */
+  unread: z.record(z.string(), z.number().int().nonnegative()).optional(),
 });
 
 export const pongFrameSchema = z.object({ type: z.literal('pong'), timestamp: z.string() });
@@ -129,6 +137,24 @@ export const metricsUpdateFrameSchema = z.object({
   ),
 });
 
+/** Someone is typing: shown until `expiresInMs` passes or a message from them arrives. Never stored. */
+export const typingFrameSchema = z.object({
+  type: z.literal('typing'),
+  room: z.string().optional(),
+  conversationId: z.string().optional(),
+  userId: z.string(),
+  userName: z.string(),
+  expiresInMs: z.number().int().positive(),
+});
+
+/** A user's read position in a room moved (markRead): sent to the caller and to all their connections. */
+export const roomReadFrameSchema = z.object({
+  type: z.literal('read'),
+  room: z.string(),
+  readSeq: z.number().int().nonnegative(),
+  unread: z.number().int().nonnegative(),
+});
+
 export type RoomMessageFrame = z.infer<typeof roomMessageFrameSchema>;
 export type DirectMessageFrame = z.infer<typeof directMessageFrameSchema>;
 export type AckFrame = z.infer<typeof ackFrameSchema>;
@@ -145,6 +171,8 @@ export type StatusFrame = z.infer<typeof statusFrameSchema>;
 export type DeletedFrame = z.infer<typeof deletedFrameSchema>;
 export type ReadFrame = z.infer<typeof readFrameSchema>;
 export type MetricsUpdateFrame = z.infer<typeof metricsUpdateFrameSchema>;
+export type TypingFrame = z.infer<typeof typingFrameSchema>;
+export type RoomReadFrame = z.infer<typeof roomReadFrameSchema>;
 
 /** A direct message as it travels inside a frame and in a conversation's history page. */
 export type DirectMessage = DirectMessageFrame['data'];
@@ -165,7 +193,9 @@ export type ServerFrame =
   | StatusFrame
   | DeletedFrame
   | ReadFrame
-  | MetricsUpdateFrame;
+  | MetricsUpdateFrame
+  | TypingFrame
+  | RoomReadFrame;
 
 /** Any frame: the distribution path carries frames opaquely. */
 export type Frame = Record<string, unknown> & { type: string };
@@ -181,6 +211,7 @@ export function roomMessageFrame(message: ChatMessage): RoomMessageFrame {
     userName: message.userName,
     message: message.content,
     timestamp: message.timestamp,
+    ...(message.seq !== undefined ? { seq: message.seq } : {}),
   };
 }
 
@@ -212,6 +243,7 @@ export function directMessageFrame(message: ChatMessage, status = message.status
       status,
       ...(message.isDeleted ? { isDeleted: true } : {}),
       ...(message.reply ?? {}),
+      ...(message.seq !== undefined ? { seq: message.seq } : {}),
     },
   };
 }

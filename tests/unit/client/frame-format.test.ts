@@ -36,6 +36,13 @@ describe('formatFrame', () => {
     expect(formatFrame(frame, context)).toEqual([expected]);
   });
 
+  it('shows a typing line for a room and for a direct conversation, and nothing for a read position', () => {
+    const typing = { type: 'typing', userId: 'bob', userName: 'Bob', expiresInMs: 5000 };
+    expect(formatFrame({ ...typing, room: 'general' }, context)).toEqual(['Bob is typing… in #general']);
+    expect(formatFrame({ ...typing, conversationId: 'c1' }, context)).toEqual(['Bob is typing… (DM)']);
+    expect(formatFrame({ type: 'read', room: 'general', readSeq: 3, unread: 0 }, context)).toEqual([]);
+  });
+
   it('shows errors with their code and issues', () => {
     const frame = {
       type: 'error',

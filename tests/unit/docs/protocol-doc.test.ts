@@ -28,6 +28,9 @@ const clientSchemas: Record<string, z.ZodType> = {
   conversationHistory: client.conversationHistorySchema,
   subscribe: client.topicActionSchema,
   unsubscribe: client.topicActionSchema,
+  'markRead.room': client.markRoomReadSchema,
+  typing: client.typingSchema,
+  'typing.direct': client.typingSchema,
 };
 
 const serverSchemas: Record<string, z.ZodType> = {
@@ -46,6 +49,8 @@ const serverSchemas: Record<string, z.ZodType> = {
   history: server.historyFrameSchema,
   read: server.readFrameSchema,
   METRICS_UPDATE: server.metricsUpdateFrameSchema,
+  typing: server.typingFrameSchema,
+  'read.room': server.roomReadFrameSchema,
 };
 
 describe('docs/protocol.md', () => {

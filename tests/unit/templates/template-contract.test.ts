@@ -272,6 +272,7 @@ describe('api/template.yaml: HTTP API', () => {
         'GET /rooms',
         'GET /rooms/{room}/messages',
         'GET /rooms/{room}/presence',
+        'GET /rooms/{room}/unread',
         'GET /users/{userId}/messages',
         'POST /message',
       ].sort(),
@@ -665,7 +666,8 @@ describe('IAM: every function and the state machine get exactly the calls their 
       {
         // sendMessage's direct path: the @connections POST, and a 410's dropGoneConnection (goneConnection).
         ...post,
-        Messages: ddb('GetItem', 'PutItem', 'Query', 'UpdateItem'),
+        // BatchGetItem: a room's seq counter and the user's read position (markRead).
+        Messages: ddb('BatchGetItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem'),
         Subscriptions: ddb('BatchWriteItem', 'DeleteItem', 'PutItem', 'Query'),
         'Subscriptions/index/connection-index': ddb('Query'),
         Connections: ddb('DeleteItem', 'GetItem', 'UpdateItem'),
@@ -678,7 +680,8 @@ describe('IAM: every function and the state machine get exactly the calls their 
       'api',
       'RestApiFunction',
       {
-        Messages: ddb('GetItem', 'PutItem', 'Query'),
+        // UpdateItem: seed 000's post takes the room's next seq; BatchGetItem: unread counts.
+        Messages: ddb('BatchGetItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem'),
         'Messages/index/user-timestamp-index': ddb('Query'),
         Subscriptions: ddb('Query'),
         'Subscriptions/index/connection-index': ddb('Query'),
@@ -701,7 +704,8 @@ describe('IAM: every function and the state machine get exactly the calls their 
         'Connections/index/userId-index': ddb('Query'),
         Subscriptions: ddb('Query'),
         'Messages/index/pending-index': ddb('Query'),
-        Messages: ddb('UpdateItem'),
+        // BatchGetItem: the welcome's unread counts.
+        Messages: ddb('BatchGetItem', 'UpdateItem'),
         ...publish,
       },
     ],
@@ -709,7 +713,8 @@ describe('IAM: every function and the state machine get exactly the calls their 
       'workflows',
       'MessagesStreamFunction',
       {
-        Messages: ddb('GetItem', 'PutItem'),
+        // UpdateItem: an echo takes the room's next seq.
+        Messages: ddb('GetItem', 'PutItem', 'UpdateItem'),
         ...publish,
         'Messages stream': streamReads,
         'deny all but Messages stream': streamReads,

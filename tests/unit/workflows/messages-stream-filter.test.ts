@@ -38,9 +38,18 @@ type Item = Record<string, unknown>;
 /** The items the Messages store writes for a message: [idempotency marker, message]. */
 async function storedItems(message: ChatMessage): Promise<[Item, Item]> {
   const sent: TransactWriteCommand[] = [];
-  const client = { send: async (command: TransactWriteCommand) => void sent.push(command) };
+  // A GetItem (the seq counter, before the first append) answers no item; the transaction is recorded.
+  const client = {
+    send: async (command: TransactWriteCommand) => {
+      sent.push(command);
+      return {};
+    },
+  };
   await createMessageStore(client as unknown as DynamoDBDocumentClient, 'Messages').append(message, 2_000_000_000);
-  const [marker, item] = (sent[0]?.input.TransactItems ?? []).map((entry) => entry.Put?.Item as Item);
+  const transaction = sent.find((command) => command.input.TransactItems !== undefined);
+  const [marker, item] = (transaction?.input.TransactItems ?? []).flatMap((entry) =>
+    entry.Put ? [entry.Put.Item as Item] : [],
+  );
   if (!marker || !item) throw new Error('append wrote no marker and message');
   return [marker, item];
 }
@@ -174,6 +183,23 @@ describe('the Messages stream FilterCriteria', () => {
     const streamRecord = await build();
     expect(await handlerActsOn(streamRecord)).toBe(expected);
     expect(passesFilter(streamRecord)).toBe(expected);
+  });
+});
+
+describe('the sequencing items in the Messages table', () => {
+  // They have no `kind`, so no filter passes them and the handler never sees (or fails on) one.
+  it.each([
+    ['a seq counter created', record('INSERT', undefined, { room: 'seq#echo', sk: 'seq', lastSeq: 1 })],
+    [
+      'a seq counter moving',
+      record('MODIFY', { room: 'seq#echo', sk: 'seq', lastSeq: 1 }, { room: 'seq#echo', sk: 'seq', lastSeq: 2 }),
+    ],
+    [
+      'a read position moving',
+      record('MODIFY', { room: 'read#alice', sk: 'echo', readSeq: 1 }, { room: 'read#alice', sk: 'echo', readSeq: 2 }),
+    ],
+  ])('%s: never invokes the function', (_name, streamRecord) => {
+    expect(passesFilter(streamRecord)).toBe(false);
   });
 });
 

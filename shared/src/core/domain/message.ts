@@ -56,6 +56,11 @@ export interface ChatMessage {
   status?: DeliveryStatus;
   isDeleted?: boolean;
   reply?: ReplyReference;
+  /**
+   * Position in its room or conversation: 1, 2, 3, … with no gaps, assigned when the message is
+   * stored (messages stored before sequencing existed have none).
+   */
+  seq?: number;
 }
 
 export const directPartition = (conversationId: string) => `dm#${conversationId}`;

@@ -129,6 +129,7 @@ export async function sendDirectMessage(input: SendDirectMessageInput, deps: Dir
   );
   const ack: AckFrame = { type: 'ack', messageId: message.messageId, conversationId, timestamp: message.timestamp };
   if (duplicate) ack.duplicate = true;
+  if (message.seq !== undefined) ack.seq = message.seq;
   return ack;
 }
 

@@ -11,6 +11,8 @@ export interface OpenConnectionInput {
   connectedAt: number;
   sourceIp?: string;
   userAgent?: string;
+  /** Demo mode, no identity given: the first message may name it (guest-identity.ts). */
+  guest?: boolean;
 }
 
 export interface OpenConnectionDeps {
@@ -36,6 +38,7 @@ export async function openConnection(input: OpenConnectionInput, deps: OpenConne
     expiresAt,
     sourceIp: input.sourceIp,
     userAgent: input.userAgent,
+    ...(input.guest ? { guest: true } : {}),
   });
   const topicList = [topics.user(userId), ...input.rooms.map(topics.room)];
   await deps.subscriptions.subscribe(

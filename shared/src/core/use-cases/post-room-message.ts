@@ -62,5 +62,6 @@ export async function postRoomMessage(input: PostRoomMessageInput, deps: PostRoo
   );
   const ack: AckFrame = { type: 'ack', messageId: message.messageId, room: message.room, timestamp: message.timestamp };
   if (duplicate) ack.duplicate = true;
+  if (message.seq !== undefined) ack.seq = message.seq;
   return ack;
 }

@@ -17,7 +17,9 @@ import type {
   MessageStore,
   PostOutcome,
   PresenceReader,
+  ReadPositionStore,
 } from '../ports.js';
+import { roomUnread } from './read-positions.js';
 
 export interface StartSessionDeps {
   connections: ConnectionStore;
@@ -25,6 +27,8 @@ export interface StartSessionDeps {
   notifier: ConnectionNotifier;
   presence: PresenceReader;
   events: DistributionPublisher;
+  /** The rooms' unread counts for the welcome; absent: the welcome carries none. */
+  readPositions?: Pick<ReadPositionStore, 'positions'>;
   /** Waits between attempts while API Gateway finishes opening the connection. */
   sleep?: (ms: number) => Promise<void>;
 }
@@ -51,9 +55,11 @@ export async function startSession(
   const sleep = deps.sleep ?? defaultSleep;
   const now = epochSeconds();
   const user: OnlineUser = { userId: detail.userId, userName: detail.userName };
-  const [samples, pending] = await Promise.all([
+  const readPositions = deps.readPositions;
+  const [samples, pending, unread] = await Promise.all([
     Promise.all(detail.rooms.map((room) => deps.presence.sampleOnlineIn(room, now, ONLINE_LIST_LIMIT))),
     deps.messages.pendingFor(detail.userId, now),
+    readPositions ? roomUnread(detail.userId, detail.rooms, { readPositions }) : undefined,
   ]);
   const truncated = detail.rooms.filter((_room, index) => samples[index]?.truncated);
   const welcome: WelcomeFrame = {
@@ -66,6 +72,7 @@ export async function startSession(
       ? { onlineTruncated: Object.fromEntries(truncated.map((room) => [room, true as const])) }
       : {}),
     pending: pending.length,
+    ...(unread ? { unread } : {}),
   };
 
   let outcome: PostOutcome = await deps.notifier.post(detail.connectionId, welcome);
