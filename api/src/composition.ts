@@ -12,6 +12,7 @@ import type {
   ConversationStore,
   DistributionPublisher,
   EventPublisher,
+  MessageChangeStore,
   MessageStore,
   PresenceReader,
   SubscriptionStore,
@@ -21,12 +22,14 @@ import * as closing from '#core/use-cases/close-connection';
 import * as direct from '#core/use-cases/direct-messages';
 import type { DirectPathDeps } from '#core/use-cases/fan-out-message';
 import * as membership from '#core/use-cases/membership';
+import * as changing from '#core/use-cases/message-changes';
 import * as metrics from '#core/use-cases/metrics-subscriptions';
 import * as opening from '#core/use-cases/open-connection';
 import * as posting from '#core/use-cases/post-room-message';
 import * as history from '#core/use-cases/read-history';
 import { createConnectionStore } from '#db/connections-store';
 import { createConversationStore } from '#db/conversations-store';
+import { createMessageChangeStore } from '#db/message-changes-store';
 import { createMessageStore } from '#db/messages-store';
 import { createSubscriptionStore } from '#db/subscriptions-store';
 
@@ -134,3 +137,28 @@ export const readUserHistory = (...args: InputsOf<typeof history.readUserHistory
 export const onlineIn = (room: string) => presence().onlineIn(room, epochSeconds());
 /** The caller's conversations, most recent first. */
 export const listConversations = (userId: string) => conversations().list(userId, epochSeconds());
+
+// Edits and reactions (both deployables' readers use withMyReactions)
+let messageChangeStore: MessageChangeStore | undefined;
+const messageChanges = () => (messageChangeStore ??= createMessageChangeStore(dynamoDb(), tables.messages()));
+const changeDeps = () => ({
+  messages: messages(),
+  changes: messageChanges(),
+  events: events(),
+  direct: directPath(),
+  subscriptions: subscriptions(),
+});
+
+/** editMessage over the socket: small rooms and conversations are posted to directly. */
+export const editMessage = (...args: InputsOf<typeof changing.editMessage>) =>
+  changing.editMessage(...args, changeDeps());
+export const changeReaction = (...args: InputsOf<typeof changing.changeReaction>) =>
+  changing.changeReaction(...args, changeDeps());
+export const messageVersions = (...args: InputsOf<typeof changing.messageVersions>) =>
+  changing.messageVersions(...args, { messages: messages(), changes: messageChanges() });
+/** The reader's own emojis on a history page's messages. */
+export const withMyReactions = <M extends { messageId: string; timestamp: string }>(
+  viewerId: string,
+  room: string,
+  page: M[],
+) => changing.withMyReactions(viewerId, room, page, { changes: messageChanges() });

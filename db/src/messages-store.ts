@@ -33,6 +33,11 @@ export interface MessageItem {
   replyToMessageId?: string;
   replyToContent?: string;
   replyToSenderName?: string;
+  /** Written by message-changes-store.ts. */
+  editedAt?: string;
+  editedBy?: string;
+  editCount?: number;
+  reactions?: Record<string, number>;
 }
 
 /**
@@ -97,6 +102,10 @@ export function messageFromItem(raw: Record<string, unknown>): ChatMessage {
       replyToSenderName: item.replyToSenderName,
     };
   }
+  if (item.editedAt !== undefined) message.editedAt = item.editedAt;
+  if (item.editedBy !== undefined) message.editedBy = item.editedBy;
+  const reactions = Object.entries(item.reactions ?? {}).filter(([, count]) => count > 0);
+  if (reactions.length > 0) message.reactions = Object.fromEntries(reactions);
   return message;
 }
 

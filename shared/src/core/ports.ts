@@ -144,3 +144,49 @@ export interface ConversationStore {
   markRead(userId: string, conversationId: string, count: number): Promise<void>;
   list(userId: string, nowSeconds: number): Promise<ConversationSummary[]>;
 }
+
+/** A message's text before one edit: who replaced it, when, and with which edit (1, 2, …). */
+export interface MessageVersionRecord {
+  version: number;
+  previousText: string;
+  editedBy: string;
+  editedAt: string;
+}
+
+export type ReactionOutcome =
+  /** `changed` is false when the user already had (react) or never had (unreact) that emoji. */
+  | { outcome: 'done'; changed: boolean; counts: Record<string, number> }
+  | { outcome: 'gone' }
+  | { outcome: 'too_many_emojis' }
+  | { outcome: 'too_many_for_user' };
+
+/** Edits and reactions on stored messages (db/src/message-changes-store.ts, on the Messages table). */
+export interface MessageChangeStore {
+  /**
+   * Replaces the text of `message` (as read) if its sender is `editedBy`, it is not deleted and
+   * nobody edited it since it was read; the replaced text becomes a version. Undefined when any of
+   * that no longer holds.
+   */
+  edit(
+    message: ChatMessage,
+    change: { text: string; editedBy: string; editedAt: string },
+  ): Promise<ChatMessage | undefined>;
+  /** The message's edits, oldest first. */
+  versions(messageId: string, nowSeconds: number): Promise<MessageVersionRecord[]>;
+  /** Adds one user's emoji, once: conditional writes keep it idempotent and within the caps. */
+  react(
+    message: ChatMessage,
+    userId: string,
+    emoji: string,
+    limits: { maxDistinct: number; maxPerUser: number },
+  ): Promise<ReactionOutcome>;
+  /** Takes one user's emoji back, if they had it. */
+  unreact(message: ChatMessage, userId: string, emoji: string): Promise<ReactionOutcome>;
+  /** messageId → the user's emojis, for the messages of `room` (a storage partition) between two sort keys. */
+  reactionsBy(
+    userId: string,
+    room: string,
+    range: { fromSk: string; toSk: string },
+    nowSeconds: number,
+  ): Promise<Map<string, string[]>>;
+}

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { userIdSchema } from '#core/domain/identity';
 import { contentSchema, messageIdSchema } from '#core/domain/message';
+import { emojiSchema } from '#core/domain/reactions';
 import { roomNameSchema } from '#core/domain/room';
 
 /** The room-name rule, for clients that check a name before they connect. */
@@ -111,6 +112,20 @@ export const conversationHistorySchema = z.object({
   before: z.string().max(2048).optional(),
 });
 
+/** Replaces the text of one's own room or direct message; the earlier texts are kept as versions. */
+export const editMessageSchema = z.object({
+  action: z.literal('editMessage'),
+  messageId: messageIdSchema,
+  message: contentSchema,
+});
+
+/** Adds (react) or takes back (unreact) one emoji on a message the sender can see. */
+export const reactionSchema = z.object({
+  action: z.enum(['react', 'unreact']),
+  messageId: messageIdSchema,
+  emoji: emojiSchema,
+});
+
 export type SendRoomMessageFrame = z.infer<typeof sendRoomMessageSchema>;
 export type SendDirectMessageFrame = z.infer<typeof sendDirectMessageSchema>;
 export type RoomActionFrame = z.infer<typeof roomActionSchema>;
@@ -121,6 +136,8 @@ export type TopicActionFrame = z.infer<typeof topicActionSchema>;
 export type MarkReadFrame = z.infer<typeof markReadSchema>;
 export type DeleteMessageFrame = z.infer<typeof deleteMessageSchema>;
 export type ConversationHistoryFrame = z.infer<typeof conversationHistorySchema>;
+export type EditMessageFrame = z.infer<typeof editMessageSchema>;
+export type ReactionFrame = z.infer<typeof reactionSchema>;
 
 /** Every frame a client may send. */
 export type ClientFrame =
@@ -133,4 +150,6 @@ export type ClientFrame =
   | TopicActionFrame
   | MarkReadFrame
   | DeleteMessageFrame
-  | ConversationHistoryFrame;
+  | ConversationHistoryFrame
+  | EditMessageFrame
+  | ReactionFrame;

@@ -2,6 +2,18 @@ import { z } from 'zod';
 import type { ChatMessage } from '#core/domain/message';
 
 /**
+ * What a stored message carries once edited or reacted to (history and resume; live `message`
+ * frames are new and carry none): `myReactions` is the reader's own emojis, so only history has it.
+ */
+function messageExtrasShape() {
+  return {
+    editedAt: z.string().optional(),
+    reactions: z.record(z.string(), z.number()).optional(),
+    myReactions: z.array(z.string()).optional(),
+  };
+}
+
+/**
  * Every frame the server sends. The schemas document the protocol (docs/protocol.md is checked
  * against them) and tests parse real frames with them; the types below are the only declaration of
  * these frames, imported (type-only, so zod stays out of the browser bundle) by front/ and client/.
@@ -15,6 +27,7 @@ export const roomMessageFrameSchema = z.object({
   userName: z.string(),
   message: z.string(),
   timestamp: z.string(),
+  ...messageExtrasShape(),
 });
 
 export const directMessageFrameSchema = z.object({
@@ -32,6 +45,7 @@ export const directMessageFrameSchema = z.object({
     replyToMessageId: z.string().optional(),
     replyToContent: z.string().optional(),
     replyToSenderName: z.string().optional(),
+    ...messageExtrasShape(),
   }),
 });
 
@@ -129,6 +143,29 @@ export const metricsUpdateFrameSchema = z.object({
   ),
 });
 
+/** A message's new text, to everyone who can see it (room members, or both parties of a DM). */
+export const editedFrameSchema = z.object({
+  type: z.literal('edited'),
+  messageId: z.string(),
+  room: z.string().optional(),
+  conversationId: z.string().optional(),
+  message: z.string(),
+  editedAt: z.string(),
+  editedBy: z.string(),
+});
+
+/** A message's reaction counts after one user's react or unreact, to everyone who can see it. */
+export const reactionsFrameSchema = z.object({
+  type: z.literal('reactions'),
+  messageId: z.string(),
+  room: z.string().optional(),
+  conversationId: z.string().optional(),
+  counts: z.record(z.string(), z.number()),
+  userId: z.string(),
+  emoji: z.string(),
+  reacted: z.boolean(),
+});
+
 export type RoomMessageFrame = z.infer<typeof roomMessageFrameSchema>;
 export type DirectMessageFrame = z.infer<typeof directMessageFrameSchema>;
 export type AckFrame = z.infer<typeof ackFrameSchema>;
@@ -145,6 +182,8 @@ export type StatusFrame = z.infer<typeof statusFrameSchema>;
 export type DeletedFrame = z.infer<typeof deletedFrameSchema>;
 export type ReadFrame = z.infer<typeof readFrameSchema>;
 export type MetricsUpdateFrame = z.infer<typeof metricsUpdateFrameSchema>;
+export type EditedFrame = z.infer<typeof editedFrameSchema>;
+export type ReactionsFrame = z.infer<typeof reactionsFrameSchema>;
 
 /** A direct message as it travels inside a frame and in a conversation's history page. */
 export type DirectMessage = DirectMessageFrame['data'];
@@ -165,7 +204,9 @@ export type ServerFrame =
   | StatusFrame
   | DeletedFrame
   | ReadFrame
-  | MetricsUpdateFrame;
+  | MetricsUpdateFrame
+  | EditedFrame
+  | ReactionsFrame;
 
 /** Any frame: the distribution path carries frames opaquely. */
 export type Frame = Record<string, unknown> & { type: string };
@@ -181,6 +222,7 @@ export function roomMessageFrame(message: ChatMessage): RoomMessageFrame {
     userName: message.userName,
     message: message.content,
     timestamp: message.timestamp,
+    ...messageExtras(message),
   };
 }
 
@@ -212,6 +254,27 @@ export function directMessageFrame(message: ChatMessage, status = message.status
       status,
       ...(message.isDeleted ? { isDeleted: true } : {}),
       ...(message.reply ?? {}),
+      ...messageExtras(message),
     },
+  };
+}
+
+/** `editedAt` and the reaction counts, present only when there is something to say. */
+function messageExtras(message: ChatMessage): { editedAt?: string; reactions?: Record<string, number> } {
+  return {
+    ...(message.editedAt ? { editedAt: message.editedAt } : {}),
+    ...(message.reactions && Object.keys(message.reactions).length > 0 ? { reactions: { ...message.reactions } } : {}),
+  };
+}
+
+/** The edited frame for a stored message, addressed as its room or conversation. */
+export function editedFrame(message: ChatMessage): EditedFrame {
+  return {
+    type: 'edited',
+    messageId: message.messageId,
+    ...(message.conversationId ? { conversationId: message.conversationId } : { room: message.room }),
+    message: message.content,
+    editedAt: message.editedAt ?? message.timestamp,
+    editedBy: message.editedBy ?? message.userId,
   };
 }

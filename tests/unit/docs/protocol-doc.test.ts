@@ -28,6 +28,9 @@ const clientSchemas: Record<string, z.ZodType> = {
   conversationHistory: client.conversationHistorySchema,
   subscribe: client.topicActionSchema,
   unsubscribe: client.topicActionSchema,
+  editMessage: client.editMessageSchema,
+  react: client.reactionSchema,
+  unreact: client.reactionSchema,
 };
 
 const serverSchemas: Record<string, z.ZodType> = {
@@ -46,6 +49,8 @@ const serverSchemas: Record<string, z.ZodType> = {
   history: server.historyFrameSchema,
   read: server.readFrameSchema,
   METRICS_UPDATE: server.metricsUpdateFrameSchema,
+  edited: server.editedFrameSchema,
+  reactions: server.reactionsFrameSchema,
 };
 
 describe('docs/protocol.md', () => {

@@ -56,6 +56,11 @@ export interface ChatMessage {
   status?: DeliveryStatus;
   isDeleted?: boolean;
   reply?: ReplyReference;
+  /** When the sender last edited the text (ISO); the earlier texts are its versions. */
+  editedAt?: string;
+  editedBy?: string;
+  /** How many users reacted with each emoji (only counts above zero). */
+  reactions?: Record<string, number>;
 }
 
 export const directPartition = (conversationId: string) => `dm#${conversationId}`;
