@@ -1,5 +1,6 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { ChatMessage } from '#core/domain/message';
 import type { MessageChangeStore, MessageVersionRecord } from '#core/ports';
 import { type MessageItem, messageFromItem } from './messages-store.js';
@@ -52,9 +53,10 @@ function cancellation(error: unknown) {
   if (!(error instanceof TransactionCanceledException)) throw error;
   const reasons = error.CancellationReasons ?? [];
   if (!reasons.some((reason) => reason.Code === 'ConditionalCheckFailed')) throw error;
+  // The document client does not unmarshall an exception's items.
   return reasons.map((reason) => ({
     failed: reason.Code === 'ConditionalCheckFailed',
-    item: reason.Item as Record<string, unknown> | undefined,
+    item: reason.Item ? unmarshall(reason.Item) : undefined,
   }));
 }
 
