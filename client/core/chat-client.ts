@@ -6,11 +6,13 @@ import { DirectMessages } from './direct-messages.js';
 import { applyServerFrame, type FrameTargets } from './frame-rules.js';
 import { HistoryPaging } from './history-paging.js';
 import { parseServerFrame } from './incoming.js';
+import { lastMessage, lastOwnMessage, MessageChangeActions } from './message-changes.js';
 import { Outbox } from './outbox.js';
 import { Presence } from './presence.js';
 import { type ConnectionState, ReconnectingSocket } from './reconnecting-socket.js';
 import { RoomList } from './room-list.js';
 import { ThreadStore } from './thread-store.js';
+import type { ChatItem } from './timeline.js';
 
 export type {
   ChatClientDeps,
@@ -39,6 +41,7 @@ export class ChatClient {
   readonly #presence: Presence;
   readonly #direct: DirectMessages;
   readonly #roomList: RoomList;
+  readonly #changes: MessageChangeActions;
   readonly #frameTargets: FrameTargets;
   readonly #listeners = new Set<(event: ChatEvent) => void>();
   #me: ChatIdentity;
@@ -70,6 +73,7 @@ export class ChatClient {
     this.#direct = new DirectMessages(this.#context, (thread) => void this.#history.loadOlder(thread));
     this.#history = new HistoryPaging(this.#context, (thread) => this.#direct.markRead(thread));
     this.#roomList = new RoomList(this.#context, () => this.#me.userId);
+    this.#changes = new MessageChangeActions(this.#context);
     this.#frameTargets = {
       context: this.#context,
       outbox: this.#outbox,
@@ -199,6 +203,26 @@ export class ChatClient {
     if (!this.#socket.send({ action: 'deleteMessage', messageId })) {
       this.#showError('offline', 'Not connected: try again once the connection is back.');
     }
+  }
+
+  /** Edits one of this user's messages; the text changes when the server's `edited` frame comes. */
+  editMessage(messageId: string, text: string): boolean {
+    return this.#changes.edit(messageId, text);
+  }
+
+  /** Reacts with the emoji, or takes it back if this user already did. */
+  toggleReaction(messageId: string, emoji: string): boolean {
+    return this.#changes.toggleReaction(messageId, emoji);
+  }
+
+  /** The newest message this user can edit in a thread (the active one by default): the up arrow's target. */
+  lastOwnMessage(key = this.#activeKey): ChatItem | undefined {
+    return lastOwnMessage(this.#threads.get(key));
+  }
+
+  /** The newest message that can be reacted to in a thread (the active one by default). */
+  lastMessage(key = this.#activeKey): ChatItem | undefined {
+    return lastMessage(this.#threads.get(key));
   }
 
   /** The room appears once the server confirms the join (a `joined` frame), never optimistically. */

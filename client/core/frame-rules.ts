@@ -4,6 +4,7 @@ import type { ChatIdentity } from './chat-types.js';
 import type { DirectMessages } from './direct-messages.js';
 import type { HistoryPaging } from './history-paging.js';
 import { isDirectMessage, isRoomMessage } from './incoming.js';
+import { applyEdited, applyReactions } from './message-changes.js';
 import type { Outbox } from './outbox.js';
 import type { Presence } from './presence.js';
 import type { RoomList } from './room-list.js';
@@ -81,6 +82,10 @@ export function applyServerFrame(frame: ServerFrame, to: FrameTargets): boolean 
       thread?.timeline.markDeleted(messageId);
       return true;
     }
+    case 'edited':
+      return applyEdited(frame, threads);
+    case 'reactions':
+      return applyReactions(frame, threads, to.context.me().userId);
     default:
       return false;
   }

@@ -1,5 +1,6 @@
 import type { DirectMessage, RoomMessageFrame } from '#protocol/server-frames';
 import type { ChatEvent, ChatIdentity, MessageOrigin } from './chat-types.js';
+import { changesOf } from './message-merge.js';
 import { byActivity, dmKey, newThread, roomKey, type Thread } from './threads.js';
 import type { ChatItem } from './timeline.js';
 
@@ -104,6 +105,7 @@ export class ThreadStore {
       text: frame.message,
       mine: frame.user_id === this.#context.me().userId,
       delivery: 'sent',
+      ...changesOf(frame),
     };
     return this.add(thread, item, origin) ? item : undefined;
   }
@@ -130,6 +132,7 @@ export class ThreadStore {
       delivery: data.status,
       ...(data.isDeleted ? { deleted: true } : {}),
       ...(reply ? { reply } : {}),
+      ...changesOf(data),
     };
     const added = this.add(thread, item, origin);
     if (!data.isDeleted) thread.preview = data.content;

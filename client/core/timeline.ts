@@ -1,3 +1,5 @@
+import { type MessageChanges, mergeChanges, sameChanges } from './message-merge.js';
+
 /**
  * pending: not yet acknowledged; failed: refused (error frame) and waiting for a retry; the rest are
  * the server's delivery states, which only move forward.
@@ -15,6 +17,12 @@ export interface ChatItem {
   delivery: Delivery;
   deleted?: boolean;
   reply?: { senderName?: string; content?: string };
+  /** When the sender last edited it (server time). */
+  editedAt?: string;
+  /** Emoji → how many users reacted with it. */
+  reactions?: Record<string, number>;
+  /** This user's own emojis on it, sorted. */
+  myReactions?: string[];
 }
 
 const rank: Record<Delivery, number> = { pending: 0, failed: 0, sent: 1, delivered: 2, read: 3 };
@@ -60,15 +68,17 @@ export class Timeline {
     }
     const delivery = mergeDelivery(current.delivery, incoming.delivery);
     const deleted = current.deleted === true || incoming.deleted === true;
+    const { text, ...changes } = mergeChanges(current, incoming);
     const next: ChatItem = {
       ...current,
       delivery,
       // The server's timestamp wins over the local send time; a confirmed one never changes.
       timestamp:
         isConfirmed(current.delivery) || !isConfirmed(incoming.delivery) ? current.timestamp : incoming.timestamp,
-      text: deleted ? '' : incoming.text || current.text,
+      text: deleted ? '' : text,
       ...(deleted ? { deleted: true } : {}),
       ...(incoming.reply ? { reply: incoming.reply } : {}),
+      ...changes,
     };
     if (sameItem(current, next)) return 'unchanged';
     this.#items.set(next.id, next);
@@ -85,6 +95,13 @@ export class Timeline {
     if (!isConfirmed(change.delivery) && isConfirmed(current.delivery)) return false;
     const delivery = isConfirmed(change.delivery) ? mergeDelivery(current.delivery, change.delivery) : change.delivery;
     return this.#replace({ ...current, delivery, timestamp: change.timestamp ?? current.timestamp });
+  }
+
+  /** An edit's text or new reaction counts (message-changes.ts decides what applies). */
+  patch(id: string, change: MessageChanges & { text?: string }): boolean {
+    const current = this.#items.get(id);
+    if (!current) return false;
+    return this.#replace({ ...current, ...change });
   }
 
   markDeleted(id: string): boolean {
@@ -125,6 +142,7 @@ function sameItem(a: ChatItem, b: ChatItem): boolean {
     a.text === b.text &&
     a.deleted === b.deleted &&
     a.reply?.content === b.reply?.content &&
-    a.reply?.senderName === b.reply?.senderName
+    a.reply?.senderName === b.reply?.senderName &&
+    sameChanges(a, b)
   );
 }
