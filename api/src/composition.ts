@@ -147,6 +147,7 @@ const changeDeps = () => ({
   events: events(),
   direct: directPath(),
   subscriptions: subscriptions(),
+  conversations: conversations(),
 });
 
 /** editMessage over the socket: small rooms and conversations are posted to directly. */

@@ -183,6 +183,10 @@ describe('edits and reactions in a direct conversation', () => {
     const forBob = (await conversationHistory(conversationId, 'erd-bob')).find((m) => m.messageId === messageId);
     expect(forBob).toMatchObject({ content: 'see you at 6', reactions: { '❤️': 1 }, myReactions: ['❤️'] });
     expect(forBob?.editedAt).toEqual(expect.any(String));
+    const summaries = await local.rest('/conversations', 'erd-bob');
+    expect(summaries.body.conversations).toEqual([
+      expect.objectContaining({ conversationId, lastMessage: expect.objectContaining({ content: 'see you at 6' }) }),
+    ]);
     const forAlice = (await conversationHistory(conversationId, 'erd-alice')).find((m) => m.messageId === messageId);
     expect(forAlice?.myReactions).toBeUndefined();
 

@@ -141,6 +141,8 @@ export interface ConversationStore {
   recordMessage(message: ChatMessage, expiresAt: number): Promise<void>;
   /** Blanks the preview of a deleted message wherever it is still the last one. */
   redactPreview(participants: string[], conversationId: string, messageId: string): Promise<void>;
+  /** Shows an edited message's new text wherever it is still the last one. */
+  revisePreview(participants: string[], conversationId: string, messageId: string, content: string): Promise<void>;
   markRead(userId: string, conversationId: string, count: number): Promise<void>;
   list(userId: string, nowSeconds: number): Promise<ConversationSummary[]>;
 }

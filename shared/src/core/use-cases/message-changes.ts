@@ -8,7 +8,13 @@ import { topics } from '../domain/room.js';
 import { epochSeconds } from '../domain/time.js';
 import type { Delivery } from '../events/delivery.js';
 import { messageStatusChanged } from '../events/message-status-changed.js';
-import type { DistributionPublisher, MessageChangeStore, MessageStore, SubscriptionStore } from '../ports.js';
+import type {
+  ConversationStore,
+  DistributionPublisher,
+  MessageChangeStore,
+  MessageStore,
+  SubscriptionStore,
+} from '../ports.js';
 import { type DirectPathDeps, fanOutMessage } from './fan-out-message.js';
 
 export interface MessageChangeDeps {
@@ -17,6 +23,11 @@ export interface MessageChangeDeps {
   events: DistributionPublisher;
   /** Post to small rooms and conversations from here (fan-out-message.ts); absent: the state machine. */
   direct?: DirectPathDeps;
+}
+
+export interface EditDeps extends MessageChangeDeps {
+  /** A direct message's conversation previews show the new text. */
+  conversations: Pick<ConversationStore, 'revisePreview'>;
 }
 
 /** How often an edit re-reads and retries when another edit of the same message won the race. */
@@ -54,7 +65,7 @@ function assertEditable(message: ChatMessage, identity: Identity): void {
  */
 export async function editMessage(
   input: { identity: Identity; messageId: string; text: string; now?: Date },
-  deps: MessageChangeDeps,
+  deps: EditDeps,
 ): Promise<AckFrame> {
   for (let attempt = 0; attempt < EDIT_ATTEMPTS; attempt++) {
     const message = await existing(deps.messages, input.messageId);
@@ -70,6 +81,14 @@ export async function editMessage(
     const editedAt = (input.now ?? new Date()).toISOString();
     const edited = await deps.changes.edit(message, { text: input.text, editedBy: input.identity.userId, editedAt });
     if (!edited) continue;
+    if (edited.conversationId && edited.recipientId) {
+      await deps.conversations.revisePreview(
+        [edited.userId, edited.recipientId],
+        edited.conversationId,
+        edited.messageId,
+        edited.content,
+      );
+    }
     await fanOutMessage(
       messageStatusChanged.detailType,
       audienceOf(edited, editedFrame(edited)),

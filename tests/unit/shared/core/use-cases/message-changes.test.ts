@@ -53,13 +53,19 @@ function world(message: ChatMessage, options: { racing?: number; reaction?: Reac
     reactionsBy: async (_userId, _room, range) => new Map([['m-1', [`${range.fromSk}..${range.toSk}`]]]),
   };
   const events = fakeEvents();
+  const previews: string[] = [];
   const deps = {
+    conversations: {
+      revisePreview: async (participants: string[], conversationId: string, messageId: string, content: string) => {
+        previews.push(`${participants.join('+')} ${conversationId} ${messageId}: ${content}`);
+      },
+    },
     messages: { findById: async (id: string) => (id === current.messageId ? current : undefined) },
     changes,
     events,
     subscriptions: { topicsOf: async () => options.topics ?? ['room#general'] },
   };
-  return { deps, events, versions, current: () => current };
+  return { deps, events, versions, previews, current: () => current };
 }
 
 describe('editMessage', () => {
@@ -88,6 +94,7 @@ describe('editMessage', () => {
     await editMessage({ identity: alice, messageId: 'd-1', text: 'hello' }, w.deps);
     expect(w.events.deliveries.map((delivery) => delivery.topic)).toEqual(['user#alice', 'user#bob']);
     expect(w.events.deliveries[0]?.frame).toMatchObject({ conversationId: 'c-1' });
+    expect(w.previews).toEqual(['alice+bob c-1 d-1: hello']);
   });
 
   it('re-reads and retries when another edit won the race, then gives up with a conflict', async () => {
