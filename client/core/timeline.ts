@@ -94,7 +94,9 @@ export class Timeline {
     // Local states only apply to messages the server has not confirmed.
     if (!isConfirmed(change.delivery) && isConfirmed(current.delivery)) return false;
     const delivery = isConfirmed(change.delivery) ? mergeDelivery(current.delivery, change.delivery) : change.delivery;
-    return this.#replace({ ...current, delivery, timestamp: change.timestamp ?? current.timestamp });
+    // As in upsert, a confirmed time never changes: an edit's ack names the message with the edit's time.
+    const timestamp = isConfirmed(current.delivery) ? current.timestamp : (change.timestamp ?? current.timestamp);
+    return this.#replace({ ...current, delivery, timestamp });
   }
 
   /** An edit's text or new reaction counts (message-changes.ts decides what applies). */

@@ -132,6 +132,20 @@ describe('ChatClient edits and reactions', () => {
     expect(item('m1')).toMatchObject({ text: 'fixed', editedAt: at(5) });
   });
 
+  it("keeps the message's time and place when the edit's ack (with the edit's time) comes", async () => {
+    const { receive, item, client } = await connected();
+    await receive(roomMessage('mine-a', 1, 'alice'));
+    await receive(roomMessage('later', 2));
+    await receive({ type: 'ack', messageId: 'mine-a', room: 'general', timestamp: at(9) });
+    expect(item('mine-a')?.timestamp).toBe(at(1));
+    expect(
+      client
+        .snapshot()
+        .activeThread?.timeline.list()
+        .map((each) => each.id),
+    ).toEqual(['mine-a', 'later']);
+  });
+
   it('ignores an edit of a deleted message', async () => {
     const { receive, item } = await connected();
     await receive(roomMessage('m1', 1));
