@@ -2,12 +2,14 @@ import type { ThreadView } from '#client-core/threads';
 import type { ChatItem } from '#client-core/timeline';
 import {
   directMessageFrameSchema,
+  editedFrameSchema,
   errorFrameSchema,
   joinedFrameSchema,
   leftFrameSchema,
   type OnlineUser,
   presenceFrameSchema,
   type RoomMessageFrame,
+  reactionsFrameSchema,
   roomMessageFrameSchema,
   roomReadFrameSchema,
   roomsFrameSchema,
@@ -54,8 +56,20 @@ export function formatRoomMessage(frame: RoomMessageFrame, context: FormatContex
   return `${paint.dim(context.clock(frame.timestamp))} ${paint.dim(`#${frame.room}`)} ${paint.sender(
     frame.user_id,
     sanitize(frame.userName),
-  )}: ${sanitize(frame.message)}`;
+  )}: ${sanitize(frame.message)}${changesSuffix(frame, context)}`;
 }
+
+/** ` (edited)` and the reaction counts, when a message has them. */
+function changesSuffix(message: { editedAt?: string; reactions?: Record<string, number> }, context: FormatContext) {
+  const edited = message.editedAt ? ` ${context.paint.dim('(edited)')}` : '';
+  const counts = reactionCounts(message.reactions);
+  return `${edited}${counts ? ` ${context.paint.dim(`[${counts}]`)}` : ''}`;
+}
+
+const reactionCounts = (counts: Record<string, number> = {}) =>
+  Object.entries(counts)
+    .map(([emoji, count]) => `${sanitize(emoji)} ${count}`)
+    .join(' ');
 
 /**
  * One message of a thread as a line: a room message as above, a direct one as
@@ -79,11 +93,13 @@ export function formatItem(
         userName: item.senderName,
         message: item.text,
         timestamp: item.timestamp,
+        ...(item.editedAt ? { editedAt: item.editedAt } : {}),
+        ...(item.reactions ? { reactions: item.reactions } : {}),
       },
       context,
     );
   }
-  const text = item.deleted ? paint.dim('(deleted)') : sanitize(item.text);
+  const text = item.deleted ? paint.dim('(deleted)') : `${sanitize(item.text)}${changesSuffix(item, context)}`;
   const recipient = item.mine ? thread.name : myId;
   return `${paint.dim(context.clock(item.timestamp))} ${paint.accent('DM')} ${paint.sender(
     item.senderId,
@@ -173,6 +189,28 @@ export function formatFrame(frame: unknown, context: FormatContext): string[] {
 
   // Read positions only move badges, which a terminal does not have.
   if (roomReadFrameSchema.safeParse(frame).success) return [];
+  const edited = editedFrameSchema.safeParse(frame);
+  if (edited.success) {
+    const { editedAt, editedBy, room, message } = edited.data;
+    const where = room ? paint.dim(`#${room}`) : paint.accent('DM');
+    return [
+      `${paint.dim(context.clock(editedAt))} ${where} ${paint.sender(editedBy, sanitize(editedBy))} ${paint.dim(
+        'edited:',
+      )} ${sanitize(message)}`,
+    ];
+  }
+
+  const reactions = reactionsFrameSchema.safeParse(frame);
+  if (reactions.success) {
+    const { userId, emoji, reacted, counts, room } = reactions.data;
+    const where = room ? `#${room}` : 'DM';
+    const total = reactionCounts(counts);
+    return [
+      `${paint.dim('*')} ${paint.sender(userId, sanitize(userId))} ${paint.dim(
+        `${reacted ? 'reacted' : 'took back'} ${sanitize(emoji)} in ${where}${total ? ` · ${total}` : ' · no reactions'}`,
+      )}`,
+    ];
+  }
 
   const type = (frame as { type?: unknown } | null)?.type;
   if (type === 'ack') return [];

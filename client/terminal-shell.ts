@@ -272,6 +272,19 @@ export class TerminalShell {
           for (const item of failed) client.retry(item.id);
           return;
         }
+        case '/edit': {
+          const last = client.lastOwnMessage();
+          if (!last) output.status(format.paint.dim('nothing of yours to edit here yet'));
+          else if (!client.editMessage(last.id, argument)) output.status(format.paint.dim('usage: /edit <new text>'));
+          return;
+        }
+        case '/react': {
+          const last = client.lastMessage();
+          if (!last) output.status(format.paint.dim('no message to react to here yet'));
+          else if (argument === '' || !client.toggleReaction(last.id, argument))
+            output.status(format.paint.dim('usage: /react <emoji> (again to take it back)'));
+          return;
+        }
         case '/help':
           output.status(format.paint.dim(USAGE.slice(USAGE.indexOf('Commands:'))));
           return;

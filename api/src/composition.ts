@@ -13,6 +13,7 @@ import type {
   DistributionPublisher,
   EventPublisher,
   GuestIdentityStore,
+  MessageChangeStore,
   MessageStore,
   PresenceReader,
   ReadPositionStore,
@@ -25,6 +26,7 @@ import * as direct from '#core/use-cases/direct-messages';
 import type { DirectPathDeps } from '#core/use-cases/fan-out-message';
 import * as guests from '#core/use-cases/guest-identity';
 import * as membership from '#core/use-cases/membership';
+import * as changing from '#core/use-cases/message-changes';
 import * as metrics from '#core/use-cases/metrics-subscriptions';
 import * as opening from '#core/use-cases/open-connection';
 import * as posting from '#core/use-cases/post-room-message';
@@ -33,6 +35,7 @@ import * as reading from '#core/use-cases/read-positions';
 import * as typing from '#core/use-cases/typing';
 import { createConnectionStore } from '#db/connections-store';
 import { createConversationStore } from '#db/conversations-store';
+import { createMessageChangeStore } from '#db/message-changes-store';
 import { createMessageStore } from '#db/messages-store';
 import { createReadPositionStore } from '#db/read-positions-store';
 import { createSubscriptionStore } from '#db/subscriptions-store';
@@ -173,3 +176,28 @@ export const readPositionIn = async (userId: string, room: string) =>
 /** Who sent a WebSocket frame: the authorizer's identity, or what a demo-mode guest's first message named. */
 export const identityForFrame = (...args: InputsOf<typeof guests.identityForFrame>) =>
   guests.identityForFrame(...args, { connections: connections(), subscriptions: subscriptions(), events: events() });
+// Edits and reactions (both deployables' readers use withMyReactions)
+let messageChangeStore: MessageChangeStore | undefined;
+const messageChanges = () => (messageChangeStore ??= createMessageChangeStore(dynamoDb(), tables.messages()));
+const changeDeps = () => ({
+  messages: messages(),
+  changes: messageChanges(),
+  events: events(),
+  direct: directPath(),
+  subscriptions: subscriptions(),
+  conversations: conversations(),
+});
+
+/** editMessage over the socket: small rooms and conversations are posted to directly. */
+export const editMessage = (...args: InputsOf<typeof changing.editMessage>) =>
+  changing.editMessage(...args, changeDeps());
+export const changeReaction = (...args: InputsOf<typeof changing.changeReaction>) =>
+  changing.changeReaction(...args, changeDeps());
+export const messageVersions = (...args: InputsOf<typeof changing.messageVersions>) =>
+  changing.messageVersions(...args, { messages: messages(), changes: messageChanges() });
+/** The reader's own emojis on a history page's messages. */
+export const withMyReactions = <M extends { messageId: string; timestamp: string }>(
+  viewerId: string,
+  room: string,
+  page: M[],
+) => changing.withMyReactions(viewerId, room, page, { changes: messageChanges() });

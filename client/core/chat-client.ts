@@ -6,6 +6,7 @@ import { DirectMessages } from './direct-messages.js';
 import { applyServerFrame, type FrameTargets } from './frame-rules.js';
 import { HistoryPaging } from './history-paging.js';
 import { parseServerFrame } from './incoming.js';
+import { lastMessage, lastOwnMessage, MessageChangeActions } from './message-changes.js';
 import { Outbox } from './outbox.js';
 import { Presence } from './presence.js';
 import { type ConnectionState, ReconnectingSocket } from './reconnecting-socket.js';
@@ -13,6 +14,7 @@ import { RoomList } from './room-list.js';
 import { RoomReads } from './room-reads.js';
 import { SequenceWatch } from './sequence-watch.js';
 import { ThreadStore } from './thread-store.js';
+import type { ChatItem } from './timeline.js';
 import { TypingIndicators } from './typing.js';
 
 export type {
@@ -45,6 +47,7 @@ export class ChatClient {
   readonly #typing: TypingIndicators;
   readonly #roomReads: RoomReads;
   readonly #sequences: SequenceWatch;
+  readonly #changes: MessageChangeActions;
   readonly #frameTargets: FrameTargets;
   readonly #listeners = new Set<(event: ChatEvent) => void>();
   #me: ChatIdentity;
@@ -82,6 +85,7 @@ export class ChatClient {
     this.#typing = new TypingIndicators(this.#context);
     this.#roomReads = new RoomReads(this.#context);
     this.#sequences = new SequenceWatch(this.#context);
+    this.#changes = new MessageChangeActions(this.#context);
     this.#frameTargets = {
       context: this.#context,
       outbox: this.#outbox,
@@ -231,6 +235,26 @@ export class ChatClient {
     if (!this.#socket.send({ action: 'deleteMessage', messageId })) {
       this.#showError('offline', 'Not connected: try again once the connection is back.');
     }
+  }
+
+  /** Edits one of this user's messages; the text changes when the server's `edited` frame comes. */
+  editMessage(messageId: string, text: string): boolean {
+    return this.#changes.edit(messageId, text);
+  }
+
+  /** Reacts with the emoji, or takes it back if this user already did. */
+  toggleReaction(messageId: string, emoji: string): boolean {
+    return this.#changes.toggleReaction(messageId, emoji);
+  }
+
+  /** The newest message this user can edit in a thread (the active one by default): the up arrow's target. */
+  lastOwnMessage(key = this.#activeKey): ChatItem | undefined {
+    return lastOwnMessage(this.#threads.get(key));
+  }
+
+  /** The newest message that can be reacted to in a thread (the active one by default). */
+  lastMessage(key = this.#activeKey): ChatItem | undefined {
+    return lastMessage(this.#threads.get(key));
   }
 
   /** The room appears once the server confirms the join (a `joined` frame), never optimistically. */

@@ -4,6 +4,7 @@ import type { ChatIdentity } from './chat-types.js';
 import type { DirectMessages } from './direct-messages.js';
 import type { HistoryPaging } from './history-paging.js';
 import { isDirectMessage, isRoomMessage } from './incoming.js';
+import { applyEdited, applyReactions } from './message-changes.js';
 import type { Outbox } from './outbox.js';
 import type { Presence } from './presence.js';
 import type { RoomList } from './room-list.js';
@@ -107,6 +108,10 @@ export function applyServerFrame(frame: ServerFrame, to: FrameTargets): boolean 
     case 'read':
       if ('room' in frame) to.roomReads.onRead(frame);
       return 'room' in frame;
+    case 'edited':
+      return applyEdited(frame, threads);
+    case 'reactions':
+      return applyReactions(frame, threads, to.context.me().userId);
     default:
       return false;
   }

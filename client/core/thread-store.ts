@@ -1,5 +1,6 @@
 import type { DirectMessage, RoomMessageFrame } from '#protocol/server-frames';
 import type { ChatEvent, ChatIdentity, MessageOrigin } from './chat-types.js';
+import { changesOf } from './message-merge.js';
 import { byActivity, dmKey, newThread, roomKey, type Thread } from './threads.js';
 import type { ChatItem } from './timeline.js';
 
@@ -105,6 +106,7 @@ export class ThreadStore {
       mine: frame.user_id === this.#context.me().userId,
       delivery: 'sent',
       ...(frame.seq !== undefined ? { seq: frame.seq } : {}),
+      ...changesOf(frame),
     };
     return this.add(thread, item, origin) ? item : undefined;
   }
@@ -132,6 +134,7 @@ export class ThreadStore {
       ...(data.isDeleted ? { deleted: true } : {}),
       ...(reply ? { reply } : {}),
       ...(data.seq !== undefined ? { seq: data.seq } : {}),
+      ...changesOf(data),
     };
     const added = this.add(thread, item, origin);
     if (!data.isDeleted) thread.preview = data.content;

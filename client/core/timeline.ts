@@ -1,3 +1,5 @@
+import { type MessageChanges, mergeChanges, sameChanges } from './message-merge.js';
+
 /**
  * pending: not yet acknowledged; failed: refused (error frame) and waiting for a retry; the rest are
  * the server's delivery states, which only move forward.
@@ -17,6 +19,12 @@ export interface ChatItem {
   reply?: { senderName?: string; content?: string };
   /** The server's place for it in the room or conversation (gapless, increasing); absent while pending. */
   seq?: number;
+  /** When the sender last edited it (server time). */
+  editedAt?: string;
+  /** Emoji → how many users reacted with it. */
+  reactions?: Record<string, number>;
+  /** This user's own emojis on it, sorted. */
+  myReactions?: string[];
 }
 
 const rank: Record<Delivery, number> = { pending: 0, failed: 0, sent: 1, delivered: 2, read: 3 };
@@ -66,16 +74,18 @@ export class Timeline {
     }
     const delivery = mergeDelivery(current.delivery, incoming.delivery);
     const deleted = current.deleted === true || incoming.deleted === true;
+    const { text, ...changes } = mergeChanges(current, incoming);
     const next: ChatItem = {
       ...current,
       delivery,
       // The server's timestamp wins over the local send time; a confirmed one never changes.
       timestamp:
         isConfirmed(current.delivery) || !isConfirmed(incoming.delivery) ? current.timestamp : incoming.timestamp,
-      text: deleted ? '' : incoming.text || current.text,
+      text: deleted ? '' : text,
       ...(deleted ? { deleted: true } : {}),
       ...(incoming.reply ? { reply: incoming.reply } : {}),
       ...(current.seq === undefined && incoming.seq !== undefined ? { seq: incoming.seq } : {}),
+      ...changes,
     };
     if (sameItem(current, next)) return 'unchanged';
     this.#items.set(next.id, next);
@@ -91,13 +101,17 @@ export class Timeline {
     // Local states only apply to messages the server has not confirmed.
     if (!isConfirmed(change.delivery) && isConfirmed(current.delivery)) return false;
     const delivery = isConfirmed(change.delivery) ? mergeDelivery(current.delivery, change.delivery) : change.delivery;
+    // As in upsert, a confirmed time never changes: an edit's ack names the message with the edit's time.
+    const timestamp = isConfirmed(current.delivery) ? current.timestamp : (change.timestamp ?? current.timestamp);
     const seq = current.seq ?? change.seq;
-    return this.#replace({
-      ...current,
-      delivery,
-      timestamp: change.timestamp ?? current.timestamp,
-      ...(seq !== undefined ? { seq } : {}),
-    });
+    return this.#replace({ ...current, delivery, timestamp, ...(seq !== undefined ? { seq } : {}) });
+  }
+
+  /** An edit's text or new reaction counts (message-changes.ts decides what applies). */
+  patch(id: string, change: MessageChanges & { text?: string }): boolean {
+    const current = this.#items.get(id);
+    if (!current) return false;
+    return this.#replace({ ...current, ...change });
   }
 
   markDeleted(id: string): boolean {
@@ -139,6 +153,7 @@ function sameItem(a: ChatItem, b: ChatItem): boolean {
     a.deleted === b.deleted &&
     a.seq === b.seq &&
     a.reply?.content === b.reply?.content &&
-    a.reply?.senderName === b.reply?.senderName
+    a.reply?.senderName === b.reply?.senderName &&
+    sameChanges(a, b)
   );
 }

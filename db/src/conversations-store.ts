@@ -166,6 +166,26 @@ export function createConversationStore(client: DynamoDBDocumentClient, tableNam
       );
     },
 
+    async revisePreview(participants, conversationId, messageId, content) {
+      await Promise.all(
+        participants.map((userId) =>
+          client
+            .send(
+              new UpdateCommand({
+                TableName: tableName,
+                Key: conversationKey(userId, conversationId),
+                UpdateExpression: 'SET lastMessage.content = :content',
+                ConditionExpression: 'lastMessage.messageId = :id',
+                ExpressionAttributeValues: { ':content': content, ':id': messageId },
+              }),
+            )
+            .catch((error: Error) => {
+              if (error.name !== 'ConditionalCheckFailedException') throw error;
+            }),
+        ),
+      );
+    },
+
     async markRead(userId, conversationId, count) {
       if (count <= 0) return;
       await client

@@ -50,6 +50,11 @@ export interface MessageItem {
   replyToContent?: string;
   replyToSenderName?: string;
   seq?: number;
+  /** Written by message-changes-store.ts. */
+  editedAt?: string;
+  editedBy?: string;
+  editCount?: number;
+  reactions?: Record<string, number>;
 }
 
 /**
@@ -116,6 +121,10 @@ export function messageFromItem(raw: Record<string, unknown>): ChatMessage {
     };
   }
   if (typeof item.seq === 'number') message.seq = item.seq;
+  if (item.editedAt !== undefined) message.editedAt = item.editedAt;
+  if (item.editedBy !== undefined) message.editedBy = item.editedBy;
+  const reactions = Object.entries(item.reactions ?? {}).filter(([, count]) => count > 0);
+  if (reactions.length > 0) message.reactions = Object.fromEntries(reactions);
   return message;
 }
 

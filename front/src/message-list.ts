@@ -2,6 +2,7 @@ import type { ThreadView } from '#client-core/threads';
 import type { ChatItem } from '#client-core/timeline';
 import { byId, el, fill, reconcile } from './dom.js';
 import { deliveryLabel, deliveryTicks, fullFormat, timeFormat } from './labels.js';
+import { changesSignature, editButton, editedMark, reactionBar } from './message-changes.js';
 
 const NEAR_TOP_PX = 80;
 const NEAR_BOTTOM_PX = 48;
@@ -16,6 +17,8 @@ export class MessageList {
   readonly #loadOlder: () => void;
   #renderedThread = '';
   #stickToBottom = true;
+  /** The message whose reaction picker is open, if any. */
+  #pickerFor: string | undefined;
 
   constructor(loadOlder: () => void) {
     this.#loadOlder = loadOlder;
@@ -25,6 +28,16 @@ export class MessageList {
   scrolled(): void {
     this.#stickToBottom = this.#distanceFromBottom() < NEAR_BOTTOM_PX;
     if (this.#scroller.scrollTop < NEAR_TOP_PX) this.#loadOlder();
+  }
+
+  /** Opens the message's reaction picker, or closes it if it was open; returns whether it is now open. */
+  togglePicker(messageId: string | undefined): boolean {
+    this.#pickerFor = messageId === undefined || this.#pickerFor === messageId ? undefined : messageId;
+    return this.#pickerFor !== undefined;
+  }
+
+  get pickerFor(): string | undefined {
+    return this.#pickerFor;
   }
 
   /** The next render shows the newest messages. */
@@ -53,7 +66,7 @@ export class MessageList {
       this.#messages,
       items,
       (item) => item.id,
-      (item, existing) => renderMessage(thread, item, existing),
+      (item, existing) => renderMessage(thread, item, existing, this.#pickerFor === item.id),
     );
     if (bulk) this.#messages.setAttribute('aria-busy', 'false');
     if (stick) {
@@ -103,8 +116,23 @@ export class MessageList {
   }
 }
 
-function renderMessage(thread: ThreadView, item: ChatItem, existing: HTMLElement | undefined): HTMLElement {
-  const sig = [item.delivery, item.deleted, item.timestamp, item.text, item.reply?.content, thread.kind].join('|');
+function renderMessage(
+  thread: ThreadView,
+  item: ChatItem,
+  existing: HTMLElement | undefined,
+  pickerOpen: boolean,
+): HTMLElement {
+  const sig = [
+    item.delivery,
+    item.deleted,
+    item.timestamp,
+    item.text,
+    item.reply?.content,
+    thread.kind,
+    changesSignature(item, pickerOpen),
+  ].join('|');
+  // Only what the server has confirmed can be edited or reacted to.
+  const canChange = item.delivery !== 'pending' && item.delivery !== 'failed';
   if (existing?.dataset.sig === sig) return existing;
   const li = existing ?? el('li');
   li.className = `message${item.mine ? ' mine' : ''}${item.deleted ? ' deleted' : ''}`;
@@ -121,6 +149,7 @@ function renderMessage(thread: ThreadView, item: ChatItem, existing: HTMLElement
       el('span', { class: 'sender' }, item.mine ? 'You' : item.senderName),
       ' ',
       el('time', { datetime: item.timestamp, title: fullFormat.format(when) }, timeFormat.format(when)),
+      editedMark(item),
     ),
     item.reply && !item.deleted
       ? el(
@@ -143,6 +172,7 @@ function renderMessage(thread: ThreadView, item: ChatItem, existing: HTMLElement
     item.delivery === 'failed'
       ? el('button', { type: 'button', class: 'link-button', 'data-action': 'retry' }, 'Retry')
       : null,
+    editButton(item, canChange),
     thread.kind === 'dm' && item.mine && !item.deleted && item.delivery !== 'pending' && item.delivery !== 'failed'
       ? el(
           'button',
@@ -150,6 +180,7 @@ function renderMessage(thread: ThreadView, item: ChatItem, existing: HTMLElement
           'Delete',
         )
       : null,
+    reactionBar(item, canChange, pickerOpen),
   );
   return li;
 }

@@ -15,6 +15,10 @@ export interface ChatActions {
   loadOlder(): void;
   retry(messageId: string): void;
   deleteMessage(messageId: string): void;
+  editMessage(messageId: string, text: string): boolean;
+  toggleReaction(messageId: string, emoji: string): boolean;
+  /** The user's newest editable message in the active thread: the up arrow's target. */
+  lastOwnMessage(): { id: string; text: string } | undefined;
   dismissError(): void;
   signOut(): void;
   /** The tab became visible again. */
@@ -32,6 +36,8 @@ export class ChatView {
   readonly #abort = new AbortController();
   /** The last snapshot rendered: what the buttons act on. */
   #shown: ChatSnapshot | undefined;
+  /** The message the composer is editing, instead of writing a new one. */
+  #editing: string | undefined;
 
   constructor(actions: ChatActions) {
     this.actions = actions;
@@ -52,12 +58,23 @@ export class ChatView {
       if (key.key === 'Enter' && !key.shiftKey && !key.isComposing) {
         event.preventDefault();
         this.#submitComposer();
+      } else if (key.key === 'ArrowUp' && this.#input.value === '' && !this.#editing) {
+        const last = this.actions.lastOwnMessage();
+        if (last) {
+          event.preventDefault();
+          this.#startEdit(last.id, last.text);
+        }
+      } else if (key.key === 'Escape' && this.#editing) {
+        event.preventDefault();
+        event.stopPropagation();
+        this.#stopEdit();
       }
     });
     on('composer-input', 'input', () => {
       this.#autosize();
       if (this.#input.value.trim() !== '') this.actions.typing();
     });
+    on('edit-cancel', 'click', () => this.#stopEdit());
     on('join-form', 'submit', (event) => {
       event.preventDefault();
       const input = byId<HTMLInputElement>('join-room');
@@ -90,8 +107,24 @@ export class ChatView {
       const messageId = button?.closest<HTMLElement>('[data-message-id]')?.dataset.messageId;
       if (!button || !messageId) return;
       if (button.dataset.action === 'retry') this.actions.retry(messageId);
+      if (button.dataset.action === 'edit') {
+        const item = this.#shown?.activeThread?.timeline.get(messageId);
+        if (item) this.#startEdit(item.id, item.text);
+      }
+      if (button.dataset.action === 'react-menu') this.#togglePicker(messageId);
+      if (button.dataset.action === 'toggle-reaction' && button.dataset.emoji) {
+        this.actions.toggleReaction(messageId, button.dataset.emoji);
+        if (button.closest('.reaction-picker')) this.#togglePicker(undefined, messageId);
+      }
       if (button.dataset.action === 'delete' && window.confirm('Delete this message for everyone?')) {
         this.actions.deleteMessage(messageId);
+      }
+    });
+    on('messages', 'keydown', (event) => {
+      const open = this.#messages.pickerFor;
+      if ((event as KeyboardEvent).key === 'Escape' && open) {
+        event.stopPropagation();
+        this.#togglePicker(undefined, open);
       }
     });
     const onDocument = (type: string, listener: (event: Event) => void) =>
@@ -164,10 +197,50 @@ export class ChatView {
 
   #submitComposer(): void {
     const text = this.#input.value;
+    if (this.#editing) {
+      // An unchanged or emptied text saves nothing; either way the edit is over.
+      this.actions.editMessage(this.#editing, text);
+      this.#stopEdit();
+      return;
+    }
     if (!this.actions.send(text)) return;
     this.#input.value = '';
     this.#autosize();
     this.#messages.stickToBottom();
+  }
+
+  #startEdit(messageId: string, text: string): void {
+    this.#editing = messageId;
+    this.#input.value = text;
+    this.#autosize();
+    byId('composer-editing').hidden = false;
+    byId('composer-submit').textContent = 'Save';
+    byId('composer').classList.add('editing');
+    this.#input.focus();
+    this.#input.setSelectionRange(text.length, text.length);
+  }
+
+  #stopEdit(): void {
+    this.#editing = undefined;
+    this.#input.value = '';
+    this.#autosize();
+    byId('composer-editing').hidden = true;
+    byId('composer-submit').textContent = 'Send';
+    byId('composer').classList.remove('editing');
+    this.#input.focus();
+  }
+
+  /** Opens or closes a message's reaction picker; focus follows (into the picker, or back to its button). */
+  #togglePicker(messageId: string | undefined, closing?: string): void {
+    const open = this.#messages.togglePicker(messageId);
+    const thread = this.#shown?.activeThread;
+    if (thread) this.#messages.render(thread);
+    const id = open ? messageId : closing;
+    const row = id ? byId('messages').querySelector<HTMLElement>(`[data-message-id="${CSS.escape(id)}"]`) : null;
+    const target = open
+      ? row?.querySelector<HTMLButtonElement>('.reaction-picker button')
+      : row?.querySelector<HTMLButtonElement>('[data-action="react-menu"]');
+    target?.focus();
   }
 
   #autosize(): void {

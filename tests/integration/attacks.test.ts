@@ -690,3 +690,160 @@ describe('typing and read positions', () => {
     expect((await connectionRecord(alice.connectionId))?.userId?.S).toBe('atk-not-a-guest');
   });
 });
+
+describe('edits and reactions are only for those who may make them', () => {
+  const EMOJIS = [...'😀😁😂🤣😃😄😅😆😉😊😋😎😍😘🥰😗😙😚🙂🤗🤩🤔🤨😐😑'];
+  let alice: TestClient;
+  let mallory: TestClient;
+  let roomMessageId: string;
+
+  /** The message item as stored, and the side items (versions, someone's reactions) an attack could leave. */
+  const storedMessage = async (room: string, messageId: string) =>
+    (await partition(room)).find((item) => item.messageId?.S === messageId);
+  const versionItems = (messageId: string) => partition(`versions#${messageId}`);
+  const reactionItems = (userId: string, room: string) => partition(`reactions#${userId}#${room}`);
+
+  beforeAll(async () => {
+    alice = await connectAs('atk-editor', 'atk-edits');
+    mallory = await connectAs('atk-mallory', 'atk-edits');
+    const ack = ackFrameSchema.parse(
+      await alice.request({ action: 'sendMessage', room: 'atk-edits', message: 'the meeting is at noon' }),
+    );
+    roomMessageId = ack.messageId;
+  });
+
+  it("refuses editing someone else's message, and stores nothing", async () => {
+    const error = errorFrameSchema.parse(
+      await mallory.request(
+        { action: 'editMessage', messageId: roomMessageId, message: 'the meeting is cancelled' },
+        'error',
+      ),
+    );
+    expect(error).toMatchObject({ code: 'forbidden', message: 'only the sender can edit a message' });
+    expect((await storedMessage('atk-edits', roomMessageId))?.message?.S).toBe('the meeting is at noon');
+    expect(await versionItems(roomMessageId)).toEqual([]);
+    await stack.idle();
+    expect(alice.frames.some((frame) => frame.type === 'edited')).toBe(false);
+  });
+
+  it('refuses an oversize edit, and stores nothing', async () => {
+    const error = errorFrameSchema.parse(
+      await alice.request({ action: 'editMessage', messageId: roomMessageId, message: 'x'.repeat(4001) }, 'error'),
+    );
+    expect(error.code).toBe('validation_failed');
+    expect(error.issues).toEqual([{ path: 'message', message: 'message must be at most 4000 characters' }]);
+    expect((await storedMessage('atk-edits', roomMessageId))?.message?.S).toBe('the meeting is at noon');
+    expect(await versionItems(roomMessageId)).toEqual([]);
+  });
+
+  it('refuses editing a deleted message or an unknown one, and stores nothing', async () => {
+    const ack = ackFrameSchema.parse(
+      await alice.request({ action: 'sendMessage', room: 'atk-edits', message: 'oops' }),
+    );
+    await alice.request({ action: 'deleteMessage', messageId: ack.messageId }, 'deleted');
+    expect(await errorCode(alice, { action: 'editMessage', messageId: ack.messageId, message: 'revived' })).toBe(
+      'conflict',
+    );
+    expect((await storedMessage('atk-edits', ack.messageId))?.message?.S).toBe('');
+    expect(await versionItems(ack.messageId)).toEqual([]);
+    expect(await errorCode(alice, { action: 'editMessage', messageId: 'no-such-id', message: 'hi' })).toBe('not_found');
+    expect(await errorCode(alice, { action: 'react', messageId: ack.messageId, emoji: '👍' })).toBe('conflict');
+    expect(await reactionItems('atk-editor', 'atk-edits')).toEqual([]);
+  });
+
+  it('refuses reacting to a message in a room the reactor is not in, and stores nothing', async () => {
+    const outsider = await connectAs('atk-outsider', 'atk-elsewhere');
+    const error = errorFrameSchema.parse(
+      await outsider.request({ action: 'react', messageId: roomMessageId, emoji: '💩' }, 'error'),
+    );
+    expect(error).toMatchObject({ code: 'forbidden', message: 'join the room to react to its messages' });
+    expect((await storedMessage('atk-edits', roomMessageId))?.reactions).toBeUndefined();
+    expect(await reactionItems('atk-outsider', 'atk-edits')).toEqual([]);
+    await stack.idle();
+    expect(alice.frames.some((frame) => frame.type === 'reactions')).toBe(false);
+  });
+
+  it('refuses what is not one emoji', async () => {
+    for (const emoji of ['a', '👍👍', '1', '<script>', '👍 ', '', '🏳️‍🌈'.repeat(3)]) {
+      expect(await errorCode(mallory, { action: 'react', messageId: roomMessageId, emoji }), emoji).toBe(
+        'validation_failed',
+      );
+    }
+    expect(await reactionItems('atk-mallory', 'atk-edits')).toEqual([]);
+  });
+
+  it('caps an emoji flood: 10 per user on a message, 20 different on a message, with a clear error', async () => {
+    const flooders = [
+      mallory,
+      await connectAs('atk-flood-2', 'atk-edits'),
+      await connectAs('atk-flood-3', 'atk-edits'),
+    ];
+    const replies = async (client: TestClient, emojis: string[]) => {
+      const frames: Frame[] = [];
+      for (const emoji of emojis) {
+        const before = client.frames.length;
+        client.send({ action: 'react', messageId: roomMessageId, emoji });
+        frames.push(
+          await client.waitFor(
+            (frame) =>
+              client.frames.indexOf(frame) >= before &&
+              (frame.type === 'error' || (frame.type === 'reactions' && frame.emoji === emoji)),
+          ),
+        );
+      }
+      return frames;
+    };
+    // One user: the eleventh emoji on one message is refused.
+    const first = await replies(flooders[0] as TestClient, EMOJIS.slice(0, 11));
+    expect(first.slice(0, 10).every((frame) => frame.type === 'reactions')).toBe(true);
+    expect(first[10]).toMatchObject({
+      type: 'error',
+      code: 'limit_exceeded',
+      message: 'you can have at most 10 reactions on one message',
+    });
+    // Others bring the message to 20 different emojis; the twenty-first is refused, repeats still count.
+    await replies(flooders[1] as TestClient, EMOJIS.slice(10, 20));
+    const [refused, repeat] = await replies(flooders[2] as TestClient, [EMOJIS[20] as string, EMOJIS[0] as string]);
+    expect(refused).toMatchObject({
+      type: 'error',
+      code: 'limit_exceeded',
+      message: 'a message can carry at most 20 different emojis',
+    });
+    expect(repeat).toMatchObject({ type: 'reactions', reacted: true });
+
+    const counts = (await storedMessage('atk-edits', roomMessageId))?.reactions?.M ?? {};
+    expect(Object.keys(counts).sort()).toEqual(EMOJIS.slice(0, 20).sort());
+    expect(counts[EMOJIS[0] as string]).toEqual({ N: '2' });
+    const [malloryItem] = await reactionItems('atk-mallory', 'atk-edits');
+    expect(malloryItem?.emojis?.SS).toHaveLength(10);
+    const [thirdItem] = await reactionItems('atk-flood-3', 'atk-edits');
+    expect(thirdItem?.emojis?.SS).toEqual([EMOJIS[0]]);
+  });
+
+  it("keeps a direct message's edits, reactions and versions to its two parties", async () => {
+    const bob = await connectAs('atk-dm-bob');
+    const ack = ackFrameSchema.parse(
+      await alice.request({ action: 'sendMessage', recipientId: 'atk-dm-bob', content: SECRET }),
+    );
+    await bob.waitFor((frame) => JSON.stringify(frame).includes(SECRET));
+    const room = `dm#${ack.conversationId}`;
+    expect(await errorCode(mallory, { action: 'react', messageId: ack.messageId, emoji: '👀' })).toBe('forbidden');
+    expect(await errorCode(mallory, { action: 'editMessage', messageId: ack.messageId, message: 'x' })).toBe(
+      'forbidden',
+    );
+    expect(await errorCode(bob, { action: 'editMessage', messageId: ack.messageId, message: 'x' })).toBe('forbidden');
+    expect((await storedMessage(room, ack.messageId))?.reactions).toBeUndefined();
+    expect(await reactionItems('atk-mallory', room)).toEqual([]);
+    expect(await versionItems(ack.messageId)).toEqual([]);
+
+    const outsider = await rest(`/messages/${ack.messageId}/versions`, issuer.mint({ sub: 'atk-mallory' }));
+    expect(outsider.status).toBe(403);
+    expect(outsider.text).not.toContain(SECRET);
+    expect((await rest(`/messages/${ack.messageId}/versions`, issuer.mint({ sub: 'atk-dm-bob' }))).status).toBe(200);
+    const anonymous = await rest(`/messages/${ack.messageId}/versions`);
+    expect(anonymous.status).toBe(403);
+    expect(JSON.parse(anonymous.text)).toEqual({ message: 'Forbidden' });
+    await stack.idle();
+    expect(mentionsSecret(mallory.frames)).toBe(false);
+  });
+});

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { InvalidJsonError, NotFoundError, UnauthorizedError } from '#core/domain/errors';
 import { type Identity, identityFromAuthorizer, userIdSchema, userNameSchema } from '#core/domain/identity';
-import { contentSchema } from '#core/domain/message';
+import { contentSchema, directPartition, messageIdSchema } from '#core/domain/message';
 import { roomNameSchema } from '#core/domain/room';
 import type { HistoryPage } from '#core/ports';
 import { ECHO_ROOM } from '#core/use-cases/echo-message';
@@ -9,6 +9,7 @@ import { conversationIdSchema } from '#protocol/client-frames';
 import type {
   ConversationHistoryPage,
   ConversationsBody,
+  MessageVersionsBody,
   RoomHistoryPage,
   RoomPresenceBody,
   RoomUnreadBody,
@@ -17,6 +18,7 @@ import { directMessageFrame, roomMessageFrame } from '#protocol/server-frames';
 import {
   listConversations,
   listRooms,
+  messageVersions,
   onlineIn,
   postRoomMessage,
   readConversation,
@@ -24,6 +26,7 @@ import {
   readRoomHistory,
   readUserHistory,
   roomUnread,
+  withMyReactions,
 } from '../composition.js';
 import { type HttpEvent, type HttpResult, json } from './http.js';
 import { pageQuerySchema, parseParams } from './params.js';
@@ -33,6 +36,7 @@ type RouteHandler = (event: HttpEvent) => Promise<HttpResult>;
 const roomPathSchema = z.object({ room: roomNameSchema });
 const userPathSchema = z.object({ userId: userIdSchema });
 const conversationPathSchema = z.object({ conversationId: conversationIdSchema });
+const messagePathSchema = z.object({ messageId: messageIdSchema });
 const echoBodySchema = z.object({ message: contentSchema, sender: userNameSchema.optional() });
 
 function callerOf(event: HttpEvent): Identity {
@@ -81,11 +85,13 @@ export const routes: Record<string, RouteHandler> = {
   },
 
   'GET /rooms/{room}/messages': async (event) => {
-    callerOf(event);
+    const { userId } = callerOf(event);
     const { room } = parseParams(roomPathSchema, event.pathParameters);
     const { limit, before } = parseParams(pageQuerySchema, event.queryStringParameters);
     const page = await readRoomHistory(room, { limit, cursor: before });
-    return json(200, { room, ...historyBody(page) } satisfies RoomHistoryPage);
+    const body = historyBody(page);
+    const messages = await withMyReactions(userId, room, body.messages);
+    return json(200, { room, ...body, messages } satisfies RoomHistoryPage);
   },
 
   'GET /rooms/{room}/presence': async (event) => {
@@ -121,11 +127,23 @@ export const routes: Record<string, RouteHandler> = {
     const { conversationId } = parseParams(conversationPathSchema, event.pathParameters);
     const { limit, before } = parseParams(pageQuerySchema, event.queryStringParameters);
     const page = await readConversation({ identity, conversationId, limit, cursor: before });
+    const messages = page.messages.map((message) => directMessageFrame(message).data);
     return json(200, {
       conversationId,
-      messages: page.messages.map((message) => directMessageFrame(message).data),
+      messages: await withMyReactions(identity.userId, directPartition(conversationId), messages),
       ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
     } satisfies ConversationHistoryPage);
+  },
+
+  'GET /messages/{messageId}/versions': async (event) => {
+    const identity = callerOf(event);
+    const { messageId } = parseParams(messagePathSchema, event.pathParameters);
+    const { message, versions } = await messageVersions({ identity, messageId });
+    return json(200, {
+      messageId,
+      ...(message.conversationId ? { conversationId: message.conversationId } : { room: message.room }),
+      versions,
+    } satisfies MessageVersionsBody);
   },
 
   'GET /': async (event) => postToEcho(callerOf(event), 'Hello from Switchboard!'),

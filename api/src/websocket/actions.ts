@@ -1,11 +1,14 @@
 import { z } from 'zod';
+import { directPartition } from '#core/domain/message';
 import {
   conversationHistorySchema,
   deleteMessageSchema,
+  editMessageSchema,
   listRoomsSchema,
   markReadSchema,
   markRoomReadSchema,
   pingSchema,
+  reactionSchema,
   resumeSchema,
   roomActionSchema,
   sendDirectMessageSchema,
@@ -16,7 +19,9 @@ import {
 import { directMessageFrame } from '#protocol/server-frames';
 import {
   catchUp,
+  changeReaction,
   deleteMessage,
+  editMessage,
   joinRoom,
   leaveRoom,
   listRooms,
@@ -28,6 +33,7 @@ import {
   sendTyping,
   subscribeToMetrics,
   unsubscribeFromMetrics,
+  withMyReactions,
 } from '../composition.js';
 import { type ActionContext, type ActionTable, parseOrThrow, route } from './router.js';
 
@@ -97,12 +103,14 @@ export const actions: ActionTable = {
   ping: route({ schema: pingSchema, handle: async () => ({ type: 'pong', timestamp: new Date().toISOString() }) }),
   resume: route({
     schema: resumeSchema,
-    handle: (input) =>
-      catchUp(
+    handle: async (input, { identity }) => {
+      const frame = await catchUp(
         input.room,
         input.cursor ? { cursor: input.cursor } : { since: String(input.lastTimestamp) },
         input.limit ?? 100,
-      ),
+      );
+      return { ...frame, messages: await withMyReactions(identity.userId, input.room, frame.messages) };
+    },
   }),
   markRead: route({
     schema: z.looseObject({ action: z.literal('markRead') }),
@@ -122,10 +130,11 @@ export const actions: ActionTable = {
         limit: input.limit ?? 50,
         cursor: input.before,
       });
+      const messages = page.messages.map((message) => directMessageFrame(message).data);
       return {
         type: 'conversationHistory',
         conversationId: input.conversationId,
-        messages: page.messages.map((message) => directMessageFrame(message).data),
+        messages: await withMyReactions(identity.userId, directPartition(input.conversationId), messages),
         ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
       };
     },
@@ -146,5 +155,31 @@ export const actions: ActionTable = {
       await sendTyping({ connectionId, identity, room: input.room, conversationId: input.conversationId });
       return undefined;
     },
+  }),
+  editMessage: route({
+    schema: editMessageSchema,
+    handle: (input, { identity }) => editMessage({ identity, messageId: input.messageId, text: input.message }),
+  }),
+  react: route({
+    schema: reactionSchema,
+    handle: (input, { identity, connectionId }) =>
+      changeReaction({
+        identity,
+        connectionId,
+        messageId: input.messageId,
+        emoji: input.emoji,
+        reacted: input.action === 'react',
+      }),
+  }),
+  unreact: route({
+    schema: reactionSchema,
+    handle: (input, { identity, connectionId }) =>
+      changeReaction({
+        identity,
+        connectionId,
+        messageId: input.messageId,
+        emoji: input.emoji,
+        reacted: input.action === 'react',
+      }),
   }),
 };

@@ -144,6 +144,8 @@ export interface ConversationStore {
   recordMessage(message: ChatMessage, expiresAt: number): Promise<void>;
   /** Blanks the preview of a deleted message wherever it is still the last one. */
   redactPreview(participants: string[], conversationId: string, messageId: string): Promise<void>;
+  /** Shows an edited message's new text wherever it is still the last one. */
+  revisePreview(participants: string[], conversationId: string, messageId: string, content: string): Promise<void>;
   markRead(userId: string, conversationId: string, count: number): Promise<void>;
   list(userId: string, nowSeconds: number): Promise<ConversationSummary[]>;
 }
@@ -176,4 +178,50 @@ export interface ReadPositionStore {
   positions(userId: string, partitions: string[]): Promise<Map<string, ReadPosition>>;
   /** Moves the user's read position forward to `seq` (never back); returns the position stored now. */
   advance(userId: string, partition: string, seq: number): Promise<number>;
+}
+
+/** A message's text before one edit: who replaced it, when, and with which edit (1, 2, …). */
+export interface MessageVersionRecord {
+  version: number;
+  previousText: string;
+  editedBy: string;
+  editedAt: string;
+}
+
+export type ReactionOutcome =
+  /** `changed` is false when the user already had (react) or never had (unreact) that emoji. */
+  | { outcome: 'done'; changed: boolean; counts: Record<string, number> }
+  | { outcome: 'gone' }
+  | { outcome: 'too_many_emojis' }
+  | { outcome: 'too_many_for_user' };
+
+/** Edits and reactions on stored messages (db/src/message-changes-store.ts, on the Messages table). */
+export interface MessageChangeStore {
+  /**
+   * Replaces the text of `message` (as read) if its sender is `editedBy`, it is not deleted and
+   * nobody edited it since it was read; the replaced text becomes a version. Undefined when any of
+   * that no longer holds.
+   */
+  edit(
+    message: ChatMessage,
+    change: { text: string; editedBy: string; editedAt: string },
+  ): Promise<ChatMessage | undefined>;
+  /** The message's edits, oldest first. */
+  versions(messageId: string, nowSeconds: number): Promise<MessageVersionRecord[]>;
+  /** Adds one user's emoji, once: conditional writes keep it idempotent and within the caps. */
+  react(
+    message: ChatMessage,
+    userId: string,
+    emoji: string,
+    limits: { maxDistinct: number; maxPerUser: number },
+  ): Promise<ReactionOutcome>;
+  /** Takes one user's emoji back, if they had it. */
+  unreact(message: ChatMessage, userId: string, emoji: string): Promise<ReactionOutcome>;
+  /** messageId → the user's emojis, for the messages of `room` (a storage partition) between two sort keys. */
+  reactionsBy(
+    userId: string,
+    room: string,
+    range: { fromSk: string; toSk: string },
+    nowSeconds: number,
+  ): Promise<Map<string, string[]>>;
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { userIdSchema } from '#core/domain/identity';
 import { contentSchema, messageIdSchema } from '#core/domain/message';
+import { emojiSchema } from '#core/domain/reactions';
 import { roomNameSchema } from '#core/domain/room';
 
 /** The room-name rule, for clients that check a name before they connect. */
@@ -135,6 +136,19 @@ export const markRoomReadSchema = z
     message: 'give upToMessageId or upToSeq',
     path: ['upToSeq'],
   });
+/** Replaces the text of one's own room or direct message; the earlier texts are kept as versions. */
+export const editMessageSchema = z.object({
+  action: z.literal('editMessage'),
+  messageId: messageIdSchema,
+  message: contentSchema,
+});
+
+/** Adds (react) or takes back (unreact) one emoji on a message the sender can see. */
+export const reactionSchema = z.object({
+  action: z.enum(['react', 'unreact']),
+  messageId: messageIdSchema,
+  emoji: emojiSchema,
+});
 
 export type SendRoomMessageFrame = z.infer<typeof sendRoomMessageSchema>;
 export type SendDirectMessageFrame = z.infer<typeof sendDirectMessageSchema>;
@@ -148,6 +162,8 @@ export type DeleteMessageFrame = z.infer<typeof deleteMessageSchema>;
 export type ConversationHistoryFrame = z.infer<typeof conversationHistorySchema>;
 export type TypingActionFrame = z.infer<typeof typingSchema>;
 export type MarkRoomReadFrame = z.infer<typeof markRoomReadSchema>;
+export type EditMessageFrame = z.infer<typeof editMessageSchema>;
+export type ReactionFrame = z.infer<typeof reactionSchema>;
 
 /** Every frame a client may send. */
 export type ClientFrame =
@@ -162,4 +178,6 @@ export type ClientFrame =
   | DeleteMessageFrame
   | ConversationHistoryFrame
   | TypingActionFrame
-  | MarkRoomReadFrame;
+  | MarkRoomReadFrame
+  | EditMessageFrame
+  | ReactionFrame;

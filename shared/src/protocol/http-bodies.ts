@@ -38,3 +38,20 @@ export interface RoomUnreadBody {
   readSeq: number;
   latestSeq: number;
 }
+
+/** One text a message has had: version 0 is the original, the last is the current text. */
+export interface MessageVersion {
+  version: number;
+  text: string;
+  /** Who wrote this text (the sender, or the editor) and when. */
+  userId: string;
+  timestamp: string;
+}
+
+/** GET /messages/{messageId}/versions: oldest first. */
+export interface MessageVersionsBody {
+  messageId: string;
+  room?: string;
+  conversationId?: string;
+  versions: MessageVersion[];
+}

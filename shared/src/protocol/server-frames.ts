@@ -2,6 +2,18 @@ import { z } from 'zod';
 import type { ChatMessage } from '#core/domain/message';
 
 /**
+ * What a stored message carries once edited or reacted to (history and resume; live `message`
+ * frames are new and carry none): `myReactions` is the reader's own emojis, so only history has it.
+ */
+function messageExtrasShape() {
+  return {
+    editedAt: z.string().optional(),
+    reactions: z.record(z.string(), z.number()).optional(),
+    myReactions: z.array(z.string()).optional(),
+  };
+}
+
+/**
  * Every frame the server sends. The schemas document the protocol (docs/protocol.md is checked
  * against them) and tests parse real frames with them; the types below are the only declaration of
  * these frames, imported (type-only, so zod stays out of the browser bundle) by front/ and client/.
@@ -17,6 +29,7 @@ export const roomMessageFrameSchema = z.object({
   timestamp: z.string(),
   /** The message's place in the room: gapless, increasing; order by it and fill a gap with `resume`. */
   seq: z.number().int().positive().optional(),
+  ...messageExtrasShape(),
 });
 
 export const directMessageFrameSchema = z.object({
@@ -36,6 +49,7 @@ export const directMessageFrameSchema = z.object({
     replyToSenderName: z.string().optional(),
     /** The message's place in the conversation (gapless, increasing). */
     seq: z.number().int().positive().optional(),
+    ...messageExtrasShape(),
   }),
 });
 
@@ -155,6 +169,29 @@ export const roomReadFrameSchema = z.object({
   unread: z.number().int().nonnegative(),
 });
 
+/** A message's new text, to everyone who can see it (room members, or both parties of a DM). */
+export const editedFrameSchema = z.object({
+  type: z.literal('edited'),
+  messageId: z.string(),
+  room: z.string().optional(),
+  conversationId: z.string().optional(),
+  message: z.string(),
+  editedAt: z.string(),
+  editedBy: z.string(),
+});
+
+/** A message's reaction counts after one user's react or unreact, to everyone who can see it. */
+export const reactionsFrameSchema = z.object({
+  type: z.literal('reactions'),
+  messageId: z.string(),
+  room: z.string().optional(),
+  conversationId: z.string().optional(),
+  counts: z.record(z.string(), z.number()),
+  userId: z.string(),
+  emoji: z.string(),
+  reacted: z.boolean(),
+});
+
 export type RoomMessageFrame = z.infer<typeof roomMessageFrameSchema>;
 export type DirectMessageFrame = z.infer<typeof directMessageFrameSchema>;
 export type AckFrame = z.infer<typeof ackFrameSchema>;
@@ -173,6 +210,8 @@ export type ReadFrame = z.infer<typeof readFrameSchema>;
 export type MetricsUpdateFrame = z.infer<typeof metricsUpdateFrameSchema>;
 export type TypingFrame = z.infer<typeof typingFrameSchema>;
 export type RoomReadFrame = z.infer<typeof roomReadFrameSchema>;
+export type EditedFrame = z.infer<typeof editedFrameSchema>;
+export type ReactionsFrame = z.infer<typeof reactionsFrameSchema>;
 
 /** A direct message as it travels inside a frame and in a conversation's history page. */
 export type DirectMessage = DirectMessageFrame['data'];
@@ -195,7 +234,9 @@ export type ServerFrame =
   | ReadFrame
   | MetricsUpdateFrame
   | TypingFrame
-  | RoomReadFrame;
+  | RoomReadFrame
+  | EditedFrame
+  | ReactionsFrame;
 
 /** Any frame: the distribution path carries frames opaquely. */
 export type Frame = Record<string, unknown> & { type: string };
@@ -212,6 +253,7 @@ export function roomMessageFrame(message: ChatMessage): RoomMessageFrame {
     message: message.content,
     timestamp: message.timestamp,
     ...(message.seq !== undefined ? { seq: message.seq } : {}),
+    ...messageExtras(message),
   };
 }
 
@@ -244,6 +286,27 @@ export function directMessageFrame(message: ChatMessage, status = message.status
       ...(message.isDeleted ? { isDeleted: true } : {}),
       ...(message.reply ?? {}),
       ...(message.seq !== undefined ? { seq: message.seq } : {}),
+      ...messageExtras(message),
     },
+  };
+}
+
+/** `editedAt` and the reaction counts, present only when there is something to say. */
+function messageExtras(message: ChatMessage): { editedAt?: string; reactions?: Record<string, number> } {
+  return {
+    ...(message.editedAt ? { editedAt: message.editedAt } : {}),
+    ...(message.reactions && Object.keys(message.reactions).length > 0 ? { reactions: { ...message.reactions } } : {}),
+  };
+}
+
+/** The edited frame for a stored message, addressed as its room or conversation. */
+export function editedFrame(message: ChatMessage): EditedFrame {
+  return {
+    type: 'edited',
+    messageId: message.messageId,
+    ...(message.conversationId ? { conversationId: message.conversationId } : { room: message.room }),
+    message: message.content,
+    editedAt: message.editedAt ?? message.timestamp,
+    editedBy: message.editedBy ?? message.userId,
   };
 }

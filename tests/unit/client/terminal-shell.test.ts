@@ -326,4 +326,49 @@ describe('TerminalShell', () => {
     await ended;
     expect(h.quits).toEqual([0]);
   });
+
+  it('/edit edits your last message and /react toggles an emoji on the last message; both print as they come back', async () => {
+    const h = harness();
+    await h.connect();
+    await h.shell.showStartupHistory();
+    h.shell.input('/edit too early');
+    expect(h.statuses.at(-1)).toBe('nothing of yours to edit here yet');
+    h.shell.input('typo');
+    await h.receive({ type: 'ack', messageId: 'mine-1', room: 'general', timestamp: NOW.toISOString() });
+    await h.receive(message('m2', 70));
+    h.shell.input('/edit fixed');
+    expect(h.sent().filter((frame) => frame.action === 'editMessage')).toEqual([
+      { action: 'editMessage', messageId: 'mine-1', message: 'fixed' },
+    ]);
+    await h.receive({
+      type: 'edited',
+      messageId: 'mine-1',
+      room: 'general',
+      message: 'fixed',
+      editedAt: NOW.toISOString(),
+      editedBy: 'alice',
+    });
+    expect(h.printed.at(-1)).toBe('12:00:00 #general alice edited: fixed');
+
+    h.shell.input('/react 👍');
+    expect(h.sent().filter((frame) => frame.action === 'react')).toEqual([
+      { action: 'react', messageId: 'm2', emoji: '👍' },
+    ]);
+    const counts = {
+      type: 'reactions',
+      messageId: 'm2',
+      room: 'general',
+      counts: { '👍': 1 },
+      userId: 'alice',
+      emoji: '👍',
+    };
+    await h.receive({ ...counts, reacted: true });
+    expect(h.printed.at(-1)).toBe('* alice reacted 👍 in #general · 👍 1');
+    h.shell.input('/react 👍');
+    expect(h.sent().filter((frame) => frame.action === 'unreact')).toEqual([
+      { action: 'unreact', messageId: 'm2', emoji: '👍' },
+    ]);
+    h.shell.input('/react');
+    expect(h.statuses.at(-1)).toBe('usage: /react <emoji> (again to take it back)');
+  });
 });

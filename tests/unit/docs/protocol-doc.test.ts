@@ -31,6 +31,9 @@ const clientSchemas: Record<string, z.ZodType> = {
   'markRead.room': client.markRoomReadSchema,
   typing: client.typingSchema,
   'typing.direct': client.typingSchema,
+  editMessage: client.editMessageSchema,
+  react: client.reactionSchema,
+  unreact: client.reactionSchema,
 };
 
 const serverSchemas: Record<string, z.ZodType> = {
@@ -51,6 +54,8 @@ const serverSchemas: Record<string, z.ZodType> = {
   METRICS_UPDATE: server.metricsUpdateFrameSchema,
   typing: server.typingFrameSchema,
   'read.room': server.roomReadFrameSchema,
+  edited: server.editedFrameSchema,
+  reactions: server.reactionsFrameSchema,
 };
 
 describe('docs/protocol.md', () => {

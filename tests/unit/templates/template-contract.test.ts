@@ -183,6 +183,9 @@ describe('api/template.yaml: WebSocket API', () => {
       'subscribe',
       'unsubscribe',
       'resume',
+      'editMessage',
+      'react',
+      'unreact',
     ];
     const byKey = Object.fromEntries(routes.map(([, r]) => [routeKey(r), integrationFunction(r.Properties?.Target)]));
     expect(byKey).toEqual({
@@ -269,6 +272,7 @@ describe('api/template.yaml: HTTP API', () => {
         'GET /conversations',
         'GET /conversations/{conversationId}/messages',
         'GET /health',
+        'GET /messages/{messageId}/versions',
         'GET /rooms',
         'GET /rooms/{room}/messages',
         'GET /rooms/{room}/presence',

@@ -168,6 +168,56 @@ describe('the Messages stream FilterCriteria', () => {
       true,
     ],
     [
+      'a room message edited (its audience got `edited` from the editor)',
+      async () => {
+        const [, stored] = await storedItems(message({}));
+        return record('MODIFY', stored, {
+          ...stored,
+          message: 'hi!',
+          editedAt: '2026-01-01T00:01:00.000Z',
+          editCount: 1,
+        });
+      },
+      false,
+    ],
+    [
+      'a room message reacted to',
+      async () => {
+        const [, stored] = await storedItems(message({}));
+        return record('MODIFY', stored, { ...stored, reactions: { '👍': 1 } });
+      },
+      false,
+    ],
+    [
+      'an edit version item',
+      async () =>
+        record('INSERT', undefined, {
+          room: 'versions#m-1',
+          sk: 'v000001',
+          kind: 'messageVersion',
+          messageId: 'm-1',
+          version: 1,
+          previousText: 'hi',
+          editedBy: 'alice',
+          editedAt: '2026-01-01T00:01:00.000Z',
+          expiresAt: 2_000_000_000,
+        }),
+      false,
+    ],
+    [
+      "a user's reactions item",
+      async () =>
+        record('INSERT', undefined, {
+          room: 'reactions#bob#echo',
+          sk: '2026-01-01T00:00:00.000Z#m-1',
+          kind: 'userReactions',
+          messageId: 'm-1',
+          emojis: new Set(['👍']),
+          expiresAt: 2_000_000_000,
+        }),
+      false,
+    ],
+    [
       'a message expiring (TTL delete)',
       async () => record('REMOVE', (await storedItems(message({ room: 'echo' })))[1], undefined),
       false,

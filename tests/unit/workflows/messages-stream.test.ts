@@ -53,6 +53,25 @@ describe('the Messages stream record schema', () => {
     expect(messageImageSchema.parse(imageOf(marker))).toBeUndefined();
   });
 
+  it('reads edit versions and per-user reactions as nothing to do', () => {
+    const version = {
+      room: 'versions#m-1',
+      sk: 'v000001',
+      kind: 'messageVersion',
+      messageId: 'm-1',
+      previousText: 'a',
+    };
+    const reactions = {
+      room: 'reactions#bob#lobby',
+      sk: 'x',
+      kind: 'userReactions',
+      messageId: 'm-1',
+      emojis: new Set(['👍']),
+    };
+    expect(messageImageSchema.parse(imageOf(version))).toBeUndefined();
+    expect(messageImageSchema.parse(imageOf(reactions))).toBeUndefined();
+  });
+
   it('refuses an item that is neither', () => {
     const { user_id: _dropped, ...broken } = messageToItem(roomMessage, 1);
     expect(messageImageSchema.safeParse(imageOf(broken)).success).toBe(false);

@@ -53,8 +53,11 @@ const messageItemSchema = z
 /** The idempotency marker stored next to each message (`sk = msgid`): nothing to react to. */
 const markerItemSchema = z.looseObject({ sk: z.literal('msgid') }).transform(() => undefined);
 
-/** A stored image: a message, or undefined for a marker. Anything else fails the record. */
-export const messageImageSchema = DynamoDBMarshalled(z.union([markerItemSchema, messageItemSchema]));
+/** Edit versions and per-user reactions (db/src/message-changes-store.ts): nothing to react to either. */
+const sideItemSchema = z.looseObject({ kind: z.enum(['messageVersion', 'userReactions']) }).transform(() => undefined);
+
+/** A stored image: a message, or undefined for a marker or a side item. Anything else fails the record. */
+export const messageImageSchema = DynamoDBMarshalled(z.union([markerItemSchema, sideItemSchema, messageItemSchema]));
 
 /** One Messages stream record, its images unmarshalled and parsed (absent on INSERT / REMOVE). */
 export const messageRecordSchema = DynamoDBStreamRecord.extend({

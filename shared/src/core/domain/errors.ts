@@ -73,3 +73,10 @@ export class UnauthorizedError extends DomainError {
   readonly code = 'unauthorized';
   readonly httpStatus = 401;
 }
+
+/** A cap that keeps an item or a frame bounded was reached (e.g. reactions on one message). */
+export class LimitExceededError extends DomainError {
+  override name = 'LimitExceededError';
+  readonly code = 'limit_exceeded';
+  readonly httpStatus = 409;
+}

@@ -61,6 +61,11 @@ export interface ChatMessage {
    * stored (messages stored before sequencing existed have none).
    */
   seq?: number;
+  /** When the sender last edited the text (ISO); the earlier texts are its versions. */
+  editedAt?: string;
+  editedBy?: string;
+  /** How many users reacted with each emoji (only counts above zero). */
+  reactions?: Record<string, number>;
 }
 
 export const directPartition = (conversationId: string) => `dm#${conversationId}`;
