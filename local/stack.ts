@@ -46,6 +46,8 @@ export interface LocalStackOptions {
   sqsPort?: number;
   /** The S3 stand-in (attachments); default 0 (a free port). */
   s3Port?: number;
+  /** The clock the S3 stand-in expires presigned URLs by; default Date.now (tests move it on). */
+  s3Now?: () => number;
   /**
    * IAM at every endpoint: `enforce` (the default) refuses what the templates' roles do not allow, as
    * AWS would; `off` lets everything through (requests are still counted).
@@ -220,7 +222,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         return { name: stack.physicalName(logicalId), cors: cors?.CorsRules ?? [] };
       }),
     );
-    const s3 = await startLocalS3({ host, port: options.s3Port ?? 0, buckets, iam, log });
+    const s3 = await startLocalS3({
+      host,
+      port: options.s3Port ?? 0,
+      buckets,
+      iam,
+      log,
+      ...(options.s3Now ? { now: options.s3Now } : {}),
+    });
     closers.push(() => s3.close());
 
     // The stand-ins start below; the functions read their endpoints at each cold start.

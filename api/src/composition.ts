@@ -1,22 +1,36 @@
 import { createConnectionNotifier } from '#aws/adapters/connection-notifier';
 import { createEventPublisher } from '#aws/adapters/event-publisher';
+import { createObjectStorage } from '#aws/adapters/object-storage';
 import { createPresenceReader } from '#aws/adapters/presence-reader';
 import { connectionsPoster } from '#aws/clients/connections-poster';
 import { dynamoDb } from '#aws/clients/dynamodb';
 import { eventBridge } from '#aws/clients/eventbridge';
-import { eventBusName, managementApiEndpoint, messageRetentionDays, numberFromEnv, tables } from '#aws/config';
+import { s3 } from '#aws/clients/s3';
+import {
+  attachmentLimits,
+  attachmentsBucket,
+  attachmentsTable,
+  eventBusName,
+  managementApiEndpoint,
+  messageRetentionDays,
+  numberFromEnv,
+  tables,
+} from '#aws/config';
 import { epochSeconds } from '#core/domain/time';
 import type {
+  AttachmentStore,
   ConnectionNotifier,
   ConnectionStore,
   ConversationStore,
   DistributionPublisher,
   EventPublisher,
   MessageStore,
+  ObjectStorage,
   PresenceReader,
   SubscriptionStore,
 } from '#core/ports';
 import type { InputsOf } from '#core/use-case';
+import * as attaching from '#core/use-cases/attachments';
 import * as closing from '#core/use-cases/close-connection';
 import * as direct from '#core/use-cases/direct-messages';
 import type { DirectPathDeps } from '#core/use-cases/fan-out-message';
@@ -25,6 +39,7 @@ import * as metrics from '#core/use-cases/metrics-subscriptions';
 import * as opening from '#core/use-cases/open-connection';
 import * as posting from '#core/use-cases/post-room-message';
 import * as history from '#core/use-cases/read-history';
+import { createAttachmentStore } from '#db/attachments-store';
 import { createConnectionStore } from '#db/connections-store';
 import { createConversationStore } from '#db/conversations-store';
 import { createMessageStore } from '#db/messages-store';
@@ -77,7 +92,7 @@ const directPath = (): DirectPathDeps | undefined => {
     concurrency: numberFromEnv('POST_CONCURRENCY', 32),
   };
 };
-const socketMessageDeps = () => ({ ...roomMessageDeps(), direct: directPath() });
+const socketMessageDeps = () => ({ ...roomMessageDeps(), direct: directPath(), attachments: attachmentBinding() });
 const directDeps = () => ({ ...socketMessageDeps(), conversations: conversations() });
 const conversationDeps = () => ({ messages: messages(), conversations: conversations() });
 
@@ -134,3 +149,34 @@ export const readUserHistory = (...args: InputsOf<typeof history.readUserHistory
 export const onlineIn = (room: string) => presence().onlineIn(room, epochSeconds());
 /** The caller's conversations, most recent first. */
 export const listConversations = (userId: string) => conversations().list(userId, epochSeconds());
+
+// Attachments (WebSocketActionsFunction; RestApiFunction reads and presigns downloads only)
+let attachmentStore: AttachmentStore | undefined;
+let objectStorage: ObjectStorage | undefined;
+const attachmentRecords = () => (attachmentStore ??= createAttachmentStore(dynamoDb(), attachmentsTable()));
+const storage = () => (objectStorage ??= createObjectStorage(s3(), attachmentsBucket()));
+const membershipReaders = () => ({
+  connections: connections(),
+  subscriptions: subscriptions(),
+  conversations: conversations(),
+});
+/** Built on first use by a message that carries files. */
+function attachmentBinding() {
+  return {
+    get attachments() {
+      return attachmentRecords();
+    },
+    get storage() {
+      return storage();
+    },
+  };
+}
+export const requestUpload = (...args: InputsOf<typeof attaching.requestUpload>) =>
+  attaching.requestUpload(...args, {
+    ...membershipReaders(),
+    attachments: attachmentRecords(),
+    storage: storage(),
+    limits: attachmentLimits(),
+  });
+export const getAttachment = (...args: InputsOf<typeof attaching.getAttachment>) =>
+  attaching.getAttachment(...args, { ...membershipReaders(), attachments: attachmentRecords(), storage: storage() });

@@ -7,6 +7,7 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import type { AttachmentRef } from '#core/domain/attachment';
 import { decodeCursor, encodeCursor } from '#core/domain/cursor';
 import { ConflictError, ValidationError } from '#core/domain/errors';
 import { type ChatMessage, type DeliveryStatus, statusesBefore } from '#core/domain/message';
@@ -33,6 +34,7 @@ export interface MessageItem {
   replyToMessageId?: string;
   replyToContent?: string;
   replyToSenderName?: string;
+  attachments?: AttachmentRef[];
 }
 
 /**
@@ -70,6 +72,7 @@ export function messageToItem(message: ChatMessage, expiresAt: number): MessageI
     replyToMessageId: message.reply?.replyToMessageId,
     replyToContent: message.reply?.replyToContent,
     replyToSenderName: message.reply?.replyToSenderName,
+    attachments: message.attachments?.length ? message.attachments : undefined,
   };
 }
 
@@ -97,6 +100,7 @@ export function messageFromItem(raw: Record<string, unknown>): ChatMessage {
       replyToSenderName: item.replyToSenderName,
     };
   }
+  if (item.attachments?.length) message.attachments = item.attachments;
   return message;
 }
 

@@ -31,6 +31,8 @@ export interface LocalS3Options {
   maxObjectBytes?: number;
   /** All objects together; a PUT past it is refused. Default 512 MB. */
   maxTotalBytes?: number;
+  /** The clock presigned URLs expire by (tests move it forward). Default Date.now. */
+  now?: () => number;
   log?: (message: string, extra?: object) => void;
 }
 
@@ -128,14 +130,23 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
 
     const signed = verifySignature(
       { method, rawPath, query: [...url.searchParams.entries()], headers: req.headers },
-      { secretFor: (accessKeyId) => (principalFor(accessKeyId) || iam.mode === 'off' ? ROLE_SECRET : undefined) },
+      {
+        secretFor: (accessKeyId) => (principalFor(accessKeyId) || iam.mode === 'off' ? ROLE_SECRET : undefined),
+        now: (options.now ?? Date.now)(),
+      },
     );
     const principal = signed ? principalFor(signed.accessKeyId) : undefined;
 
     if (method === 'GET' || method === 'HEAD') {
       authorize(principal, 's3:GetObject', bucket.name, key);
       const object = objectOf(bucket.name, key);
-      res.writeHead(200, objectHeaders(object));
+      // A signed GET may override these response headers (response-content-type, response-content-disposition).
+      const overrides = Object.fromEntries(
+        ['content-type', 'content-disposition']
+          .map((name) => [name, url.searchParams.get(`response-${name}`)] as const)
+          .filter((entry): entry is readonly [string, string] => entry[1] !== null && signed !== undefined),
+      );
+      res.writeHead(200, { ...objectHeaders(object), ...overrides });
       res.end(method === 'HEAD' ? undefined : object.body);
       return;
     }

@@ -2,9 +2,11 @@ import { z } from 'zod';
 import {
   conversationHistorySchema,
   deleteMessageSchema,
+  getAttachmentSchema,
   listRoomsSchema,
   markReadSchema,
   pingSchema,
+  requestUploadSchema,
   resumeSchema,
   roomActionSchema,
   sendDirectMessageSchema,
@@ -15,11 +17,13 @@ import { directMessageFrame } from '#protocol/server-frames';
 import {
   catchUp,
   deleteMessage,
+  getAttachment,
   joinRoom,
   leaveRoom,
   listRooms,
   markRead,
   readConversation,
+  requestUpload,
   sendDirectMessage,
   sendRoomMessage,
   subscribeToMetrics,
@@ -39,6 +43,7 @@ function sendMessage(frame: Record<string, unknown>, { identity }: ActionContext
       conversationId: input.conversationId,
       claimedSenderId: input.senderId,
       replyToMessageId: input.replyToMessageId,
+      attachmentIds: input.attachments,
     });
   }
   const input = parseOrThrow(sendRoomMessageSchema, frame, 'sendMessage');
@@ -48,6 +53,7 @@ function sendMessage(frame: Record<string, unknown>, { identity }: ActionContext
     content: input.message,
     messageId: input.messageId,
     claimedUserId: input.user_id,
+    attachmentIds: input.attachments,
   });
 }
 
@@ -115,5 +121,20 @@ export const actions: ActionTable = {
   unsubscribe: route({
     schema: topicActionSchema,
     handle: ({ entity_type, entity_id }, context) => unsubscribeFromMetrics(context, { entity_type, entity_id }),
+  }),
+  requestUpload: route({
+    schema: requestUploadSchema,
+    handle: ({ room, conversationId, fileName, contentType, size }, { identity }) =>
+      requestUpload({
+        identity,
+        place: room !== undefined ? { room } : { conversationId: String(conversationId) },
+        fileName,
+        contentType,
+        size,
+      }),
+  }),
+  getAttachment: route({
+    schema: getAttachmentSchema,
+    handle: ({ attachmentId }, { identity }) => getAttachment({ identity, attachmentId }),
   }),
 };

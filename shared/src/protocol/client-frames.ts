@@ -1,4 +1,10 @@
 import { z } from 'zod';
+import {
+  attachmentIdSchema,
+  contentTypeSchema,
+  fileNameSchema,
+  MAX_ATTACHMENTS_PER_MESSAGE,
+} from '#core/domain/attachment';
 import { userIdSchema } from '#core/domain/identity';
 import { contentSchema, messageIdSchema } from '#core/domain/message';
 import { roomNameSchema } from '#core/domain/room';
@@ -17,6 +23,8 @@ export const sendRoomMessageSchema = z.object({
   message: contentSchema,
   user_id: userIdSchema.optional(),
   messageId: messageIdSchema.optional(),
+  /** Files from requestUpload, uploaded to their URLs (attachments.ts checks each). */
+  attachments: z.array(attachmentIdSchema).min(1).max(MAX_ATTACHMENTS_PER_MESSAGE).optional(),
 });
 
 export const roomActionSchema = z.object({
@@ -87,6 +95,7 @@ export const sendDirectMessageSchema = z.object({
   conversationId: conversationIdSchema.optional(),
   senderId: userIdSchema.optional(),
   replyToMessageId: messageIdSchema.optional(),
+  attachments: z.array(attachmentIdSchema).min(1).max(MAX_ATTACHMENTS_PER_MESSAGE).optional(),
 });
 
 export const markReadSchema = z
@@ -111,6 +120,27 @@ export const conversationHistorySchema = z.object({
   before: z.string().max(2048).optional(),
 });
 
+/**
+ * Asks for a URL to upload one file to, for a room or a conversation the sender is in. The size and
+ * type are bound into the URL's signature: S3 refuses an upload of any other size or type.
+ */
+export const requestUploadSchema = z
+  .object({
+    action: z.literal('requestUpload'),
+    room: roomNameSchema.optional(),
+    conversationId: conversationIdSchema.optional(),
+    fileName: fileNameSchema,
+    contentType: contentTypeSchema,
+    size: z.number().int().min(1),
+  })
+  .refine((frame) => (frame.room === undefined) !== (frame.conversationId === undefined), {
+    message: 'give room or conversationId',
+    path: ['room'],
+  });
+
+/** Asks for a download URL of a file on a message in a room or conversation the sender is in. */
+export const getAttachmentSchema = z.object({ action: z.literal('getAttachment'), attachmentId: attachmentIdSchema });
+
 export type SendRoomMessageFrame = z.infer<typeof sendRoomMessageSchema>;
 export type SendDirectMessageFrame = z.infer<typeof sendDirectMessageSchema>;
 export type RoomActionFrame = z.infer<typeof roomActionSchema>;
@@ -121,6 +151,8 @@ export type TopicActionFrame = z.infer<typeof topicActionSchema>;
 export type MarkReadFrame = z.infer<typeof markReadSchema>;
 export type DeleteMessageFrame = z.infer<typeof deleteMessageSchema>;
 export type ConversationHistoryFrame = z.infer<typeof conversationHistorySchema>;
+export type RequestUploadFrame = z.infer<typeof requestUploadSchema>;
+export type GetAttachmentFrame = z.infer<typeof getAttachmentSchema>;
 
 /** Every frame a client may send. */
 export type ClientFrame =
@@ -133,4 +165,6 @@ export type ClientFrame =
   | TopicActionFrame
   | MarkReadFrame
   | DeleteMessageFrame
-  | ConversationHistoryFrame;
+  | ConversationHistoryFrame
+  | RequestUploadFrame
+  | GetAttachmentFrame;

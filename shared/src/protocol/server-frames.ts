@@ -1,6 +1,14 @@
 import { z } from 'zod';
 import type { ChatMessage } from '#core/domain/message';
 
+/** A file on a message: what a client shows before it asks for the file itself. */
+export const attachmentRefSchema = z.object({
+  attachmentId: z.string(),
+  fileName: z.string(),
+  contentType: z.string(),
+  size: z.number(),
+});
+
 /**
  * Every frame the server sends. The schemas document the protocol (docs/protocol.md is checked
  * against them) and tests parse real frames with them; the types below are the only declaration of
@@ -15,6 +23,8 @@ export const roomMessageFrameSchema = z.object({
   userName: z.string(),
   message: z.string(),
   timestamp: z.string(),
+  /** The message's files; a member asks for each one's URL with `getAttachment`. */
+  attachments: z.array(attachmentRefSchema).optional(),
 });
 
 export const directMessageFrameSchema = z.object({
@@ -32,6 +42,7 @@ export const directMessageFrameSchema = z.object({
     replyToMessageId: z.string().optional(),
     replyToContent: z.string().optional(),
     replyToSenderName: z.string().optional(),
+    attachments: z.array(attachmentRefSchema).optional(),
   }),
 });
 
@@ -146,6 +157,27 @@ export type DeletedFrame = z.infer<typeof deletedFrameSchema>;
 export type ReadFrame = z.infer<typeof readFrameSchema>;
 export type MetricsUpdateFrame = z.infer<typeof metricsUpdateFrameSchema>;
 
+/** requestUpload's answer: PUT the file's bytes to `url` with exactly `headers` before `expiresAt`. */
+export const uploadFrameSchema = z.object({
+  type: z.literal('upload'),
+  attachmentId: z.string(),
+  url: z.string(),
+  method: z.literal('PUT'),
+  headers: z.record(z.string(), z.string()),
+  expiresAt: z.string(),
+});
+
+/** getAttachment's answer (and GET /attachments/{id}'s body): a short-lived download URL. */
+export const attachmentFrameSchema = attachmentRefSchema.extend({
+  type: z.literal('attachment'),
+  url: z.string(),
+  expiresAt: z.string(),
+});
+
+export type AttachmentRefData = z.infer<typeof attachmentRefSchema>;
+export type UploadFrame = z.infer<typeof uploadFrameSchema>;
+export type AttachmentFrame = z.infer<typeof attachmentFrameSchema>;
+
 /** A direct message as it travels inside a frame and in a conversation's history page. */
 export type DirectMessage = DirectMessageFrame['data'];
 
@@ -165,7 +197,9 @@ export type ServerFrame =
   | StatusFrame
   | DeletedFrame
   | ReadFrame
-  | MetricsUpdateFrame;
+  | MetricsUpdateFrame
+  | UploadFrame
+  | AttachmentFrame;
 
 /** Any frame: the distribution path carries frames opaquely. */
 export type Frame = Record<string, unknown> & { type: string };
@@ -181,6 +215,7 @@ export function roomMessageFrame(message: ChatMessage): RoomMessageFrame {
     userName: message.userName,
     message: message.content,
     timestamp: message.timestamp,
+    ...(message.attachments?.length ? { attachments: message.attachments } : {}),
   };
 }
 
@@ -212,6 +247,7 @@ export function directMessageFrame(message: ChatMessage, status = message.status
       status,
       ...(message.isDeleted ? { isDeleted: true } : {}),
       ...(message.reply ?? {}),
+      ...(message.attachments?.length ? { attachments: message.attachments } : {}),
     },
   };
 }
