@@ -28,6 +28,8 @@ const clientSchemas: Record<string, z.ZodType> = {
   conversationHistory: client.conversationHistorySchema,
   subscribe: client.topicActionSchema,
   unsubscribe: client.topicActionSchema,
+  requestUpload: client.requestUploadSchema,
+  getAttachment: client.getAttachmentSchema,
 };
 
 const serverSchemas: Record<string, z.ZodType> = {
@@ -46,6 +48,8 @@ const serverSchemas: Record<string, z.ZodType> = {
   history: server.historyFrameSchema,
   read: server.readFrameSchema,
   METRICS_UPDATE: server.metricsUpdateFrameSchema,
+  upload: server.uploadFrameSchema,
+  attachment: server.attachmentFrameSchema,
 };
 
 describe('docs/protocol.md', () => {
