@@ -104,6 +104,7 @@ export class ThreadStore {
       text: frame.message,
       mine: frame.user_id === this.#context.me().userId,
       delivery: 'sent',
+      ...(frame.attachments?.length ? { attachments: frame.attachments } : {}),
     };
     return this.add(thread, item, origin) ? item : undefined;
   }
@@ -130,6 +131,7 @@ export class ThreadStore {
       delivery: data.status,
       ...(data.isDeleted ? { deleted: true } : {}),
       ...(reply ? { reply } : {}),
+      ...(data.attachments?.length && !data.isDeleted ? { attachments: data.attachments } : {}),
     };
     const added = this.add(thread, item, origin);
     if (!data.isDeleted) thread.preview = data.content;

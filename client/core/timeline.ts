@@ -1,3 +1,4 @@
+import type { AttachmentRefData } from '#protocol/server-frames';
 /**
  * pending: not yet acknowledged; failed: refused (error frame) and waiting for a retry; the rest are
  * the server's delivery states, which only move forward.
@@ -15,6 +16,8 @@ export interface ChatItem {
   delivery: Delivery;
   deleted?: boolean;
   reply?: { senderName?: string; content?: string };
+  /** Files on the message; a UI asks Attachments (attachments.ts) for each one's URL. */
+  attachments?: readonly AttachmentRefData[];
 }
 
 const rank: Record<Delivery, number> = { pending: 0, failed: 0, sent: 1, delivered: 2, read: 3 };
@@ -69,6 +72,7 @@ export class Timeline {
       text: deleted ? '' : incoming.text || current.text,
       ...(deleted ? { deleted: true } : {}),
       ...(incoming.reply ? { reply: incoming.reply } : {}),
+      ...(incoming.attachments ? { attachments: incoming.attachments } : {}),
     };
     if (sameItem(current, next)) return 'unchanged';
     this.#items.set(next.id, next);
@@ -125,6 +129,7 @@ function sameItem(a: ChatItem, b: ChatItem): boolean {
     a.text === b.text &&
     a.deleted === b.deleted &&
     a.reply?.content === b.reply?.content &&
-    a.reply?.senderName === b.reply?.senderName
+    a.reply?.senderName === b.reply?.senderName &&
+    a.attachments?.length === b.attachments?.length
   );
 }
