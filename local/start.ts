@@ -115,8 +115,9 @@ const front = await startFrontServer({
           region: 'us-east-1',
           endpoint: `${issuer.url}/`,
         },
+        attachmentsUrl: stack.urls.s3,
       }
-    : { webSocketUrl: stack.urls.webSocket, restUrl: stack.urls.rest, authMode: 'none' },
+    : { webSocketUrl: stack.urls.webSocket, restUrl: stack.urls.rest, authMode: 'none', attachmentsUrl: stack.urls.s3 },
 });
 
 const authHint = issuer
@@ -132,6 +133,7 @@ console.log(`Switchboard local stack
   EventBridge      ${stack.urls.eventBridge}
   Step Functions   ${stack.urls.stepFunctions}
   SQS              ${stack.urls.sqs}
+  S3 (attachments) ${stack.urls.s3} (objects in memory)
   IAM              ${stack.iam.mode === 'enforce' ? 'enforced' : 'off'}; operator keys: AWS_ACCESS_KEY_ID=${operatorCredentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${operatorCredentials.secretAccessKey}
   Tables           ${Object.values(stack.tableNames).join(', ')}
   Data             ${flags['data-dir'] ?? 'in memory (use --data-dir to keep it)'}

@@ -7,13 +7,13 @@ export interface PickedFile {
   name: string;
   type: string;
   size: number;
-  body: Blob | Uint8Array;
+  body: Blob | Uint8Array<ArrayBuffer>;
 }
 
 /** The part of `fetch` a PUT to a presigned URL needs, given by the runtime. */
 export type HttpPut = (
   url: string,
-  init: { method: 'PUT'; headers: Record<string, string>; body: Blob | Uint8Array },
+  init: { method: 'PUT'; headers: Record<string, string>; body: Blob | Uint8Array<ArrayBuffer> },
 ) => Promise<{ ok: boolean; status: number; text(): Promise<string> }>;
 
 /** What the attachments need of the chat client: its frames, its state and a raw send. */

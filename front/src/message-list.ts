@@ -1,5 +1,6 @@
 import type { ThreadView } from '#client-core/threads';
 import type { ChatItem } from '#client-core/timeline';
+import { type FileActions, renderFiles } from './attachment-view.js';
 import { byId, el, fill, reconcile } from './dom.js';
 import { deliveryLabel, deliveryTicks, fullFormat, timeFormat } from './labels.js';
 
@@ -14,11 +15,13 @@ export class MessageList {
   readonly #scroller = byId('scroller');
   readonly #messages = byId<HTMLOListElement>('messages');
   readonly #loadOlder: () => void;
+  readonly #files: FileActions | undefined;
   #renderedThread = '';
   #stickToBottom = true;
 
-  constructor(loadOlder: () => void) {
+  constructor(loadOlder: () => void, files?: FileActions) {
     this.#loadOlder = loadOlder;
+    this.#files = files;
   }
 
   /** The scroller moved: stick to the bottom if it is there, fetch older messages near the top. */
@@ -53,7 +56,7 @@ export class MessageList {
       this.#messages,
       items,
       (item) => item.id,
-      (item, existing) => renderMessage(thread, item, existing),
+      (item, existing) => renderMessage(thread, item, existing, this.#files),
     );
     if (bulk) this.#messages.setAttribute('aria-busy', 'false');
     if (stick) {
@@ -103,8 +106,21 @@ export class MessageList {
   }
 }
 
-function renderMessage(thread: ThreadView, item: ChatItem, existing: HTMLElement | undefined): HTMLElement {
-  const sig = [item.delivery, item.deleted, item.timestamp, item.text, item.reply?.content, thread.kind].join('|');
+function renderMessage(
+  thread: ThreadView,
+  item: ChatItem,
+  existing: HTMLElement | undefined,
+  files?: FileActions,
+): HTMLElement {
+  const sig = [
+    item.delivery,
+    item.deleted,
+    item.timestamp,
+    item.text,
+    item.reply?.content,
+    thread.kind,
+    item.attachments?.map((file) => file.attachmentId).join(','),
+  ].join('|');
   if (existing?.dataset.sig === sig) return existing;
   const li = existing ?? el('li');
   li.className = `message${item.mine ? ' mine' : ''}${item.deleted ? ' deleted' : ''}`;
@@ -132,6 +148,7 @@ function renderMessage(thread: ThreadView, item: ChatItem, existing: HTMLElement
       : null,
     // textContent only: a message is text, whatever it looks like.
     el('p', { class: 'text' }, item.deleted ? 'This message was deleted.' : item.text),
+    item.attachments?.length && !item.deleted && files ? renderFiles(item.attachments, files) : null,
     showTicks
       ? el(
           'span',

@@ -1,5 +1,6 @@
 import type { ChatSnapshot } from '#client-core/chat-client';
 import type { ConnectionState } from '#client-core/reconnecting-socket';
+import { type FileActions, mountComposerFiles } from './attachment-view.js';
 import { byId } from './dom.js';
 import { connectionText, onlineCount, threadTitle } from './labels.js';
 import { MessageList } from './message-list.js';
@@ -18,6 +19,8 @@ export interface ChatActions {
   signOut(): void;
   /** The tab became visible again. */
   visible(): void;
+  /** Files: the attach button, drag and drop, previews and download links. */
+  files?: FileActions;
 }
 
 /** Renders ChatClient snapshots into index.html's skeleton and turns DOM events into ChatActions. */
@@ -32,7 +35,7 @@ export class ChatView {
 
   constructor(actions: ChatActions) {
     this.actions = actions;
-    this.#messages = new MessageList(() => actions.loadOlder());
+    this.#messages = new MessageList(() => actions.loadOlder(), actions.files);
   }
 
   mount(): void {
@@ -96,6 +99,8 @@ export class ChatView {
     onDocument('keydown', (event) => {
       if ((event as KeyboardEvent).key === 'Escape') this.#closePanels();
     });
+
+    if (this.actions.files) mountComposerFiles(this.actions.files, signal);
 
     this.#root.hidden = false;
     // On a phone, focusing the composer would throw the keyboard over the messages.
