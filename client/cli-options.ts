@@ -36,7 +36,8 @@ export const USAGE = `npm run client -- --room <room>[,<room>...] --user <id> [o
   --json                  print every received frame as one JSON line; stdin lines that are
                           JSON objects are sent as frames as they are
   --reconnect-base-ms <n> first reconnect delay ceiling (default 500; doubles, capped at 30 s)
-Commands: /join <room>, /leave [room], /rooms, /ping, /retry (resend what the server refused), /help, /quit;
+Commands: /join <room>, /leave [room], /rooms, /ping, /retry (resend what the server refused),
+/upload <path> (send a file to this room or conversation), /help, /quit;
 anything else is a message.`;
 
 function positiveInteger(value: string, flag: string, minimum: number): number {

@@ -23,6 +23,8 @@ export interface ShellDeps {
   quit(code: number): void;
   /** The HTTP status of the last refused handshake, which a close code cannot carry. */
   refusedWith?(): number | undefined;
+  /** /upload: sends a file from disk to the active thread; resolves with what to tell the user. */
+  uploadFile?(path: string): Promise<string>;
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
@@ -268,6 +270,14 @@ export class TerminalShell {
           const failed = this.#failed();
           if (failed.length === 0) output.status(format.paint.dim('nothing to retry'));
           for (const item of failed) client.retry(item.id);
+          return;
+        }
+        case '/upload': {
+          const upload = this.#deps.uploadFile;
+          if (!argument || !upload)
+            throw new UsageError(upload ? '/upload needs a file path' : 'uploads are not available');
+          output.status(format.paint.dim(`uploading ${argument}…`));
+          void upload(argument).then((line) => output.status(line));
           return;
         }
         case '/help':
