@@ -10,8 +10,6 @@ let client: S3Client | undefined;
  * set; an IP-address endpoint (the local stack) makes the SDK address buckets path-style on its own.
  */
 export function s3(): S3Client {
-  client ??= tracer.captureAWSv3Client(
-    new S3Client({ maxAttempts: 3, requestChecksumCalculation: 'WHEN_REQUIRED', cacheMiddleware: true }),
-  );
+  client ??= tracer.captureAWSv3Client(new S3Client({ maxAttempts: 3, requestChecksumCalculation: 'WHEN_REQUIRED' }));
   return client;
 }
