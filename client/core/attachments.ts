@@ -133,6 +133,12 @@ export class Attachments {
   ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const stop = this.#chat.subscribe((event) => {
+        // A reply lost with the connection never comes: say so rather than wait forever.
+        if (event.type === 'connection' && event.state.state !== 'open') {
+          stop();
+          reject(new AttachmentError('offline', 'The connection dropped; send the file again.'));
+          return;
+        }
         if (event.type !== 'frame' || !event.frame) return;
         const reply = event.frame;
         if (isReply(reply)) {

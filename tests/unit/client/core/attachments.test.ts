@@ -26,6 +26,9 @@ function fakeChat(thread: { kind: 'room' | 'dm'; name: string; conversationId?: 
     receive(frame: ServerFrame) {
       for (const listener of [...listeners]) listener({ type: 'frame', frame, text: JSON.stringify(frame) });
     },
+    drop() {
+      for (const listener of [...listeners]) listener({ type: 'connection', state: { state: 'offline' } });
+    },
     disconnect() {
       connected = false;
     },
@@ -109,6 +112,23 @@ describe('Attachments', () => {
     await expect(attachments({ kind: 'room', name: 'pics' }, true).sendFile(file)).rejects.toMatchObject({
       code: 'offline',
     });
+  });
+
+  it('gives up on a reply lost with the connection, and the next file still goes', async () => {
+    const { chat, sent, receive, drop } = fakeChat({ kind: 'room', name: 'pics' });
+    const put = vi.fn<HttpPut>(async () => ({ ok: true, status: 200, text: async () => '' }));
+    const attachments = new Attachments(chat, { put, attachment: vi.fn(), newMessageId: () => 'm2' });
+    const lost = attachments.sendFile(file);
+    await settle();
+    drop();
+    await expect(lost).rejects.toMatchObject({ code: 'offline' });
+    const next = attachments.sendFile(file);
+    await settle();
+    expect(sent.filter((frame) => frame.action === 'requestUpload')).toHaveLength(2);
+    receive(upload('a3'));
+    await settle();
+    receive({ type: 'ack', messageId: 'm2', timestamp: 'now' });
+    await expect(next).resolves.toEqual({ attachmentId: 'a3', messageId: 'm2' });
   });
 
   it('reuses a download URL until a minute before it expires', async () => {
