@@ -37,6 +37,7 @@ export const USAGE = `npm run client -- --room <room>[,<room>...] --user <id> [o
                           JSON objects are sent as frames as they are
   --reconnect-base-ms <n> first reconnect delay ceiling (default 500; doubles, capped at 30 s)
 Commands: /join <room>, /leave [room], /rooms, /ping, /retry (resend what the server refused), /help, /quit,
+/upload <path> (send a file to this room or conversation),
 /edit <text> (your last message here), /react <emoji> (on the last message here; again to take it back);
 anything else is a message.`;
 

@@ -81,6 +81,25 @@ export function formatItem(
   myId: string,
   context: FormatContext,
 ): string {
+  return withFiles(formatThreadItem(thread, item, myId, context), item, context);
+}
+
+/** A message's files after its text: `[file: cat.png, image/png, 12 KB · id]` (download: getAttachment). */
+function withFiles(line: string, item: ChatItem, context: FormatContext): string {
+  if (!item.attachments?.length || item.deleted) return line;
+  const files = item.attachments.map(
+    (file) =>
+      `[file: ${sanitize(file.fileName)}, ${sanitize(file.contentType)}, ${file.size < 1024 ? `${file.size} B` : `${Math.ceil(file.size / 1024)} KB`} · ${sanitize(file.attachmentId)}]`,
+  );
+  return `${line} ${context.paint.dim(files.join(' '))}`;
+}
+
+function formatThreadItem(
+  thread: Pick<ThreadView, 'kind' | 'name'>,
+  item: ChatItem,
+  myId: string,
+  context: FormatContext,
+): string {
   const { paint } = context;
   if (thread.kind === 'room') {
     return formatRoomMessage(
@@ -214,6 +233,8 @@ export function formatFrame(frame: unknown, context: FormatContext): string[] {
 
   const type = (frame as { type?: unknown } | null)?.type;
   if (type === 'ack') return [];
+  // Answers to /upload's requests: the command prints the outcome (and a presigned URL is no screen text).
+  if (type === 'upload' || type === 'attachment') return [];
   if (type === 'pong') return [paint.dim('pong')];
   return [paint.dim(sanitize(JSON.stringify(frame)))];
 }

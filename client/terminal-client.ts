@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
 import { clearLine, createInterface, cursorTo } from 'node:readline';
 import WebSocket from 'ws';
+import { AttachmentError, Attachments } from '#client-core/attachments';
 import { ChatClient } from '#client-core/chat-client';
 import { createRestClient } from '#client-core/rest-client';
-import { colorEnabled, painter } from './ansi.js';
+import { colorEnabled, type Painter, painter } from './ansi.js';
 import { type ClientOptions, connectUrl, parseClientOptions, USAGE, UsageError } from './cli-options.js';
 import { localClock } from './frame-format.js';
 import { TerminalShell } from './terminal-shell.js';
@@ -11,6 +14,8 @@ import { TerminalShell } from './terminal-shell.js';
 /** Under API Gateway's 10-minute idle timeout. */
 const KEEPALIVE_MS = 9 * 60 * 1000;
 const HTTP_TIMEOUT_MS = 10_000;
+/** A 10 MB file over a slow link. */
+const UPLOAD_TIMEOUT_MS = 120_000;
 
 /** The HTTP status of the last refused handshake: a browser cannot see it, a terminal can. */
 let refusedWith: number | undefined;
@@ -93,6 +98,11 @@ async function main(argv: string[]): Promise<number> {
       return 'stop';
     },
   });
+  const attachments = new Attachments(client, {
+    put: (url, init) => fetch(url, { ...init, signal: AbortSignal.timeout(UPLOAD_TIMEOUT_MS) }),
+    attachment: (attachmentId) => terminalRest(settings).attachment(attachmentId),
+    newMessageId: randomUUID,
+  });
   shell = new TerminalShell({
     client,
     options: settings,
@@ -103,6 +113,7 @@ async function main(argv: string[]): Promise<number> {
     format: { paint, clock: localClock() },
     quit: (code) => finish(code),
     refusedWith: () => refusedWith,
+    uploadFile: (path) => uploadFile(attachments, path, paint),
   });
   const terminal = shell;
   client.start();
@@ -151,6 +162,31 @@ function terminalRest(options: ClientOptions) {
   // A room's first page is what --history asks to see at start.
   const pageSize = Math.max(options.historyLimit, 1);
   return { ...rest, roomHistory: (room: string, before?: string) => rest.roomHistory(room, before, pageSize) };
+}
+
+/** Types the server accepts by default, by extension; anything else is sent as application/octet-stream (and refused). */
+const CONTENT_TYPES: Record<string, string> = {
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.gif': 'image/gif',
+  '.webp': 'image/webp',
+  '.pdf': 'application/pdf',
+  '.txt': 'text/plain',
+};
+
+/** /upload <path>: reads the file and sends it to the active room or conversation. */
+async function uploadFile(attachments: Attachments, path: string, paint: Painter): Promise<string> {
+  try {
+    const body = new Uint8Array(await readFile(path));
+    const name = basename(path);
+    const type = CONTENT_TYPES[extname(name).toLowerCase()] ?? 'application/octet-stream';
+    const { attachmentId } = await attachments.sendFile({ name, type, size: body.length, body });
+    return paint.dim(`sent ${name} (${attachmentId})`);
+  } catch (error) {
+    const message = error instanceof AttachmentError ? error.message : (error as Error).message;
+    return paint.error(`upload failed: ${message}`);
+  }
 }
 
 function memoryStore() {

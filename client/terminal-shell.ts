@@ -23,6 +23,8 @@ export interface ShellDeps {
   quit(code: number): void;
   /** The HTTP status of the last refused handshake, which a close code cannot carry. */
   refusedWith?(): number | undefined;
+  /** /upload: sends a file from disk to the active thread; resolves with what to tell the user. */
+  uploadFile?(path: string): Promise<string>;
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
@@ -283,6 +285,14 @@ export class TerminalShell {
           if (!last) output.status(format.paint.dim('no message to react to here yet'));
           else if (argument === '' || !client.toggleReaction(last.id, argument))
             output.status(format.paint.dim('usage: /react <emoji> (again to take it back)'));
+          return;
+        }
+        case '/upload': {
+          const upload = this.#deps.uploadFile;
+          if (!argument || !upload)
+            throw new UsageError(upload ? '/upload needs a file path' : 'uploads are not available');
+          output.status(format.paint.dim(`uploading ${argument}…`));
+          void upload(argument).then((line) => output.status(line));
           return;
         }
         case '/help':

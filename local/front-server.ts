@@ -9,7 +9,10 @@ export interface FrontServerOptions {
   host?: string;
   /** 0 picks a free port; `npm start` uses 8080. */
   port: number;
-  /** Served as /config.json: `{webSocketUrl, restUrl, authMode, cognito?}`. */
+  /**
+   * Served as /config.json: `{webSocketUrl, restUrl, authMode, cognito?}`. `attachmentsUrl` (the S3
+   * endpoint presigned URLs point at) only widens the page's Content-Security-Policy.
+   */
   config: object;
   /** The built site; default front/dist. */
   distDir?: string;
@@ -59,11 +62,14 @@ function contentSecurityPolicy(config: Record<string, unknown>): string {
     if (value) connect.add(value);
   }
   if (typeof cognito.region === 'string') connect.add(`https://cognito-idp.${cognito.region}.amazonaws.com`);
+  // Files go to and come from S3 through presigned URLs: uploads are PUTs, previews are images.
+  const files = origin(config.attachmentsUrl);
+  if (files) connect.add(files);
   return [
     "default-src 'self'",
     "script-src 'self'",
     "style-src 'self'",
-    "img-src 'self' data:",
+    `img-src 'self' data:${files ? ` ${files}` : ''}`,
     `connect-src ${[...connect].join(' ')}`,
     "object-src 'none'",
     "base-uri 'none'",

@@ -24,6 +24,8 @@ import {
   UnknownFunctionError,
 } from './lambda/service.js';
 import { type LatencyModel, type LatencyProfile, latencyModelFor } from './latency/model.js';
+import type { CorsRule } from './s3/cors.js';
+import { type LocalBucket, type LocalS3, startLocalS3 } from './s3/server.js';
 import { type LocalSqs, startLocalSqs } from './sqs/server.js';
 import { type LocalStackModel, loadLocalStackModel } from './stack-model.js';
 import { type LocalStepFunctions, startLocalStepFunctions } from './stepfunctions/server.js';
@@ -43,6 +45,10 @@ export interface LocalStackOptions {
   eventBridgePort?: number;
   stepFunctionsPort?: number;
   sqsPort?: number;
+  /** The S3 stand-in (attachments); default 0 (a free port). */
+  s3Port?: number;
+  /** The clock the S3 stand-in expires presigned URLs by; default Date.now (tests move it on). */
+  s3Now?: () => number;
   /**
    * IAM at every endpoint: `enforce` (the default) refuses what the templates' roles do not allow, as
    * AWS would; `off` lets everything through (requests are still counted).
@@ -103,6 +109,7 @@ export interface LocalStack {
   httpApi: LocalHttpApi;
   streams: StreamPollers;
   sqs: LocalSqs;
+  s3: LocalS3;
   iam: LocalIam;
   dynamoDbFront: DynamoDbFront;
   /** The latency model the stand-ins draw from; undefined with `latency: 'none'`. */
@@ -116,6 +123,7 @@ export interface LocalStack {
     eventBridge: string;
     stepFunctions: string;
     sqs: string;
+    s3: string;
   };
   tableNames: Record<string, string>;
   /** The DynamoDB client a state machine's Tasks use, signed with its role (benchmarks meter it). */
@@ -236,6 +244,23 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     closers.push(() => sqs.close());
 
+    // The templates' buckets, with their CORS rules; presigned URLs are checked as the signing role.
+    const buckets: LocalBucket[] = [...model.root.all()].flatMap((stack) =>
+      stack.resources('AWS::S3::Bucket').map(([logicalId, resource]) => {
+        const cors = stack.evaluate(resource.Properties?.CorsConfiguration) as { CorsRules?: CorsRule[] } | undefined;
+        return { name: stack.physicalName(logicalId), cors: cors?.CorsRules ?? [] };
+      }),
+    );
+    const s3 = await startLocalS3({
+      host,
+      port: options.s3Port ?? 0,
+      buckets,
+      iam,
+      log,
+      ...(options.s3Now ? { now: options.s3Now } : {}),
+    });
+    closers.push(() => s3.close());
+
     // The stand-ins start below; the functions read their endpoints at each cold start.
     const endpoints: LocalEndpoints = {
       dynamoDb: options.endpoints?.dynamoDb ?? dynamoDbFront.url,
@@ -244,6 +269,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       stepFunctions: '',
       managementApi: '',
       sqs: options.sqsEndpoint ?? sqs.url,
+      s3: s3.url,
     };
     let destinationSender = options.sendToDestination;
     if (!destinationSender) {
@@ -477,6 +503,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       httpApi,
       streams,
       sqs,
+      s3,
       iam,
       latency,
       tableNames,
@@ -488,6 +515,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         eventBridge: eventBridge.url,
         stepFunctions: stepFunctions.url,
         sqs: sqs.url,
+        s3: s3.url,
       },
       stateMachineDynamoDb: (arn) => machineClients.get(arn),
       requests: () => iam.requests(),

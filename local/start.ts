@@ -128,8 +128,9 @@ const front = await startFrontServer({
           region: 'us-east-1',
           endpoint: `${issuer.url}/`,
         },
+        attachmentsUrl: stack.urls.s3,
       }
-    : { webSocketUrl: stack.urls.webSocket, restUrl: stack.urls.rest, authMode: 'none' },
+    : { webSocketUrl: stack.urls.webSocket, restUrl: stack.urls.rest, authMode: 'none', attachmentsUrl: stack.urls.s3 },
 });
 
 const authHint = issuer
@@ -146,6 +147,7 @@ console.log(`Switchboard local stack
   Step Functions   ${stack.urls.stepFunctions}
   SQS              ${stack.urls.sqs}
   Latency          ${latency.latency === 'aws' ? `AWS per-hop delays (seed ${latency.latencySeed}, cold starts ${latency.coldStartRate})` : 'none added (--latency aws models AWS hops)'}
+  S3 (attachments) ${stack.urls.s3} (objects in memory)
   IAM              ${stack.iam.mode === 'enforce' ? 'enforced' : 'off'}; operator keys: AWS_ACCESS_KEY_ID=${operatorCredentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${operatorCredentials.secretAccessKey}
   Tables           ${Object.values(stack.tableNames).join(', ')}
   Data             ${flags['data-dir'] ?? 'in memory (use --data-dir to keep it)'}

@@ -1,12 +1,24 @@
 import { createConnectionNotifier } from '#aws/adapters/connection-notifier';
 import { createEventPublisher } from '#aws/adapters/event-publisher';
+import { createObjectStorage } from '#aws/adapters/object-storage';
 import { createPresenceReader } from '#aws/adapters/presence-reader';
 import { connectionsPoster } from '#aws/clients/connections-poster';
 import { dynamoDb } from '#aws/clients/dynamodb';
 import { eventBridge } from '#aws/clients/eventbridge';
-import { eventBusName, managementApiEndpoint, messageRetentionDays, numberFromEnv, tables } from '#aws/config';
+import { s3 } from '#aws/clients/s3';
+import {
+  attachmentLimits,
+  attachmentsBucket,
+  attachmentsTable,
+  eventBusName,
+  managementApiEndpoint,
+  messageRetentionDays,
+  numberFromEnv,
+  tables,
+} from '#aws/config';
 import { epochSeconds } from '#core/domain/time';
 import type {
+  AttachmentStore,
   ConnectionNotifier,
   ConnectionStore,
   ConversationStore,
@@ -15,12 +27,14 @@ import type {
   GuestIdentityStore,
   MessageChangeStore,
   MessageStore,
+  ObjectStorage,
   PresenceReader,
   ReadPositionStore,
   SubscriptionStore,
   TypingThrottle,
 } from '#core/ports';
 import type { InputsOf } from '#core/use-case';
+import * as attaching from '#core/use-cases/attachments';
 import * as closing from '#core/use-cases/close-connection';
 import * as direct from '#core/use-cases/direct-messages';
 import type { DirectPathDeps } from '#core/use-cases/fan-out-message';
@@ -33,6 +47,7 @@ import * as posting from '#core/use-cases/post-room-message';
 import * as history from '#core/use-cases/read-history';
 import * as reading from '#core/use-cases/read-positions';
 import * as typing from '#core/use-cases/typing';
+import { createAttachmentStore } from '#db/attachments-store';
 import { createConnectionStore } from '#db/connections-store';
 import { createConversationStore } from '#db/conversations-store';
 import { createMessageChangeStore } from '#db/message-changes-store';
@@ -87,7 +102,7 @@ const directPath = (): DirectPathDeps | undefined => {
     concurrency: numberFromEnv('POST_CONCURRENCY', 32),
   };
 };
-const socketMessageDeps = () => ({ ...roomMessageDeps(), direct: directPath() });
+const socketMessageDeps = () => ({ ...roomMessageDeps(), direct: directPath(), attachments: attachmentBinding() });
 const directDeps = () => ({ ...socketMessageDeps(), conversations: conversations() });
 const conversationDeps = () => ({ messages: messages(), conversations: conversations() });
 
@@ -201,3 +216,34 @@ export const withMyReactions = <M extends { messageId: string; timestamp: string
   room: string,
   page: M[],
 ) => changing.withMyReactions(viewerId, room, page, { changes: messageChanges() });
+
+// Attachments (WebSocketActionsFunction; RestApiFunction reads and presigns downloads only)
+let attachmentStore: AttachmentStore | undefined;
+let objectStorage: ObjectStorage | undefined;
+const attachmentRecords = () => (attachmentStore ??= createAttachmentStore(dynamoDb(), attachmentsTable()));
+const storage = () => (objectStorage ??= createObjectStorage(s3(), attachmentsBucket()));
+const membershipReaders = () => ({
+  connections: connections(),
+  subscriptions: subscriptions(),
+  conversations: conversations(),
+});
+/** Built on first use by a message that carries files. */
+function attachmentBinding() {
+  return {
+    get attachments() {
+      return attachmentRecords();
+    },
+    get storage() {
+      return storage();
+    },
+  };
+}
+export const requestUpload = (...args: InputsOf<typeof attaching.requestUpload>) =>
+  attaching.requestUpload(...args, {
+    ...membershipReaders(),
+    attachments: attachmentRecords(),
+    storage: storage(),
+    limits: attachmentLimits(),
+  });
+export const getAttachment = (...args: InputsOf<typeof attaching.getAttachment>) =>
+  attaching.getAttachment(...args, { ...membershipReaders(), attachments: attachmentRecords(), storage: storage() });

@@ -4,6 +4,7 @@ import type {
   RoomHistoryPage,
   RoomPresenceBody,
 } from '#protocol/http-bodies';
+import type { AttachmentFrame } from '#protocol/server-frames';
 
 export class RestError extends Error {
   override name = 'RestError';
@@ -21,6 +22,8 @@ export interface RestClient {
   roomPresence(room: string): Promise<RoomPresenceBody>;
   conversations(): Promise<ConversationsBody>;
   conversationHistory(conversationId: string, before?: string, limit?: number): Promise<ConversationHistoryPage>;
+  /** A download URL for a file on a message (members only). */
+  attachment(attachmentId: string): Promise<AttachmentFrame>;
 }
 
 /** The part of `fetch` the REST client uses: given by the runtime, like the WebSocket constructor. */
@@ -60,5 +63,6 @@ export function createRestClient(
     roomPresence: (room) => get(`/rooms/${segment(room)}/presence`),
     conversations: () => get('/conversations'),
     conversationHistory: (id, before, limit = 50) => get(`/conversations/${segment(id)}/messages`, { limit, before }),
+    attachment: (attachmentId) => get(`/attachments/${segment(attachmentId)}`),
   };
 }

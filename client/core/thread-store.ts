@@ -107,6 +107,7 @@ export class ThreadStore {
       delivery: 'sent',
       ...(frame.seq !== undefined ? { seq: frame.seq } : {}),
       ...changesOf(frame),
+      ...(frame.attachments?.length ? { attachments: frame.attachments } : {}),
     };
     return this.add(thread, item, origin) ? item : undefined;
   }
@@ -135,6 +136,7 @@ export class ThreadStore {
       ...(reply ? { reply } : {}),
       ...(data.seq !== undefined ? { seq: data.seq } : {}),
       ...changesOf(data),
+      ...(data.attachments?.length && !data.isDeleted ? { attachments: data.attachments } : {}),
     };
     const added = this.add(thread, item, origin);
     if (!data.isDeleted) thread.preview = data.content;

@@ -1,5 +1,5 @@
+import type { AttachmentRefData } from '#protocol/server-frames';
 import { type MessageChanges, mergeChanges, sameChanges } from './message-merge.js';
-
 /**
  * pending: not yet acknowledged; failed: refused (error frame) and waiting for a retry; the rest are
  * the server's delivery states, which only move forward.
@@ -25,6 +25,8 @@ export interface ChatItem {
   reactions?: Record<string, number>;
   /** This user's own emojis on it, sorted. */
   myReactions?: string[];
+  /** Files on the message; a UI asks Attachments (attachments.ts) for each one's URL. */
+  attachments?: readonly AttachmentRefData[];
 }
 
 const rank: Record<Delivery, number> = { pending: 0, failed: 0, sent: 1, delivered: 2, read: 3 };
@@ -86,6 +88,7 @@ export class Timeline {
       ...(incoming.reply ? { reply: incoming.reply } : {}),
       ...(current.seq === undefined && incoming.seq !== undefined ? { seq: incoming.seq } : {}),
       ...changes,
+      ...(incoming.attachments ? { attachments: incoming.attachments } : {}),
     };
     if (sameItem(current, next)) return 'unchanged';
     this.#items.set(next.id, next);
@@ -154,6 +157,7 @@ function sameItem(a: ChatItem, b: ChatItem): boolean {
     a.seq === b.seq &&
     a.reply?.content === b.reply?.content &&
     a.reply?.senderName === b.reply?.senderName &&
-    sameChanges(a, b)
+    sameChanges(a, b) &&
+    a.attachments?.length === b.attachments?.length
   );
 }

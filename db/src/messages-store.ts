@@ -7,6 +7,7 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import type { AttachmentRef } from '#core/domain/attachment';
 import { decodeCursor, encodeCursor } from '#core/domain/cursor';
 import { ConflictError, ValidationError } from '#core/domain/errors';
 import { type ChatMessage, type DeliveryStatus, statusesBefore } from '#core/domain/message';
@@ -55,6 +56,7 @@ export interface MessageItem {
   editedBy?: string;
   editCount?: number;
   reactions?: Record<string, number>;
+  attachments?: AttachmentRef[];
 }
 
 /**
@@ -93,6 +95,7 @@ export function messageToItem(message: ChatMessage, expiresAt: number): MessageI
     replyToContent: message.reply?.replyToContent,
     replyToSenderName: message.reply?.replyToSenderName,
     seq: message.seq,
+    attachments: message.attachments?.length ? message.attachments : undefined,
   };
 }
 
@@ -125,6 +128,7 @@ export function messageFromItem(raw: Record<string, unknown>): ChatMessage {
   if (item.editedBy !== undefined) message.editedBy = item.editedBy;
   const reactions = Object.entries(item.reactions ?? {}).filter(([, count]) => count > 0);
   if (reactions.length > 0) message.reactions = Object.fromEntries(reactions);
+  if (item.attachments?.length) message.attachments = item.attachments;
   return message;
 }
 

@@ -1,3 +1,4 @@
+import { AttachmentError, Attachments } from '#client-core/attachments';
 import { ChatClient } from '#client-core/chat-client';
 import type { RestClient } from '#client-core/rest-client';
 import type { Auth, Session } from './auth.js';
@@ -52,6 +53,11 @@ export class ChatApp {
       },
     });
     const client = this.#client;
+    const attachments = new Attachments(client, {
+      put: (url, init) => fetch(url, init),
+      attachment: (attachmentId) => rest.attachment(attachmentId),
+      newMessageId,
+    });
     this.#view = new ChatView({
       selectThread: (key) => client.selectThread(key),
       send: (text) => client.send(text),
@@ -68,6 +74,19 @@ export class ChatApp {
       signOut,
       visible: () => client.visible(),
       typing: () => client.typing(),
+      files: {
+        sendFiles: async (files) => {
+          try {
+            for (const file of files) {
+              await attachments.sendFile({ name: file.name, type: file.type, size: file.size, body: file });
+            }
+            return undefined;
+          } catch (error) {
+            return error instanceof AttachmentError ? error.message : `Upload failed: ${(error as Error).message}`;
+          }
+        },
+        downloadUrl: (attachmentId) => attachments.downloadUrl(attachmentId),
+      },
     });
     this.#unsubscribe = client.subscribe((event) => {
       if (event.type === 'thread-selected') this.#view.threadChanged();

@@ -1,5 +1,6 @@
 import type { ThreadView } from '#client-core/threads';
 import type { ChatItem } from '#client-core/timeline';
+import { type FileActions, renderFiles } from './attachment-view.js';
 import { byId, el, fill, reconcile } from './dom.js';
 import { deliveryLabel, deliveryTicks, fullFormat, timeFormat } from './labels.js';
 import { changesSignature, editButton, editedMark, reactionBar } from './message-changes.js';
@@ -15,13 +16,15 @@ export class MessageList {
   readonly #scroller = byId('scroller');
   readonly #messages = byId<HTMLOListElement>('messages');
   readonly #loadOlder: () => void;
+  readonly #files: FileActions | undefined;
   #renderedThread = '';
   #stickToBottom = true;
   /** The message whose reaction picker is open, if any. */
   #pickerFor: string | undefined;
 
-  constructor(loadOlder: () => void) {
+  constructor(loadOlder: () => void, files?: FileActions) {
     this.#loadOlder = loadOlder;
+    this.#files = files;
   }
 
   /** The scroller moved: stick to the bottom if it is there, fetch older messages near the top. */
@@ -66,7 +69,7 @@ export class MessageList {
       this.#messages,
       items,
       (item) => item.id,
-      (item, existing) => renderMessage(thread, item, existing, this.#pickerFor === item.id),
+      (item, existing) => renderMessage(thread, item, existing, this.#pickerFor === item.id, this.#files),
     );
     if (bulk) this.#messages.setAttribute('aria-busy', 'false');
     if (stick) {
@@ -121,6 +124,7 @@ function renderMessage(
   item: ChatItem,
   existing: HTMLElement | undefined,
   pickerOpen: boolean,
+  files?: FileActions,
 ): HTMLElement {
   const sig = [
     item.delivery,
@@ -130,6 +134,7 @@ function renderMessage(
     item.reply?.content,
     thread.kind,
     changesSignature(item, pickerOpen),
+    item.attachments?.map((file) => file.attachmentId).join(','),
   ].join('|');
   // Only what the server has confirmed can be edited or reacted to.
   const canChange = item.delivery !== 'pending' && item.delivery !== 'failed';
@@ -161,6 +166,7 @@ function renderMessage(
       : null,
     // textContent only: a message is text, whatever it looks like.
     el('p', { class: 'text' }, item.deleted ? 'This message was deleted.' : item.text),
+    item.attachments?.length && !item.deleted && files ? renderFiles(item.attachments, files) : null,
     showTicks
       ? el(
           'span',

@@ -1,5 +1,6 @@
 import type { ChatSnapshot } from '#client-core/chat-client';
 import type { ConnectionState } from '#client-core/reconnecting-socket';
+import { type FileActions, mountComposerFiles } from './attachment-view.js';
 import { byId } from './dom.js';
 import { connectionText, onlineCount, threadTitle } from './labels.js';
 import { MessageList } from './message-list.js';
@@ -25,6 +26,8 @@ export interface ChatActions {
   visible(): void;
   /** The user typed in the composer (the client throttles what it sends). */
   typing(): void;
+  /** Files: the attach button, drag and drop, previews and download links. */
+  files?: FileActions;
 }
 
 /** Renders ChatClient snapshots into index.html's skeleton and turns DOM events into ChatActions. */
@@ -41,7 +44,7 @@ export class ChatView {
 
   constructor(actions: ChatActions) {
     this.actions = actions;
-    this.#messages = new MessageList(() => actions.loadOlder());
+    this.#messages = new MessageList(() => actions.loadOlder(), actions.files);
   }
 
   mount(): void {
@@ -135,6 +138,8 @@ export class ChatView {
     onDocument('keydown', (event) => {
       if ((event as KeyboardEvent).key === 'Escape') this.#closePanels();
     });
+
+    if (this.actions.files) mountComposerFiles(this.actions.files, signal);
 
     this.#root.hidden = false;
     // On a phone, focusing the composer would throw the keyboard over the messages.

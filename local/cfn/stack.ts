@@ -161,9 +161,12 @@ export class LocalCfnStack {
       'AWS::Serverless::StateMachine': 'Name',
       'AWS::StepFunctions::StateMachine': 'StateMachineName',
       'AWS::Logs::LogGroup': 'LogGroupName',
+      'AWS::S3::Bucket': 'BucketName',
     };
     const key = explicit[resource.Type];
     if (key && props[key] !== undefined) return String(this.evaluate(props[key]));
+    // Bucket names are lower case (CloudFormation generates one from the stack and logical id).
+    if (resource.Type === 'AWS::S3::Bucket') return logicalId.toLowerCase();
     return logicalId;
   }
 
@@ -188,6 +191,8 @@ export class LocalCfnStack {
         return `arn:aws:states:${region}:${accountId}:stateMachine:${name}`;
       case 'AWS::Logs::LogGroup':
         return `arn:aws:logs:${region}:${accountId}:log-group:${name}:*`;
+      case 'AWS::S3::Bucket':
+        return `arn:aws:s3:::${name}`;
       case 'AWS::Cognito::UserPool':
         return `arn:aws:cognito-idp:${region}:${accountId}:userpool/${this.ref(logicalId)}`;
       default:

@@ -29,6 +29,8 @@ export const ERROR_SHAPES = {
   states: { status: 400, typePrefix: 'com.amazon.coral.service#', messageKey: 'message' },
   sqs: { status: 400, typePrefix: 'com.amazon.coral.service#', messageKey: 'message' },
   'execute-api': { status: 403, messageKey: 'Message' },
+  // S3 answers in XML (local/s3/errors.ts); only the status is read from here.
+  s3: { status: 403, messageKey: 'Message' },
   lambda: { status: 403, messageKey: 'Message' },
 } as const satisfies Record<string, ServiceErrorShape>;
 
@@ -200,10 +202,15 @@ export class LocalIam {
     }
   }
 
-  /** A function's policy also covers its versions and aliases (`function:NAME:QUALIFIER`). */
+  /**
+   * A function's policy also covers its versions and aliases (`function:NAME:QUALIFIER`); a bucket's
+   * policy covers its objects (`arn:aws:s3:::BUCKET/KEY`).
+   */
   private resourcePoliciesFor(resource: string) {
     const direct = this.model.resourcePolicies.get(resource);
     if (direct) return direct;
+    const object = /^(arn:aws:s3:::[^/]+)\//.exec(resource);
+    if (object?.[1]) return this.model.resourcePolicies.get(object[1]) ?? [];
     const qualified = /^(arn:aws:lambda:[^:]+:[^:]+:function:[^:]+):[^:]+$/.exec(resource);
     return qualified?.[1] ? (this.model.resourcePolicies.get(qualified[1]) ?? []) : [];
   }

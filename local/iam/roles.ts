@@ -11,7 +11,7 @@ import type { PolicyDocument, PolicyStatement } from './policy.js';
  * and `sqs:SendMessage` for SQS on-failure destinations; a state machine's role holds its `Policies`,
  * and each of its EventBridgeRule events gets a role allowing `states:StartExecution` on it.
  * Resource policies: AWS::Lambda::Permission (plus those SAM adds for EventBridgeRule and HttpApi
- * events and HttpApi authorizers) and AWS::SQS::QueuePolicy.
+ * events and HttpApi authorizers), AWS::SQS::QueuePolicy and AWS::S3::BucketPolicy.
  */
 
 export interface IamRole {
@@ -306,6 +306,15 @@ export function buildIamModel(root: LocalCfnStack, options: IamModelOptions): Lo
         props.SourceArn === undefined ? undefined : String(props.SourceArn),
         props.SourceAccount === undefined ? undefined : String(props.SourceAccount),
       );
+    }
+
+    // A bucket policy covers the bucket and its objects; the authorizer looks objects up by their bucket.
+    for (const [, resource] of stack.resources('AWS::S3::BucketPolicy')) {
+      const props = (stack.evaluate(resource.Properties ?? {}) ?? {}) as Json;
+      const bucketArn = `arn:aws:s3:::${String(props.Bucket)}`;
+      const list = model.resourcePolicies.get(bucketArn) ?? [];
+      list.push(props.PolicyDocument as PolicyDocument);
+      model.resourcePolicies.set(bucketArn, list);
     }
 
     for (const [, resource] of stack.resources('AWS::SQS::QueuePolicy')) {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { attachmentIdSchema } from '#core/domain/attachment';
 import { InvalidJsonError, NotFoundError, UnauthorizedError } from '#core/domain/errors';
 import { type Identity, identityFromAuthorizer, userIdSchema, userNameSchema } from '#core/domain/identity';
 import { contentSchema, directPartition, messageIdSchema } from '#core/domain/message';
@@ -16,6 +17,7 @@ import type {
 } from '#protocol/http-bodies';
 import { directMessageFrame, roomMessageFrame } from '#protocol/server-frames';
 import {
+  getAttachment,
   listConversations,
   listRooms,
   messageVersions,
@@ -151,6 +153,13 @@ export const routes: Record<string, RouteHandler> = {
   'POST /message': async (event) => {
     const body = parseParams(echoBodySchema, bodyOf(event));
     return postToEcho(callerOf(event), body.message, body.sender);
+  },
+
+  /** The getAttachment frame's twin: a short-lived download URL, for members only. */
+  'GET /attachments/{attachmentId}': async (event) => {
+    const identity = callerOf(event);
+    const { attachmentId } = parseParams(z.object({ attachmentId: attachmentIdSchema }), event.pathParameters);
+    return json(200, await getAttachment({ identity, attachmentId }));
   },
 };
 

@@ -4,11 +4,13 @@ import {
   conversationHistorySchema,
   deleteMessageSchema,
   editMessageSchema,
+  getAttachmentSchema,
   listRoomsSchema,
   markReadSchema,
   markRoomReadSchema,
   pingSchema,
   reactionSchema,
+  requestUploadSchema,
   resumeSchema,
   roomActionSchema,
   sendDirectMessageSchema,
@@ -22,12 +24,14 @@ import {
   changeReaction,
   deleteMessage,
   editMessage,
+  getAttachment,
   joinRoom,
   leaveRoom,
   listRooms,
   markRead,
   markRoomRead,
   readConversation,
+  requestUpload,
   sendDirectMessage,
   sendRoomMessage,
   sendTyping,
@@ -49,6 +53,7 @@ function sendMessage(frame: Record<string, unknown>, { identity }: ActionContext
       conversationId: input.conversationId,
       claimedSenderId: input.senderId,
       replyToMessageId: input.replyToMessageId,
+      attachmentIds: input.attachments,
     });
   }
   const input = parseOrThrow(sendRoomMessageSchema, frame, 'sendMessage');
@@ -58,6 +63,7 @@ function sendMessage(frame: Record<string, unknown>, { identity }: ActionContext
     content: input.message,
     messageId: input.messageId,
     claimedUserId: input.user_id,
+    attachmentIds: input.attachments,
   });
 }
 
@@ -181,5 +187,20 @@ export const actions: ActionTable = {
         emoji: input.emoji,
         reacted: input.action === 'react',
       }),
+  }),
+  requestUpload: route({
+    schema: requestUploadSchema,
+    handle: ({ room, conversationId, fileName, contentType, size }, { identity }) =>
+      requestUpload({
+        identity,
+        place: room !== undefined ? { room } : { conversationId: String(conversationId) },
+        fileName,
+        contentType,
+        size,
+      }),
+  }),
+  getAttachment: route({
+    schema: getAttachmentSchema,
+    handle: ({ attachmentId }, { identity }) => getAttachment({ identity, attachmentId }),
   }),
 };

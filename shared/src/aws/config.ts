@@ -1,3 +1,5 @@
+import type { AttachmentLimits } from '#core/domain/attachment';
+
 /** Thrown at cold start when a function is deployed without a setting it needs. */
 export class MissingConfigError extends Error {
   override name = 'MissingConfigError';
@@ -38,4 +40,19 @@ export const messageRetentionDays = () => numberFromEnv('MESSAGE_RETENTION_DAYS'
 export function deliveryFailureRetentionSeconds(): number {
   requireEnv('DELIVERY_FAILURE_RETENTION_SECONDS');
   return numberFromEnv('DELIVERY_FAILURE_RETENTION_SECONDS', 0);
+}
+
+export const attachmentsTable = () => requireEnv('ATTACHMENTS_TABLE');
+export const attachmentsBucket = () => requireEnv('ATTACHMENTS_BUCKET');
+
+/** The deployment's attachment limits (ATTACHMENT_MAX_BYTES, ATTACHMENT_ALLOWED_TYPES, ATTACHMENT_QUOTA_BYTES_PER_DAY). */
+export function attachmentLimits(): AttachmentLimits {
+  return {
+    maxBytes: numberFromEnv('ATTACHMENT_MAX_BYTES', 10 * 1024 * 1024),
+    allowedTypes: requireEnv('ATTACHMENT_ALLOWED_TYPES')
+      .split(',')
+      .map((type) => type.trim())
+      .filter(Boolean),
+    quotaBytesPerDay: numberFromEnv('ATTACHMENT_QUOTA_BYTES_PER_DAY', 100 * 1024 * 1024),
+  };
 }

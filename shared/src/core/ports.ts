@@ -1,4 +1,5 @@
 import type { Frame, OnlineUser } from '#protocol/server-frames';
+import type { AttachmentRecord } from './domain/attachment.js';
 import type { Identity } from './domain/identity.js';
 import type { ChatMessage, DeliveryStatus } from './domain/message.js';
 import type { Delivery } from './events/delivery.js';
@@ -224,4 +225,43 @@ export interface MessageChangeStore {
     range: { fromSk: string; toSk: string },
     nowSeconds: number,
   ): Promise<Map<string, string[]>>;
+}
+
+export interface AttachmentStore {
+  /**
+   * Records a pending attachment and adds its size to the owner's counter for `quota.day`, in one
+   * transaction. Throws QuotaExceededError when the counter would pass `quota.limitBytes`.
+   */
+  create(record: AttachmentRecord, quota: { day: string; limitBytes: number; expiresAt: number }): Promise<void>;
+  get(attachmentId: string, nowSeconds: number): Promise<AttachmentRecord | undefined>;
+  /**
+   * Marks the attachment as belonging to `messageId` (idempotent for the same message); false when it
+   * already belongs to another message.
+   */
+  markAttached(attachmentId: string, messageId: string, expiresAt: number): Promise<boolean>;
+}
+
+export interface PresignedUpload {
+  url: string;
+  method: 'PUT';
+  /** Headers the PUT must carry exactly as given: they are part of the signature. */
+  headers: Record<string, string>;
+  expiresAt: string;
+}
+
+export interface ObjectStorage {
+  /** A URL that accepts one PUT of exactly `size` bytes of `contentType` at `key`. */
+  presignUpload(
+    key: string,
+    file: { contentType: string; size: number },
+    expiresInSeconds: number,
+  ): Promise<PresignedUpload>;
+  /** A URL that GETs `key`, served as an attachment named `fileName`. */
+  presignDownload(
+    key: string,
+    file: { fileName: string; contentType: string },
+    expiresInSeconds: number,
+  ): Promise<{ url: string; expiresAt: string }>;
+  /** Server-side copy; false when the source does not exist. */
+  copy(fromKey: string, toKey: string): Promise<boolean>;
 }

@@ -1,4 +1,10 @@
 import { z } from 'zod';
+import {
+  attachmentIdSchema,
+  contentTypeSchema,
+  fileNameSchema,
+  MAX_ATTACHMENTS_PER_MESSAGE,
+} from '#core/domain/attachment';
 import { userIdSchema } from '#core/domain/identity';
 import { contentSchema, messageIdSchema } from '#core/domain/message';
 import { emojiSchema } from '#core/domain/reactions';
@@ -18,6 +24,8 @@ export const sendRoomMessageSchema = z.object({
   message: contentSchema,
   user_id: userIdSchema.optional(),
   messageId: messageIdSchema.optional(),
+  /** Files from requestUpload, uploaded to their URLs (attachments.ts checks each). */
+  attachments: z.array(attachmentIdSchema).min(1).max(MAX_ATTACHMENTS_PER_MESSAGE).optional(),
 });
 
 export const roomActionSchema = z.object({
@@ -88,6 +96,7 @@ export const sendDirectMessageSchema = z.object({
   conversationId: conversationIdSchema.optional(),
   senderId: userIdSchema.optional(),
   replyToMessageId: messageIdSchema.optional(),
+  attachments: z.array(attachmentIdSchema).min(1).max(MAX_ATTACHMENTS_PER_MESSAGE).optional(),
 });
 
 export const markReadSchema = z
@@ -124,6 +133,24 @@ export const typingSchema = z
     path: ['room'],
   });
 
+/**
+ * Asks for a URL to upload one file to, for a room or a conversation the sender is in. The size and
+ * type are bound into the URL's signature: S3 refuses an upload of any other size or type.
+ */
+export const requestUploadSchema = z
+  .object({
+    action: z.literal('requestUpload'),
+    room: roomNameSchema.optional(),
+    conversationId: conversationIdSchema.optional(),
+    fileName: fileNameSchema,
+    contentType: contentTypeSchema,
+    size: z.number().int().min(1),
+  })
+  .refine((frame) => (frame.room === undefined) !== (frame.conversationId === undefined), {
+    message: 'give room or conversationId',
+    path: ['room'],
+  });
+
 /** markRead for a room: moves the user's read position (all their devices) up to a message or a seq. */
 export const markRoomReadSchema = z
   .object({
@@ -150,6 +177,9 @@ export const reactionSchema = z.object({
   emoji: emojiSchema,
 });
 
+/** Asks for a download URL of a file on a message in a room or conversation the sender is in. */
+export const getAttachmentSchema = z.object({ action: z.literal('getAttachment'), attachmentId: attachmentIdSchema });
+
 export type SendRoomMessageFrame = z.infer<typeof sendRoomMessageSchema>;
 export type SendDirectMessageFrame = z.infer<typeof sendDirectMessageSchema>;
 export type RoomActionFrame = z.infer<typeof roomActionSchema>;
@@ -164,6 +194,8 @@ export type TypingActionFrame = z.infer<typeof typingSchema>;
 export type MarkRoomReadFrame = z.infer<typeof markRoomReadSchema>;
 export type EditMessageFrame = z.infer<typeof editMessageSchema>;
 export type ReactionFrame = z.infer<typeof reactionSchema>;
+export type RequestUploadFrame = z.infer<typeof requestUploadSchema>;
+export type GetAttachmentFrame = z.infer<typeof getAttachmentSchema>;
 
 /** Every frame a client may send. */
 export type ClientFrame =
@@ -180,4 +212,6 @@ export type ClientFrame =
   | TypingActionFrame
   | MarkRoomReadFrame
   | EditMessageFrame
-  | ReactionFrame;
+  | ReactionFrame
+  | RequestUploadFrame
+  | GetAttachmentFrame;

@@ -1,6 +1,14 @@
 import { z } from 'zod';
 import type { ChatMessage } from '#core/domain/message';
 
+/** A file on a message: what a client shows before it asks for the file itself. */
+export const attachmentRefSchema = z.object({
+  attachmentId: z.string(),
+  fileName: z.string(),
+  contentType: z.string(),
+  size: z.number(),
+});
+
 /**
  * What a stored message carries once edited or reacted to (history and resume; live `message`
  * frames are new and carry none): `myReactions` is the reader's own emojis, so only history has it.
@@ -30,6 +38,8 @@ export const roomMessageFrameSchema = z.object({
   /** The message's place in the room: gapless, increasing; order by it and fill a gap with `resume`. */
   seq: z.number().int().positive().optional(),
   ...messageExtrasShape(),
+  /** The message's files; a member asks for each one's URL with `getAttachment`. */
+  attachments: z.array(attachmentRefSchema).optional(),
 });
 
 export const directMessageFrameSchema = z.object({
@@ -50,6 +60,7 @@ export const directMessageFrameSchema = z.object({
     /** The message's place in the conversation (gapless, increasing). */
     seq: z.number().int().positive().optional(),
     ...messageExtrasShape(),
+    attachments: z.array(attachmentRefSchema).optional(),
   }),
 });
 
@@ -213,6 +224,27 @@ export type RoomReadFrame = z.infer<typeof roomReadFrameSchema>;
 export type EditedFrame = z.infer<typeof editedFrameSchema>;
 export type ReactionsFrame = z.infer<typeof reactionsFrameSchema>;
 
+/** requestUpload's answer: PUT the file's bytes to `url` with exactly `headers` before `expiresAt`. */
+export const uploadFrameSchema = z.object({
+  type: z.literal('upload'),
+  attachmentId: z.string(),
+  url: z.string(),
+  method: z.literal('PUT'),
+  headers: z.record(z.string(), z.string()),
+  expiresAt: z.string(),
+});
+
+/** getAttachment's answer (and GET /attachments/{id}'s body): a short-lived download URL. */
+export const attachmentFrameSchema = attachmentRefSchema.extend({
+  type: z.literal('attachment'),
+  url: z.string(),
+  expiresAt: z.string(),
+});
+
+export type AttachmentRefData = z.infer<typeof attachmentRefSchema>;
+export type UploadFrame = z.infer<typeof uploadFrameSchema>;
+export type AttachmentFrame = z.infer<typeof attachmentFrameSchema>;
+
 /** A direct message as it travels inside a frame and in a conversation's history page. */
 export type DirectMessage = DirectMessageFrame['data'];
 
@@ -236,7 +268,9 @@ export type ServerFrame =
   | TypingFrame
   | RoomReadFrame
   | EditedFrame
-  | ReactionsFrame;
+  | ReactionsFrame
+  | UploadFrame
+  | AttachmentFrame;
 
 /** Any frame: the distribution path carries frames opaquely. */
 export type Frame = Record<string, unknown> & { type: string };
@@ -254,6 +288,7 @@ export function roomMessageFrame(message: ChatMessage): RoomMessageFrame {
     timestamp: message.timestamp,
     ...(message.seq !== undefined ? { seq: message.seq } : {}),
     ...messageExtras(message),
+    ...(message.attachments?.length ? { attachments: message.attachments } : {}),
   };
 }
 
@@ -287,6 +322,7 @@ export function directMessageFrame(message: ChatMessage, status = message.status
       ...(message.reply ?? {}),
       ...(message.seq !== undefined ? { seq: message.seq } : {}),
       ...messageExtras(message),
+      ...(message.attachments?.length ? { attachments: message.attachments } : {}),
     },
   };
 }

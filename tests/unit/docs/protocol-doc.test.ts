@@ -34,6 +34,8 @@ const clientSchemas: Record<string, z.ZodType> = {
   editMessage: client.editMessageSchema,
   react: client.reactionSchema,
   unreact: client.reactionSchema,
+  requestUpload: client.requestUploadSchema,
+  getAttachment: client.getAttachmentSchema,
 };
 
 const serverSchemas: Record<string, z.ZodType> = {
@@ -56,6 +58,8 @@ const serverSchemas: Record<string, z.ZodType> = {
   'read.room': server.roomReadFrameSchema,
   edited: server.editedFrameSchema,
   reactions: server.reactionsFrameSchema,
+  upload: server.uploadFrameSchema,
+  attachment: server.attachmentFrameSchema,
 };
 
 describe('docs/protocol.md', () => {

@@ -40,17 +40,21 @@ describe('function bundles', () => {
 
   it('gives each function only the AWS clients its use cases reach', () => {
     expect(sdkClientsIn('AuthorizerFunction')).toEqual([]);
-    for (const api of ['ConnectFunction', 'DisconnectFunction', 'RestApiFunction']) {
+    for (const api of ['ConnectFunction', 'DisconnectFunction']) {
       expect(sdkClientsIn(api), api).toEqual(['client-dynamodb', 'client-eventbridge']);
     }
+    // GET /attachments/{id} presigns downloads.
+    expect(sdkClientsIn('RestApiFunction')).toEqual(['client-dynamodb', 'client-eventbridge', 'client-s3']);
     expect(sdkClientsIn('MessagesStreamFunction')).toEqual(['client-dynamodb', 'client-eventbridge']);
     // WebSocketActionsFunction posts small rooms' messages itself (sendMessage's direct path).
-    for (const poster of [
-      'WebSocketActionsFunction',
-      'PostToConnectionsFunction',
-      'SessionStartFunction',
-      'MetricsStreamFunction',
-    ]) {
+    // ...and presigns attachment uploads and downloads, and copies attached files.
+    expect(sdkClientsIn('WebSocketActionsFunction')).toEqual([
+      'client-apigatewaymanagementapi',
+      'client-dynamodb',
+      'client-eventbridge',
+      'client-s3',
+    ]);
+    for (const poster of ['PostToConnectionsFunction', 'SessionStartFunction', 'MetricsStreamFunction']) {
       expect(sdkClientsIn(poster), poster).toEqual([
         'client-apigatewaymanagementapi',
         'client-dynamodb',

@@ -119,12 +119,17 @@ describe('db/template.yaml matches docs/architecture.md', () => {
       'DeliveryFailuresTable',
       { keys: ['failureId:S:HASH'], indexes: {}, ttl: 'expiresAt', stream: undefined, pitr: false, retained: false },
     ],
+    [
+      'AttachmentsTable',
+      { keys: ['pk:S:HASH'], indexes: {}, ttl: 'expiresAt', stream: undefined, pitr: false, retained: false },
+    ],
   ])('%s', (id, expected) => {
     expect(tableShape(id)).toMatchObject(expected);
   });
 
   it('every table is on-demand, encrypted, projects what its readers need and declares only the attributes its keys use', () => {
     for (const [id, table] of Object.entries(templates.db.Resources)) {
+      if (table.Type !== 'AWS::DynamoDB::Table') continue;
       const p = table.Properties ?? {};
       expect(p.BillingMode, id).toBe('PAY_PER_REQUEST');
       expect(p.SSESpecification, id).toEqual({ SSEEnabled: true });
@@ -279,6 +284,7 @@ describe('api/template.yaml: HTTP API', () => {
         'GET /rooms/{room}/unread',
         'GET /users/{userId}/messages',
         'POST /message',
+        'GET /attachments/{attachmentId}',
       ].sort(),
     );
     for (const event of Object.values(events)) {
@@ -541,6 +547,9 @@ describe('template.yaml (root)', () => {
       StreamBatchingWindowSeconds: 5,
       RateLimitPerSecond: 10,
       RateLimitBurst: 20,
+      AttachmentMaxBytes: 10485760,
+      AttachmentAllowedTypes: 'image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain',
+      AttachmentQuotaBytesPerDay: 104857600,
     });
     expect(templates.root.Parameters?.LogLevel?.AllowedValues).toEqual(['DEBUG', 'INFO', 'WARN', 'ERROR']);
     expect(templates.root.Parameters?.AuthMode?.AllowedValues).toEqual(['cognito', 'none']);
@@ -678,6 +687,10 @@ describe('IAM: every function and the state machine get exactly the calls their 
         'Connections/index/userId-index': ddb('Query'),
         Conversations: ddb('GetItem', 'PutItem', 'UpdateItem'),
         ...publish,
+        // requestUpload, sendMessage's attachments, getAttachment (shared/src/core/use-cases/attachments.ts).
+        Attachments: ddb('GetItem', 'PutItem', 'UpdateItem'),
+        'AttachmentsBucket/uploads/*': ['s3:GetObject', 's3:PutObject'],
+        'AttachmentsBucket/attachments/*': ['s3:GetObject', 's3:PutObject'],
       },
     ],
     [
@@ -692,6 +705,9 @@ describe('IAM: every function and the state machine get exactly the calls their 
         'Connections/index/userId-index': ddb('Query'),
         Conversations: ddb('GetItem', 'Query'),
         ...publish,
+        // GET /attachments/{attachmentId}: the record, then a presigned GET of the attached copy.
+        Attachments: ddb('GetItem'),
+        'AttachmentsBucket/attachments/*': ['s3:GetObject'],
       },
     ],
     [

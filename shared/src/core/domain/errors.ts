@@ -80,3 +80,24 @@ export class LimitExceededError extends DomainError {
   readonly code = 'limit_exceeded';
   readonly httpStatus = 409;
 }
+
+/** A file type the deployment does not accept (AttachmentAllowedTypes). */
+export class UnsupportedTypeError extends DomainError {
+  override name = 'UnsupportedTypeError';
+  readonly code = 'unsupported_type';
+  readonly httpStatus = 415;
+}
+
+/** The user's upload allowance for the day (AttachmentQuotaBytesPerDay) would be exceeded. */
+export class QuotaExceededError extends DomainError {
+  override name = 'QuotaExceededError';
+  readonly code = 'quota_exceeded';
+  readonly httpStatus = 429;
+}
+
+/** An attachment named in a message that was never uploaded (or whose upload expired). */
+export class NotUploadedError extends DomainError {
+  override name = 'NotUploadedError';
+  readonly code = 'not_uploaded';
+  readonly httpStatus = 409;
+}

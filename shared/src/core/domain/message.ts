@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import type { AttachmentRef } from './attachment.js';
 import { hasLoneSurrogate } from './text.js';
 
 /** Upper bound on message text, well inside API Gateway's 32 KB frame once JSON-escaped. */
@@ -66,6 +67,8 @@ export interface ChatMessage {
   editedBy?: string;
   /** How many users reacted with each emoji (only counts above zero). */
   reactions?: Record<string, number>;
+  /** Files on the message (attachments.ts checked each is the sender's, for this place, uploaded). */
+  attachments?: AttachmentRef[];
 }
 
 export const directPartition = (conversationId: string) => `dm#${conversationId}`;

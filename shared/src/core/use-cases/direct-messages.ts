@@ -6,7 +6,9 @@ import { topics } from '../domain/room.js';
 import { epochSeconds, retentionExpiry } from '../domain/time.js';
 import { messagePosted } from '../events/message-posted.js';
 import type { ConversationStore, DistributionPublisher, HistoryPage, MessageStore } from '../ports.js';
+import { type AttachmentDeps, attachToMessage } from './attachments.js';
 import { type DirectPathDeps, fanOutMessage } from './fan-out-message.js';
+import { requireAttachmentDeps } from './post-room-message.js';
 
 /** Reply quotes are previews, not copies. */
 const REPLY_PREVIEW_LENGTH = 200;
@@ -18,6 +20,8 @@ export interface DirectMessageDeps {
   /** Post to the participants' connections from here (fan-out-message.ts); absent: the state machine. */
   direct?: DirectPathDeps;
   retentionDays: number;
+  /** Needed only by a message with attachments. */
+  attachments?: Pick<AttachmentDeps, 'attachments' | 'storage'>;
 }
 
 export interface SendDirectMessageInput {
@@ -30,6 +34,8 @@ export interface SendDirectMessageInput {
   claimedSenderId?: string;
   replyToMessageId?: string;
   now?: Date;
+  /** Files from requestUpload for this conversation (attachments.ts). */
+  attachmentIds?: readonly string[];
 }
 
 async function assertParticipant(
@@ -92,6 +98,19 @@ export async function sendDirectMessage(input: SendDirectMessageInput, deps: Dir
   const now = input.now ?? new Date();
   const timestamp = now.toISOString();
   const messageId = input.messageId ?? newMessageId();
+  const expiresAt = retentionExpiry(now.getTime(), deps.retentionDays);
+  const attachments = input.attachmentIds?.length
+    ? await attachToMessage(
+        {
+          identity: sender,
+          place: directPartition(conversationId),
+          attachmentIds: input.attachmentIds,
+          messageId,
+          expiresAt,
+        },
+        requireAttachmentDeps(deps.attachments),
+      )
+    : undefined;
   const draft: ChatMessage = {
     room: directPartition(conversationId),
     sk: sortKeyFor(timestamp, messageId),
@@ -105,8 +124,8 @@ export async function sendDirectMessage(input: SendDirectMessageInput, deps: Dir
     recipientId: input.recipientId,
     status: 'sent',
     ...(reply ? { reply } : {}),
+    ...(attachments ? { attachments } : {}),
   };
-  const expiresAt = retentionExpiry(now.getTime(), deps.retentionDays);
   const { message, duplicate } = await deps.messages.append(draft, expiresAt);
   if (message.kind !== 'direct' || message.conversationId !== conversationId) {
     throw new ValidationError('messageId already names a message elsewhere', [

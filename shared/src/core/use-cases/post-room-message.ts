@@ -6,6 +6,7 @@ import { topics } from '../domain/room.js';
 import { retentionExpiry } from '../domain/time.js';
 import { messagePosted } from '../events/message-posted.js';
 import type { DistributionPublisher, MessageStore } from '../ports.js';
+import { type AttachmentDeps, attachToMessage } from './attachments.js';
 import { type DirectPathDeps, fanOutMessage } from './fan-out-message.js';
 
 export interface PostRoomMessageInput {
@@ -17,6 +18,8 @@ export interface PostRoomMessageInput {
   /** Seed 002 sends `user_id`; it may only repeat the connection's own identity. */
   claimedUserId?: string;
   now?: Date;
+  /** Files from requestUpload for this room (attachments.ts). */
+  attachmentIds?: readonly string[];
 }
 
 export interface PostRoomMessageDeps {
@@ -25,6 +28,8 @@ export interface PostRoomMessageDeps {
   /** Post to small rooms from here (fan-out-message.ts); absent: always the state machine. */
   direct?: DirectPathDeps;
   retentionDays: number;
+  /** Needed only by a message with attachments. */
+  attachments?: Pick<AttachmentDeps, 'attachments' | 'storage'>;
 }
 
 /**
@@ -43,6 +48,13 @@ export async function postRoomMessage(input: PostRoomMessageInput, deps: PostRoo
   const now = input.now ?? new Date();
   const timestamp = now.toISOString();
   const messageId = input.messageId ?? newMessageId();
+  const expiresAt = retentionExpiry(now.getTime(), deps.retentionDays);
+  const attachments = input.attachmentIds?.length
+    ? await attachToMessage(
+        { identity: input.identity, place: input.room, attachmentIds: input.attachmentIds, messageId, expiresAt },
+        requireAttachmentDeps(deps.attachments),
+      )
+    : undefined;
   const draft: ChatMessage = {
     room: input.room,
     sk: sortKeyFor(timestamp, messageId),
@@ -52,8 +64,9 @@ export async function postRoomMessage(input: PostRoomMessageInput, deps: PostRoo
     content: input.content,
     timestamp,
     kind: 'room',
+    ...(attachments ? { attachments } : {}),
   };
-  const { message, duplicate } = await deps.messages.append(draft, retentionExpiry(now.getTime(), deps.retentionDays));
+  const { message, duplicate } = await deps.messages.append(draft, expiresAt);
   await fanOutMessage(
     messagePosted.detailType,
     [{ topic: topics.room(message.room), frame: roomMessageFrame(message) }],
@@ -64,4 +77,10 @@ export async function postRoomMessage(input: PostRoomMessageInput, deps: PostRoo
   if (duplicate) ack.duplicate = true;
   if (message.seq !== undefined) ack.seq = message.seq;
   return ack;
+}
+
+/** A composition that sends messages with files must bind the attachment adapters. */
+export function requireAttachmentDeps<T>(deps: T | undefined): T {
+  if (!deps) throw new Error('attachments are not configured for this function');
+  return deps;
 }
