@@ -21,6 +21,7 @@ import { parseArgs } from 'node:util';
 import { AWS_HOPS, type Hop, LatencyModel, parseColdStartRate } from '../local/latency/model.js';
 import { repoRoot } from '../local/stack.js';
 import { startBaselineServer } from './baseline-server.js';
+import { latencyModelFlags, runFlags } from './lib/cli.js';
 import { type CostBreakdown, costPerMillion } from './lib/cost-model.js';
 import { type BenchSocket, ClientPool } from './lib/harness.js';
 import { DIRECT_DM, DIRECT_ROOM, modelFloor, STATE_MACHINE_ROOM } from './lib/latency-floor.js';
@@ -42,15 +43,13 @@ const { values: args } = parseArgs({
     messages: { type: 'string', default: '2:40,10:30,100:15,1000:5' },
     dms: { type: 'string', default: '40' },
     rounds: { type: 'string', default: '2' },
-    'latency-seed': { type: 'string', default: '1' },
-    'cold-start-rate': { type: 'string', default: '0' },
     'direct-max-members': { type: 'string', default: '100' },
-    'max-minutes': { type: 'string', default: '40' },
     out: { type: 'string', default: 'docs/benchmarks.md' },
     json: { type: 'string', default: 'bench/results/latency-latest.json' },
-    'no-write': { type: 'boolean', default: false },
-    note: { type: 'string', default: '' },
     'from-json': { type: 'string' },
+    ...runFlags('40'),
+    // Seed and cold-start rate only: every round runs both with and without the model.
+    ...latencyModelFlags,
   },
 });
 

@@ -19,9 +19,9 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { parseParameterOverrides } from '../local/cfn/parameters.js';
-import { describeLatency, latencyFlags, latencySettingsOf } from '../local/latency/cli.js';
+import { describeLatency } from '../local/latency/cli.js';
 import { repoRoot } from '../local/stack.js';
+import { runFlags, stackFlags, stackSettingsOf } from './lib/cli.js';
 import { type BenchSocket, ClientPool, type Flight } from './lib/harness.js';
 import { formatJson, loadAverage, type MachineInfo, machineInfo, processRssMb } from './lib/machine.js';
 import { LOAD_END, LOAD_START, replaceSection, SOAK_END, SOAK_START } from './lib/report.js';
@@ -39,14 +39,9 @@ const { values: args } = parseArgs({
     'soak-rate': { type: 'string', default: '20' },
     'sample-seconds': { type: 'string', default: '10' },
     'message-timeout': { type: 'string', default: '120' },
-    'max-minutes': { type: 'string', default: '60' },
     'connect-concurrency': { type: 'string', default: '16' },
-    'no-write': { type: 'boolean', default: false },
-    note: { type: 'string', default: '' },
-    // Template parameter overrides, e.g. `--parameter Tracing=Active` (repeatable).
-    parameter: { type: 'string', multiple: true, default: [] },
-    // --latency aws|none, --latency-seed, --cold-start-rate: the per-hop AWS delays (local/latency/).
-    ...latencyFlags,
+    ...runFlags('60'),
+    ...stackFlags,
   },
 });
 
@@ -60,8 +55,7 @@ const soakRate = Number(args['soak-rate']);
 const sampleMs = Number(args['sample-seconds']) * 1000;
 const messageTimeoutMs = Number(args['message-timeout']) * 1000;
 const deadline = Date.now() + Number(args['max-minutes']) * 60_000;
-const templateParameters = parseParameterOverrides(args.parameter ?? []);
-const latencySettings = latencySettingsOf(args);
+const { templateParameters, latency: latencySettings } = stackSettingsOf(args);
 
 /** `global.gc`, exposed at run time so `npm run load` needs no node flag. */
 setFlagsFromString('--expose-gc');

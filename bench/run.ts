@@ -20,11 +20,11 @@ import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { parseParameterOverrides } from '../local/cfn/parameters.js';
 import { operatorCredentials } from '../local/dynamodb.js';
-import { describeLatency, latencyFlags, latencySettingsOf } from '../local/latency/cli.js';
+import { describeLatency } from '../local/latency/cli.js';
 import { repoRoot } from '../local/stack.js';
 import { startBaselineServer } from './baseline-server.js';
+import { runFlags, stackFlags, stackSettingsOf } from './lib/cli.js';
 import { type CostBreakdown, costPerMillion, type MeasuredPerMessage } from './lib/cost-model.js';
 import { type BenchSocket, ClientPool } from './lib/harness.js';
 import { fillRoom, type HistoryResult, readHistory } from './lib/history.js';
@@ -60,21 +60,15 @@ const { values: args } = parseArgs({
     'tuning-rounds': { type: 'string', default: '2' },
     skip: { type: 'string', default: '' },
     'post-cost-posts': { type: 'string', default: '4000' },
-    'max-minutes': { type: 'string', default: '14' },
     out: { type: 'string', default: 'docs/benchmarks.md' },
     json: { type: 'string', default: 'bench/results/bench-latest.json' },
-    'no-write': { type: 'boolean', default: false },
     quick: { type: 'boolean', default: false },
-    note: { type: 'string', default: '' },
     'from-json': { type: 'string' },
-    // Template parameter overrides for the whole run, e.g. `--parameter Tracing=Active` (repeatable).
-    parameter: { type: 'string', multiple: true, default: [] },
-    // --latency aws|none, --latency-seed, --cold-start-rate: the per-hop AWS delays (local/latency/).
-    ...latencyFlags,
+    ...runFlags('14'),
+    ...stackFlags,
   },
 });
-const templateParameters = parseParameterOverrides(args.parameter ?? []);
-const latency = latencySettingsOf(args);
+const { templateParameters, latency } = stackSettingsOf(args);
 
 if (args.quick) {
   Object.assign(args, {

@@ -1,5 +1,11 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { ChatMessage } from '#core/domain/message';
 import type { MessageChangeStore, MessageVersionRecord } from '#core/ports';
@@ -48,16 +54,27 @@ const isConditionFailure = (error: unknown) => (error as Error).name === 'Condit
 const positiveCounts = (counts: Record<string, number> | undefined): Record<string, number> =>
   Object.fromEntries(Object.entries(counts ?? {}).filter(([, count]) => count > 0));
 
-/** Which actions of a cancelled transaction failed their condition, and the items they saw. */
-function cancellation(error: unknown) {
-  if (!(error instanceof TransactionCanceledException)) throw error;
-  const reasons = error.CancellationReasons ?? [];
-  if (!reasons.some((reason) => reason.Code === 'ConditionalCheckFailed')) throw error;
-  // The document client does not unmarshall an exception's items.
-  return reasons.map((reason) => ({
-    failed: reason.Code === 'ConditionalCheckFailed',
-    item: reason.Item ? unmarshall(reason.Item) : undefined,
-  }));
+/**
+ * One TransactWriteItems: undefined when it committed; when a condition cancelled it, which actions
+ * failed their condition and the items they saw. Any other error (a conflict, throttling) is thrown.
+ */
+async function transactWrite(
+  client: DynamoDBDocumentClient,
+  items: NonNullable<TransactWriteCommandInput['TransactItems']>,
+): Promise<Array<{ failed: boolean; item: Record<string, unknown> | undefined }> | undefined> {
+  try {
+    await client.send(new TransactWriteCommand({ TransactItems: items }));
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof TransactionCanceledException)) throw error;
+    const reasons = error.CancellationReasons ?? [];
+    if (!reasons.some((reason) => reason.Code === 'ConditionalCheckFailed')) throw error;
+    // The document client does not unmarshall an exception's items.
+    return reasons.map((reason) => ({
+      failed: reason.Code === 'ConditionalCheckFailed',
+      item: reason.Item ? unmarshall(reason.Item) : undefined,
+    }));
+  }
 }
 
 export function createMessageChangeStore(client: DynamoDBDocumentClient, tableName: string): MessageChangeStore {
@@ -98,37 +115,29 @@ export function createMessageChangeStore(client: DynamoDBDocumentClient, tableNa
         editedAt,
         expiresAt: item.expiresAt,
       };
-      try {
-        await client.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Update: {
-                  TableName: tableName,
-                  Key: keyOf(message),
-                  UpdateExpression: 'SET message = :text, editedAt = :at, editedBy = :by, editCount = :version',
-                  // Only the sender, never a deleted message, and only over the text just read.
-                  ConditionExpression: `attribute_exists(sk) AND user_id = :by AND (attribute_not_exists(isDeleted) OR isDeleted = :false) AND ${
-                    version === 1 ? 'attribute_not_exists(editCount)' : 'editCount = :previous'
-                  }`,
-                  ExpressionAttributeValues: {
-                    ':text': text,
-                    ':at': editedAt,
-                    ':by': editedBy,
-                    ':version': version,
-                    ':false': false,
-                    ...(version === 1 ? {} : { ':previous': version - 1 }),
-                  },
-                },
-              },
-              { Put: { TableName: tableName, Item: versionItem, ConditionExpression: 'attribute_not_exists(sk)' } },
-            ],
-          }),
-        );
-      } catch (error) {
-        cancellation(error);
-        return undefined;
-      }
+      const cancelled = await transactWrite(client, [
+        {
+          Update: {
+            TableName: tableName,
+            Key: keyOf(message),
+            UpdateExpression: 'SET message = :text, editedAt = :at, editedBy = :by, editCount = :version',
+            // Only the sender, never a deleted message, and only over the text just read.
+            ConditionExpression: `attribute_exists(sk) AND user_id = :by AND (attribute_not_exists(isDeleted) OR isDeleted = :false) AND ${
+              version === 1 ? 'attribute_not_exists(editCount)' : 'editCount = :previous'
+            }`,
+            ExpressionAttributeValues: {
+              ':text': text,
+              ':at': editedAt,
+              ':by': editedBy,
+              ':version': version,
+              ':false': false,
+              ...(version === 1 ? {} : { ':previous': version - 1 }),
+            },
+          },
+        },
+        { Put: { TableName: tableName, Item: versionItem, ConditionExpression: 'attribute_not_exists(sk)' } },
+      ]);
+      if (cancelled) return undefined;
       return messageFromItem({ ...item, message: text, editedAt, editedBy, editCount: version });
     },
 
@@ -169,45 +178,40 @@ export function createMessageChangeStore(client: DynamoDBDocumentClient, tableNa
             if (!isConditionFailure(error)) throw error;
           });
       }
-      try {
-        await client.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Update: {
-                  TableName: tableName,
-                  Key: { room: reactionsPartition(userId, message.room), sk: message.sk },
-                  UpdateExpression: 'ADD emojis :emojis SET messageId = :id, kind = :kind, expiresAt = :expires',
-                  ConditionExpression:
-                    'attribute_not_exists(emojis) OR (NOT contains(emojis, :emoji) AND size(emojis) < :maxPerUser)',
-                  ExpressionAttributeValues: {
-                    ':emojis': new Set([emoji]),
-                    ':emoji': emoji,
-                    ':id': message.messageId,
-                    ':kind': 'userReactions' satisfies ReactionsByItem['kind'],
-                    ':expires': item.expiresAt,
-                    ':maxPerUser': maxPerUser,
-                  },
-                  ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-                },
-              },
-              {
-                Update: {
-                  TableName: tableName,
-                  Key: keyOf(message),
-                  UpdateExpression: 'SET reactions.#emoji = if_not_exists(reactions.#emoji, :zero) + :one',
-                  ConditionExpression:
-                    'attribute_exists(sk) AND (attribute_not_exists(isDeleted) OR isDeleted = :false) AND (attribute_exists(reactions.#emoji) OR size(reactions) < :maxDistinct)',
-                  ExpressionAttributeNames: { '#emoji': emoji },
-                  ExpressionAttributeValues: { ':zero': 0, ':one': 1, ':false': false, ':maxDistinct': maxDistinct },
-                  ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-                },
-              },
-            ],
-          }),
-        );
-      } catch (error) {
-        const [mine, counted] = cancellation(error);
+      const cancelled = await transactWrite(client, [
+        {
+          Update: {
+            TableName: tableName,
+            Key: { room: reactionsPartition(userId, message.room), sk: message.sk },
+            UpdateExpression: 'ADD emojis :emojis SET messageId = :id, kind = :kind, expiresAt = :expires',
+            ConditionExpression:
+              'attribute_not_exists(emojis) OR (NOT contains(emojis, :emoji) AND size(emojis) < :maxPerUser)',
+            ExpressionAttributeValues: {
+              ':emojis': new Set([emoji]),
+              ':emoji': emoji,
+              ':id': message.messageId,
+              ':kind': 'userReactions' satisfies ReactionsByItem['kind'],
+              ':expires': item.expiresAt,
+              ':maxPerUser': maxPerUser,
+            },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          },
+        },
+        {
+          Update: {
+            TableName: tableName,
+            Key: keyOf(message),
+            UpdateExpression: 'SET reactions.#emoji = if_not_exists(reactions.#emoji, :zero) + :one',
+            ConditionExpression:
+              'attribute_exists(sk) AND (attribute_not_exists(isDeleted) OR isDeleted = :false) AND (attribute_exists(reactions.#emoji) OR size(reactions) < :maxDistinct)',
+            ExpressionAttributeNames: { '#emoji': emoji },
+            ExpressionAttributeValues: { ':zero': 0, ':one': 1, ':false': false, ':maxDistinct': maxDistinct },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          },
+        },
+      ]);
+      if (cancelled) {
+        const [mine, counted] = cancelled;
         if (mine?.failed) {
           const emojis = (mine.item as ReactionsByItem | undefined)?.emojis;
           if (emojis?.has(emoji)) return { outcome: 'done', changed: false, counts: await countsOf(message) };
@@ -228,39 +232,30 @@ export function createMessageChangeStore(client: DynamoDBDocumentClient, tableNa
         if (!item) return { outcome: 'gone' };
         const count = item.reactions?.[emoji] ?? 0;
         const lastOne = count <= 1;
-        try {
-          await client.send(
-            new TransactWriteCommand({
-              TransactItems: [
-                {
-                  Update: {
-                    TableName: tableName,
-                    Key: { room: reactionsPartition(userId, message.room), sk: message.sk },
-                    UpdateExpression: 'DELETE emojis :emojis',
-                    ConditionExpression: 'contains(emojis, :emoji)',
-                    ExpressionAttributeValues: { ':emojis': new Set([emoji]), ':emoji': emoji },
-                  },
-                },
-                {
-                  Update: {
-                    TableName: tableName,
-                    Key: keyOf(message),
-                    UpdateExpression: lastOne
-                      ? 'REMOVE reactions.#emoji'
-                      : 'SET reactions.#emoji = reactions.#emoji - :one',
-                    ConditionExpression: lastOne ? 'reactions.#emoji <= :one' : 'reactions.#emoji = :count',
-                    ExpressionAttributeNames: { '#emoji': emoji },
-                    ExpressionAttributeValues: lastOne ? { ':one': 1 } : { ':one': 1, ':count': count },
-                  },
-                },
-              ],
-            }),
-          );
-          return { outcome: 'done', changed: true, counts: await countsOf(message) };
-        } catch (error) {
-          const [mine] = cancellation(error);
-          if (mine?.failed) return { outcome: 'done', changed: false, counts: positiveCounts(item.reactions) };
-        }
+        const cancelled = await transactWrite(client, [
+          {
+            Update: {
+              TableName: tableName,
+              Key: { room: reactionsPartition(userId, message.room), sk: message.sk },
+              UpdateExpression: 'DELETE emojis :emojis',
+              ConditionExpression: 'contains(emojis, :emoji)',
+              ExpressionAttributeValues: { ':emojis': new Set([emoji]), ':emoji': emoji },
+            },
+          },
+          {
+            Update: {
+              TableName: tableName,
+              Key: keyOf(message),
+              UpdateExpression: lastOne ? 'REMOVE reactions.#emoji' : 'SET reactions.#emoji = reactions.#emoji - :one',
+              ConditionExpression: lastOne ? 'reactions.#emoji <= :one' : 'reactions.#emoji = :count',
+              ExpressionAttributeNames: { '#emoji': emoji },
+              ExpressionAttributeValues: lastOne ? { ':one': 1 } : { ':one': 1, ':count': count },
+            },
+          },
+        ]);
+        if (!cancelled) return { outcome: 'done', changed: true, counts: await countsOf(message) };
+        const [mine] = cancelled;
+        if (mine?.failed) return { outcome: 'done', changed: false, counts: positiveCounts(item.reactions) };
       }
       throw new Error('reaction count kept changing; giving up');
     },

@@ -1,65 +1,24 @@
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FrontServer, startFrontServer } from '../../local/front-server.js';
-import { type LocalStack, startLocalStack } from '../../local/stack.js';
-import { freePort } from './helpers.js';
+import { type BrowserChat, startBrowserChat } from '../helpers/browser-chat.js';
 
-process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** A 1×1 PNG, so the preview really decodes. */
 const PIXEL = Buffer.from(
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
   'base64',
 );
 
-let stack: LocalStack;
-let front: FrontServer;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-const pageErrors: string[] = [];
+let chat: BrowserChat;
 
-async function openChat(name: string): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  context.setDefaultTimeout(20_000);
-  contexts.push(context);
-  const page = await context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`));
-  await page.goto(front.url);
-  await page.fill('#demo-name', name);
-  await page.click('#demo-form button[type="submit"]');
-  await page.waitForSelector('#connection[data-state="open"]');
-  return page;
-}
+const openChat = async (name: string): Promise<Page> => (await chat.openChat(name)).page;
 
 beforeAll(async () => {
-  stack = await startLocalStack({
-    restPort: 0,
-    webSocketPort: 0,
-    dynamoDbPort: await freePort(),
-    eventBridgePort: 0,
-    stepFunctionsPort: 0,
-  });
-  front = await startFrontServer({
-    port: 0,
-    config: {
-      webSocketUrl: stack.urls.webSocket,
-      restUrl: stack.urls.rest,
-      authMode: 'none',
-      attachmentsUrl: stack.urls.s3,
-    },
-  });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-sync', '--no-first-run'],
-  });
+  // The page's Content-Security-Policy must allow the S3 endpoint presigned URLs point at.
+  chat = await startBrowserChat((stack) => ({ attachmentsUrl: stack.urls.s3 }));
 });
 
 afterAll(async () => {
-  for (const context of contexts) await context.close().catch(() => undefined);
-  await browser?.close();
-  await front?.close();
-  await stack?.close();
+  await chat?.close();
 });
 
 describe('browser attachments', () => {
@@ -84,6 +43,6 @@ describe('browser attachments', () => {
     // The sender sees it too, and nothing went wrong on either page.
     await alice.locator('#messages > li img[alt="pixel.png"]').waitFor();
     expect(await alice.textContent('#attach-status')).toBe('');
-    expect(pageErrors).toEqual([]);
+    expect(chat.pageErrors).toEqual([]);
   });
 });

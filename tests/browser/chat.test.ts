@@ -1,61 +1,22 @@
 import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type FrontServer, startFrontServer } from '../../local/front-server.js';
-import { type LocalStack, repoRoot, startLocalStack } from '../../local/stack.js';
+import { startFrontServer } from '../../local/front-server.js';
+import { type LocalStack, repoRoot } from '../../local/stack.js';
+import { type BrowserChat, type OpenChatOptions, startBrowserChat } from '../helpers/browser-chat.js';
 import { deleteConnection } from '../helpers/local-stack.js';
-import { freePort, SocketClient } from './helpers.js';
+import { SocketClient } from './helpers.js';
 
-// The handlers log through Powertools; only problems are interesting here.
-process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const artifacts = join(repoRoot, 'test-artifacts');
 
+let chat: BrowserChat;
 let stack: LocalStack;
-let front: FrontServer;
 let browser: Browser;
-const contexts: BrowserContext[] = [];
 const clients: SocketClient[] = [];
-const pageErrors: string[] = [];
 
-interface ChatPage {
-  page: Page;
-  context: BrowserContext;
-  /** Frames the page sent, oldest first. */
-  sent: Array<Record<string, unknown>>;
-  /** The connection id from the most recent welcome frame. */
-  connectionId(): string | undefined;
-}
-
-/** A fresh browser profile (its own localStorage), signed in with a demo name. */
-async function openChat(
-  name: string,
-  viewport = { width: 1280, height: 800 },
-  prepare?: (context: BrowserContext) => Promise<void>,
-): Promise<ChatPage> {
-  const context = await browser.newContext({ viewport });
-  context.setDefaultTimeout(20_000);
-  contexts.push(context);
-  await prepare?.(context);
-  const page = await context.newPage();
-  const sent: Array<Record<string, unknown>> = [];
-  let connectionId: string | undefined;
-  page.on('websocket', (socket) => {
-    socket.on('framesent', (frame) => sent.push(JSON.parse(String(frame.payload))));
-    socket.on('framereceived', (frame) => {
-      const parsed = JSON.parse(String(frame.payload)) as { type?: string; connectionId?: string };
-      if (parsed.type === 'welcome') connectionId = parsed.connectionId;
-    });
-  });
-  page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`));
-  await page.goto(front.url);
-  await page.fill('#demo-name', name);
-  await page.click('#demo-form button[type="submit"]');
-  await waitConnected(page);
-  return { page, context, sent, connectionId: () => connectionId };
-}
+const openChat = (name: string, viewport?: OpenChatOptions['viewport'], prepare?: OpenChatOptions['prepare']) =>
+  chat.openChat(name, { viewport, prepare });
 
 const waitConnected = (page: Page) => page.waitForSelector('#connection[data-state="open"]');
 
@@ -80,42 +41,19 @@ async function client(userId: string, rooms: string[]): Promise<SocketClient> {
 }
 
 beforeAll(async () => {
-  stack = await startLocalStack({
-    restPort: 0,
-    webSocketPort: 0,
-    dynamoDbPort: await freePort(),
-    eventBridgePort: 0,
-    stepFunctionsPort: 0,
-  });
-  front = await startFrontServer({
-    port: 0,
-    config: { webSocketUrl: stack.urls.webSocket, restUrl: stack.urls.rest, authMode: 'none' },
-  });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  chat = await startBrowserChat();
+  ({ stack, browser } = chat);
   await mkdir(artifacts, { recursive: true });
 });
 
 afterEach(() => {
   // An exception in the page fails the test that caused it, even if the page looked right.
-  expect(pageErrors.splice(0)).toEqual([]);
+  expect(chat.pageErrors.splice(0)).toEqual([]);
 });
 
 afterAll(async () => {
   for (const socket of clients) socket.close();
-  for (const context of contexts) await context.close().catch(() => undefined);
-  await browser?.close();
-  await front?.close();
-  await stack?.close();
+  await chat?.close();
 });
 
 describe('browser chat', () => {
@@ -369,7 +307,7 @@ describe('browser chat', () => {
       })}.signature`;
       const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
       context.setDefaultTimeout(20_000);
-      contexts.push(context);
+      chat.contexts.push(context);
       const calls: Array<{ target: string | undefined; body: Record<string, unknown> }> = [];
       // Cognito itself is out of reach here: Playwright answers its two calls.
       await context.route('https://cognito-idp.us-east-1.amazonaws.com/', async (route) => {

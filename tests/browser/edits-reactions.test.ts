@@ -1,31 +1,12 @@
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type FrontServer, startFrontServer } from '../../local/front-server.js';
-import { type LocalStack, startLocalStack } from '../../local/stack.js';
-import { freePort } from './helpers.js';
+import { type BrowserChat, startBrowserChat } from '../helpers/browser-chat.js';
 
-// The handlers log through Powertools; only problems are interesting here.
-process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
-let stack: LocalStack;
-let front: FrontServer;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-const pageErrors: string[] = [];
+let chat: BrowserChat;
 
 /** A fresh browser profile signed in with a demo name, in `room`. */
 async function openChat(name: string, room: string): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  context.setDefaultTimeout(20_000);
-  contexts.push(context);
-  const page = await context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`));
-  await page.goto(front.url);
-  await page.fill('#demo-name', name);
-  await page.click('#demo-form button[type="submit"]');
-  await page.waitForSelector('#connection[data-state="open"]');
+  const { page } = await chat.openChat(name);
   await page.fill('#join-room', room);
   await page.click('#join-form button[type="submit"]');
   await page.waitForFunction((title) => document.getElementById('thread-title')?.textContent === title, `#${room}`);
@@ -35,38 +16,15 @@ async function openChat(name: string, room: string): Promise<Page> {
 const message = (page: Page, text: string) => page.locator('#messages > li', { hasText: text });
 
 beforeAll(async () => {
-  stack = await startLocalStack({
-    restPort: 0,
-    webSocketPort: 0,
-    dynamoDbPort: await freePort(),
-    eventBridgePort: 0,
-    stepFunctionsPort: 0,
-  });
-  front = await startFrontServer({
-    port: 0,
-    config: { webSocketUrl: stack.urls.webSocket, restUrl: stack.urls.rest, authMode: 'none' },
-  });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-    ],
-  });
+  chat = await startBrowserChat();
 });
 
 afterEach(() => {
-  expect(pageErrors.splice(0)).toEqual([]);
+  expect(chat.pageErrors.splice(0)).toEqual([]);
 });
 
 afterAll(async () => {
-  for (const context of contexts) await context.close().catch(() => undefined);
-  await browser?.close();
-  await front?.close();
-  await stack?.close();
+  await chat?.close();
 });
 
 describe('browser edits and reactions', () => {

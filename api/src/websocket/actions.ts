@@ -90,6 +90,19 @@ function readRoom(frame: Record<string, unknown>, { identity, connectionId }: Ac
   });
 }
 
+/** `react` and `unreact` share a schema; the frame's action says which way the reaction goes. */
+const reactionRoute = route({
+  schema: reactionSchema,
+  handle: (input, { identity, connectionId }) =>
+    changeReaction({
+      identity,
+      connectionId,
+      messageId: input.messageId,
+      emoji: input.emoji,
+      reacted: input.action === 'react',
+    }),
+});
+
 /** routeKey/action → handler. Each handler maps a validated frame to one use case. */
 export const actions: ActionTable = {
   sendMessage: route({ schema: z.looseObject({ action: z.literal('sendMessage') }), handle: sendMessage }),
@@ -166,28 +179,8 @@ export const actions: ActionTable = {
     schema: editMessageSchema,
     handle: (input, { identity }) => editMessage({ identity, messageId: input.messageId, text: input.message }),
   }),
-  react: route({
-    schema: reactionSchema,
-    handle: (input, { identity, connectionId }) =>
-      changeReaction({
-        identity,
-        connectionId,
-        messageId: input.messageId,
-        emoji: input.emoji,
-        reacted: input.action === 'react',
-      }),
-  }),
-  unreact: route({
-    schema: reactionSchema,
-    handle: (input, { identity, connectionId }) =>
-      changeReaction({
-        identity,
-        connectionId,
-        messageId: input.messageId,
-        emoji: input.emoji,
-        reacted: input.action === 'react',
-      }),
-  }),
+  react: reactionRoute,
+  unreact: reactionRoute,
   requestUpload: route({
     schema: requestUploadSchema,
     handle: ({ room, conversationId, fileName, contentType, size }, { identity }) =>
