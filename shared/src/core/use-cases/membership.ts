@@ -5,6 +5,7 @@ import {
   presenceFrame,
   type RoomsFrame,
 } from '#protocol/server-frames';
+import { ForbiddenError } from '../domain/errors.js';
 import type { Identity } from '../domain/identity.js';
 import { roomFromTopic, topics } from '../domain/room.js';
 import { connectionExpiry, epochSeconds } from '../domain/time.js';
@@ -22,6 +23,19 @@ export interface ConnectionContext {
   identity: Identity;
   /** Epoch ms from the request context: the subscription expires with the connection. */
   connectedAt: number;
+}
+
+/**
+ * Refuses (ForbiddenError with `refusal`) unless this connection has joined `room`: the one check that
+ * typing, markRead and reactions make before acting in a room, so room access changes in one place.
+ */
+export async function requireJoined(
+  connectionId: string,
+  room: string,
+  subscriptions: Pick<SubscriptionStore, 'topicsOf'>,
+  refusal: string,
+): Promise<void> {
+  if (!(await subscriptions.topicsOf(connectionId)).includes(topics.room(room))) throw new ForbiddenError(refusal);
 }
 
 /** joinRoom: subscribe this connection, tell the room, and return who is online there (up to ONLINE_LIST_LIMIT). */

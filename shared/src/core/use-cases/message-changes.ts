@@ -16,6 +16,7 @@ import type {
   SubscriptionStore,
 } from '../ports.js';
 import { type DirectPathDeps, fanOutMessage } from './fan-out-message.js';
+import { requireJoined } from './membership.js';
 
 export interface MessageChangeDeps {
   messages: Pick<MessageStore, 'findById'>;
@@ -120,8 +121,7 @@ export async function changeReaction(
   const userId = input.identity.userId;
   const message = await existing(deps.messages, input.messageId);
   if (message.kind === 'room') {
-    const rooms = await deps.subscriptions.topicsOf(input.connectionId);
-    if (!rooms.includes(topics.room(message.room))) throw new ForbiddenError('join the room to react to its messages');
+    await requireJoined(input.connectionId, message.room, deps.subscriptions, 'join the room to react to its messages');
   } else if (message.userId !== userId && message.recipientId !== userId) {
     throw new ForbiddenError('not a participant of that conversation');
   }

@@ -1,10 +1,11 @@
 import type { RoomReadFrame } from '#protocol/server-frames';
-import { ForbiddenError, NotFoundError } from '../domain/errors.js';
+import { NotFoundError } from '../domain/errors.js';
 import type { Identity } from '../domain/identity.js';
 import { topics } from '../domain/room.js';
 import { messageStatusChanged } from '../events/message-status-changed.js';
 import type { DistributionPublisher, MessageStore, ReadPositionStore, SubscriptionStore } from '../ports.js';
 import { type DirectPathDeps, fanOutMessage } from './fan-out-message.js';
+import { requireJoined } from './membership.js';
 
 export interface MarkRoomReadInput {
   connectionId: string;
@@ -36,9 +37,7 @@ export const unreadOf = (position: { latestSeq: number; readSeq: number } | unde
  */
 export async function markRoomRead(input: MarkRoomReadInput, deps: MarkRoomReadDeps): Promise<RoomReadFrame> {
   const { userId } = input.identity;
-  if (!(await deps.subscriptions.topicsOf(input.connectionId)).includes(topics.room(input.room))) {
-    throw new ForbiddenError('join the room before marking it read');
-  }
+  await requireJoined(input.connectionId, input.room, deps.subscriptions, 'join the room before marking it read');
   let target = input.upToSeq ?? 0;
   if (input.upToMessageId !== undefined) {
     const message = await deps.messages.findById(input.upToMessageId);

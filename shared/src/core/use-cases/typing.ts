@@ -6,6 +6,7 @@ import { epochSeconds } from '../domain/time.js';
 import { presenceChanged } from '../events/presence-changed.js';
 import type { ConversationStore, DistributionPublisher, SubscriptionStore, TypingThrottle } from '../ports.js';
 import type { DirectPathDeps } from './fan-out-message.js';
+import { requireJoined } from './membership.js';
 
 /** At most one typing fan-out per connection this often; clients send one about as often while typing. */
 export const TYPING_INTERVAL_MS = 3_000;
@@ -32,11 +33,8 @@ export interface TypingDeps {
 /** Where a typing frame goes: the room, or the other participant's connections. */
 async function targetOf(input: TypingInput, deps: TypingDeps): Promise<string> {
   if (input.room !== undefined) {
-    const topic = topics.room(input.room);
-    if (!(await deps.subscriptions.topicsOf(input.connectionId)).includes(topic)) {
-      throw new ForbiddenError('join the room before typing in it');
-    }
-    return topic;
+    await requireJoined(input.connectionId, input.room, deps.subscriptions, 'join the room before typing in it');
+    return topics.room(input.room);
   }
   const participants = await deps.conversations.participants(input.conversationId ?? '');
   const peer = participants?.find((userId) => userId !== input.identity.userId);
