@@ -19,6 +19,8 @@ export class MessageList {
   readonly #files: FileActions | undefined;
   #renderedThread = '';
   #stickToBottom = true;
+  /** Where the scroller was at the last scroll event or the last render's own scroll. */
+  #seenScrollTop = 0;
   /** The message whose reaction picker is open, if any. */
   #pickerFor: string | undefined;
 
@@ -29,6 +31,7 @@ export class MessageList {
 
   /** The scroller moved: stick to the bottom if it is there, fetch older messages near the top. */
   scrolled(): void {
+    this.#seenScrollTop = this.#scroller.scrollTop;
     this.#stickToBottom = this.#distanceFromBottom() < NEAR_BOTTOM_PX;
     if (this.#scroller.scrollTop < NEAR_TOP_PX) this.#loadOlder();
   }
@@ -46,16 +49,21 @@ export class MessageList {
   /** The next render shows the newest messages. */
   stickToBottom(stick = true): void {
     this.#stickToBottom = stick;
+    this.#seenScrollTop = this.#scroller.scrollTop; // this request supersedes a scroll not yet dispatched
   }
 
   clear(): void {
     this.#messages.replaceChildren();
     this.#renderedThread = '';
+    this.#seenScrollTop = this.#scroller.scrollTop;
   }
 
   render(thread: ThreadView): void {
-    this.#renderHistoryStatus(thread);
     const switched = this.#renderedThread !== thread.key;
+    // Scroll events fire once per frame: a render between the user's scroll and its event would
+    // otherwise pin the view back to the bottom and swallow the scroll (and the older page it asks for).
+    if (!switched && this.#scroller.scrollTop !== this.#seenScrollTop) this.scrolled();
+    this.#renderHistoryStatus(thread);
     this.#renderedThread = thread.key;
     const stick = switched || this.#stickToBottom;
     // Keep the first visible message where it is, so older pages loading above do not move the text.
@@ -77,6 +85,7 @@ export class MessageList {
     } else if (anchor?.isConnected) {
       this.#scroller.scrollTop = anchor.offsetTop - anchorOffset;
     }
+    this.#seenScrollTop = this.#scroller.scrollTop;
     // A first page that does not fill the screen cannot be scrolled up: fetch the next one now.
     if (
       typeof thread.cursor === 'string' &&

@@ -122,8 +122,11 @@ describe('browser chat', () => {
     await reader.page.waitForFunction(() => document.querySelectorAll('#messages > li').length === 50);
     expect(await reader.page.isVisible('#load-older')).toBe(true);
 
+    // The scroll and a re-render (opening a reaction picker) in one task: the view renders before the
+    // browser dispatches the scroll event, as when a frame arrives mid-scroll. The scroll must survive.
     await reader.page.locator('#scroller').evaluate((node) => {
       node.scrollTop = 0;
+      node.querySelector<HTMLButtonElement>('#messages > li:last-child [data-action="react-menu"]')?.click();
     });
     await reader.page.waitForFunction(() => document.querySelectorAll('#messages > li').length === 60);
     await reader.page.waitForSelector('#history-status:has-text("beginning of the conversation")');
