@@ -30,6 +30,7 @@ import type {
   ObjectStorage,
   PresenceReader,
   ReadPositionStore,
+  RoomStore,
   SubscriptionStore,
   TypingThrottle,
 } from '#core/ports';
@@ -46,6 +47,7 @@ import * as opening from '#core/use-cases/open-connection';
 import * as posting from '#core/use-cases/post-room-message';
 import * as history from '#core/use-cases/read-history';
 import * as reading from '#core/use-cases/read-positions';
+import * as administering from '#core/use-cases/room-admin';
 import * as typing from '#core/use-cases/typing';
 import { createAttachmentStore } from '#db/attachments-store';
 import { createConnectionStore } from '#db/connections-store';
@@ -53,6 +55,7 @@ import { createConversationStore } from '#db/conversations-store';
 import { createMessageChangeStore } from '#db/message-changes-store';
 import { createMessageStore } from '#db/messages-store';
 import { createReadPositionStore } from '#db/read-positions-store';
+import { createRoomStore } from '#db/rooms-store';
 import { createSubscriptionStore } from '#db/subscriptions-store';
 
 /*
@@ -68,6 +71,7 @@ let messageStore: MessageStore | undefined;
 let conversationStore: ConversationStore | undefined;
 let publisher: (EventPublisher & DistributionPublisher) | undefined;
 let presenceReader: PresenceReader | undefined;
+let roomStore: RoomStore | undefined;
 
 const connections = () => (connectionStore ??= createConnectionStore(dynamoDb(), tables.connections()));
 const subscriptions = () => (subscriptionStore ??= createSubscriptionStore(dynamoDb(), tables.subscriptions()));
@@ -75,9 +79,16 @@ const messages = () => (messageStore ??= createMessageStore(dynamoDb(), tables.m
 const conversations = () => (conversationStore ??= createConversationStore(dynamoDb(), tables.conversations()));
 const events = () => (publisher ??= createEventPublisher(eventBridge(), eventBusName()));
 const presence = () => (presenceReader ??= createPresenceReader(subscriptions()));
+/** Rooms, members and bans: every room entry point's access check reads it (membership.ts). */
+const rooms = () => (roomStore ??= createRoomStore(dynamoDb(), tables.rooms()));
 
 const connectionDeps = () => ({ connections: connections(), subscriptions: subscriptions(), events: events() });
-const membershipDeps = () => ({ subscriptions: subscriptions(), events: events(), presence: presence() });
+const membershipDeps = () => ({
+  subscriptions: subscriptions(),
+  events: events(),
+  presence: presence(),
+  rooms: rooms(),
+});
 const roomMessageDeps = () => ({ messages: messages(), events: events(), retentionDays: messageRetentionDays() });
 
 let connectionNotifier: ConnectionNotifier | undefined;
@@ -111,7 +122,7 @@ let rateLimit: { ratePerSecond: number; burst: number } | undefined;
 
 // $connect and $disconnect
 export const openConnection = (...args: InputsOf<typeof opening.openConnection>) =>
-  opening.openConnection(...args, connectionDeps());
+  opening.openConnection(...args, { ...connectionDeps(), rooms: rooms() });
 export const closeConnection = (...args: InputsOf<typeof closing.closeConnection>) =>
   closing.closeConnection(...args, connectionDeps());
 
@@ -125,8 +136,8 @@ export const allowFrame = (connectionId: string) => {
   return connections().consumeRateToken(connectionId, Date.now(), rateLimit);
 };
 /** sendMessage to a room over the socket: small rooms are posted to directly. */
-export const sendRoomMessage = (...args: InputsOf<typeof posting.postRoomMessage>) =>
-  posting.postRoomMessage(...args, socketMessageDeps());
+export const sendRoomMessage = (...args: InputsOf<typeof posting.sendRoomMessage>) =>
+  posting.sendRoomMessage(...args, { ...socketMessageDeps(), rooms: rooms() });
 export const sendDirectMessage = (...args: InputsOf<typeof direct.sendDirectMessage>) =>
   direct.sendDirectMessage(...args, directDeps());
 export const markRead = (...args: InputsOf<typeof direct.markRead>) => direct.markRead(...args, conversationDeps());
@@ -139,9 +150,14 @@ export const joinRoom = (...args: InputsOf<typeof membership.joinRoom>) =>
 export const leaveRoom = (...args: InputsOf<typeof membership.leaveRoom>) =>
   membership.leaveRoom(...args, membershipDeps());
 export const listRooms = (...args: InputsOf<typeof membership.listRooms>) =>
-  membership.listRooms(...args, { connections: connections(), subscriptions: subscriptions(), presence: presence() });
+  membership.listRooms(...args, {
+    connections: connections(),
+    subscriptions: subscriptions(),
+    presence: presence(),
+    rooms: rooms(),
+  });
 export const catchUp = (...args: InputsOf<typeof history.catchUp>) =>
-  history.catchUp(...args, { messages: messages() });
+  history.catchUp(...args, { messages: messages(), rooms: rooms() });
 export const subscribeToMetrics = (...args: InputsOf<typeof metrics.subscribeToMetrics>) =>
   metrics.subscribeToMetrics(...args, { subscriptions: subscriptions() });
 export const unsubscribeFromMetrics = (...args: InputsOf<typeof metrics.unsubscribeFromMetrics>) =>
@@ -149,14 +165,15 @@ export const unsubscribeFromMetrics = (...args: InputsOf<typeof metrics.unsubscr
 
 // REST
 /** Seed 000's POST /message and GET /: always through the state machine (no @connections grant). */
-export const postRoomMessage = (...args: InputsOf<typeof posting.postRoomMessage>) =>
-  posting.postRoomMessage(...args, roomMessageDeps());
+export const postRoomMessage = (...args: InputsOf<typeof posting.sendRoomMessage>) =>
+  posting.sendRoomMessage(...args, { ...roomMessageDeps(), rooms: rooms() });
 export const readRoomHistory = (...args: InputsOf<typeof history.readRoomHistory>) =>
-  history.readRoomHistory(...args, { messages: messages() });
+  history.readRoomHistory(...args, { messages: messages(), rooms: rooms() });
 export const readUserHistory = (...args: InputsOf<typeof history.readUserHistory>) =>
-  history.readUserHistory(...args, { messages: messages() });
-/** Everyone online in a room now. */
-export const onlineIn = (room: string) => presence().onlineIn(room, epochSeconds());
+  history.readUserHistory(...args, { messages: messages(), rooms: rooms() });
+/** Everyone online in a room now, for a viewer who may enter it. */
+export const roomPresence = (...args: InputsOf<typeof membership.roomPresence>) =>
+  membership.roomPresence(...args, { presence: presence(), rooms: rooms() });
 /** The caller's conversations, most recent first. */
 export const listConversations = (userId: string) => conversations().list(userId, epochSeconds());
 
@@ -172,6 +189,7 @@ export const sendTyping = (...args: InputsOf<typeof typing.sendTyping>) =>
     throttle: connections(),
     events: events(),
     direct: directPath(),
+    rooms: rooms(),
   });
 /** markRead for a room: the user's read position, shared by all their devices. */
 export const markRoomRead = (...args: InputsOf<typeof reading.markRoomRead>) =>
@@ -181,13 +199,14 @@ export const markRoomRead = (...args: InputsOf<typeof reading.markRoomRead>) =>
     readPositions: readPositions(),
     events: events(),
     direct: directPath(),
+    rooms: rooms(),
   });
 /** Unread counts for some of a user's rooms (REST). */
 export const roomUnread = (...args: InputsOf<typeof reading.roomUnread>) =>
   reading.roomUnread(...args, { readPositions: readPositions() });
 /** A room's newest seq and the user's read position in it (REST). */
-export const readPositionIn = async (userId: string, room: string) =>
-  (await readPositions().positions(userId, [room])).get(room) ?? { latestSeq: 0, readSeq: 0 };
+export const readPositionIn = (...args: InputsOf<typeof reading.roomReadPosition>) =>
+  reading.roomReadPosition(...args, { readPositions: readPositions(), rooms: rooms() });
 /** Who sent a WebSocket frame: the authorizer's identity, or what a demo-mode guest's first message named. */
 export const identityForFrame = (...args: InputsOf<typeof guests.identityForFrame>) =>
   guests.identityForFrame(...args, { connections: connections(), subscriptions: subscriptions(), events: events() });
@@ -201,6 +220,7 @@ const changeDeps = () => ({
   direct: directPath(),
   subscriptions: subscriptions(),
   conversations: conversations(),
+  rooms: rooms(),
 });
 
 /** editMessage over the socket: small rooms and conversations are posted to directly. */
@@ -209,7 +229,7 @@ export const editMessage = (...args: InputsOf<typeof changing.editMessage>) =>
 export const changeReaction = (...args: InputsOf<typeof changing.changeReaction>) =>
   changing.changeReaction(...args, changeDeps());
 export const messageVersions = (...args: InputsOf<typeof changing.messageVersions>) =>
-  changing.messageVersions(...args, { messages: messages(), changes: messageChanges() });
+  changing.messageVersions(...args, { messages: messages(), changes: messageChanges(), rooms: rooms() });
 /** The reader's own emojis on a history page's messages. */
 export const withMyReactions = <M extends { messageId: string; timestamp: string }>(
   viewerId: string,
@@ -226,6 +246,7 @@ const membershipReaders = () => ({
   connections: connections(),
   subscriptions: subscriptions(),
   conversations: conversations(),
+  rooms: rooms(),
 });
 /** Built on first use by a message that carries files. */
 function attachmentBinding() {
@@ -247,3 +268,29 @@ export const requestUpload = (...args: InputsOf<typeof attaching.requestUpload>)
   });
 export const getAttachment = (...args: InputsOf<typeof attaching.getAttachment>) =>
   attaching.getAttachment(...args, { ...membershipReaders(), attachments: attachmentRecords(), storage: storage() });
+
+// Created rooms: private rooms, members, roles and bans (room-admin.ts)
+const roomAdminDeps = () => ({
+  rooms: rooms(),
+  connections: connections(),
+  subscriptions: subscriptions(),
+  notifier: notifier(),
+  events: events(),
+});
+export const createRoom = (...args: InputsOf<typeof administering.createRoom>) =>
+  administering.createRoom(...args, { rooms: rooms() });
+export const inviteMember = (...args: InputsOf<typeof administering.inviteMember>) =>
+  administering.inviteMember(...args, roomAdminDeps());
+/** Kick and ban take the room off every one of the user's devices before the reply (evictUser). */
+export const kickMember = (...args: InputsOf<typeof administering.kickMember>) =>
+  administering.kickMember(...args, roomAdminDeps());
+export const banMember = (...args: InputsOf<typeof administering.banMember>) =>
+  administering.banMember(...args, roomAdminDeps());
+export const unbanMember = (...args: InputsOf<typeof administering.unbanMember>) =>
+  administering.unbanMember(...args, { rooms: rooms() });
+export const setRole = (...args: InputsOf<typeof administering.setRole>) =>
+  administering.setRole(...args, { rooms: rooms() });
+export const quitRoom = (...args: InputsOf<typeof administering.quitRoom>) =>
+  administering.quitRoom(...args, roomAdminDeps());
+export const deleteRoom = (...args: InputsOf<typeof administering.deleteRoom>) =>
+  administering.deleteRoom(...args, roomAdminDeps());

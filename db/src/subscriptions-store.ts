@@ -1,6 +1,4 @@
 import {
-  BatchWriteCommand,
-  type BatchWriteCommandInput,
   DeleteCommand,
   type DynamoDBDocumentClient,
   PutCommand,
@@ -8,30 +6,12 @@ import {
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import type { Subscription, SubscriptionStore } from '#core/ports';
+import { batchWrite } from './batch-write.js';
 import { queryAll, queryPages } from './query-all.js';
-
-const BATCH_WRITE_LIMIT = 25;
 
 function toSubscription(item: Record<string, unknown>): Subscription {
   const { topic, connectionId, userId, userName, expiresAt } = item as unknown as Subscription;
   return { topic, connectionId, userId, userName, expiresAt };
-}
-
-/** BatchWriteItem is not atomic and may leave items unprocessed: retry those with backoff. */
-async function batchWrite(
-  client: DynamoDBDocumentClient,
-  tableName: string,
-  requests: NonNullable<BatchWriteCommandInput['RequestItems']>[string],
-): Promise<void> {
-  for (let start = 0; start < requests.length; start += BATCH_WRITE_LIMIT) {
-    let pending = requests.slice(start, start + BATCH_WRITE_LIMIT);
-    for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** attempt)));
-      if (attempt > 8) throw new Error(`BatchWriteItem left ${pending.length} items unprocessed on ${tableName}`);
-      const result = await client.send(new BatchWriteCommand({ RequestItems: { [tableName]: pending } }));
-      pending = result.UnprocessedItems?.[tableName] ?? [];
-    }
-  }
 }
 
 const liveSubscribersQuery = (tableName: string, topic: string, nowSeconds: number): QueryCommandInput => ({
@@ -64,6 +44,14 @@ export function createSubscriptionStore(client: DynamoDBDocumentClient, tableNam
         new DeleteCommand({ TableName: tableName, Key: { topic, connectionId }, ReturnValues: 'ALL_OLD' }),
       );
       return Attributes !== undefined;
+    },
+
+    async unsubscribeMany(keys) {
+      await batchWrite(
+        client,
+        tableName,
+        keys.map(({ topic, connectionId }) => ({ DeleteRequest: { Key: { topic, connectionId } } })),
+      );
     },
 
     async topicsOf(connectionId) {

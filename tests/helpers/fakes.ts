@@ -6,6 +6,10 @@ import type {
   DistributionPublisher,
   EventPublisher,
   PostOutcome,
+  RoomBan,
+  RoomMember,
+  RoomMeta,
+  RoomStore,
   Subscription,
   SubscriptionStore,
 } from '#core/ports';
@@ -55,6 +59,12 @@ export function fakeSubscriptions(
         );
         if (index >= 0) items.splice(index, 1);
         items.push(subscription);
+      }
+    },
+    async unsubscribeMany(keys) {
+      for (const key of keys) {
+        const index = items.findIndex((s) => s.topic === key.topic && s.connectionId === key.connectionId);
+        if (index >= 0) items.splice(index, 1);
       }
     },
     async unsubscribe(topic, connectionId) {
@@ -138,3 +148,90 @@ export const connection = (
   connectedAt,
   expiresAt: Math.floor(connectedAt / 1000) + 7800,
 });
+
+/** An in-memory Rooms table: metas, members and bans, with the real store's conditions. */
+export function fakeRooms(): RoomStore & { metas: Map<string, RoomMeta>; memberships: RoomMember[]; bans: RoomBan[] } {
+  const metas = new Map<string, RoomMeta>();
+  const memberships: RoomMember[] = [];
+  const bans: RoomBan[] = [];
+  const member = (room: string, userId: string) =>
+    memberships.find((entry) => entry.room === room && entry.userId === userId);
+  const banOf = (room: string, userId: string, nowSeconds: number) =>
+    bans.find(
+      (entry) =>
+        entry.room === room &&
+        entry.userId === userId &&
+        (entry.expiresAt === undefined || entry.expiresAt > nowSeconds),
+    );
+  const drop = <T extends { room: string; userId: string }>(list: T[], room: string, userId: string) => {
+    const index = list.findIndex((entry) => entry.room === room && entry.userId === userId);
+    if (index >= 0) list.splice(index, 1);
+    return index >= 0;
+  };
+  return {
+    metas,
+    memberships,
+    bans,
+    async roleIn(room, userId) {
+      return member(room, userId)?.role;
+    },
+    async create(meta) {
+      if (metas.has(meta.room)) return false;
+      metas.set(meta.room, meta);
+      memberships.push({
+        room: meta.room,
+        userId: meta.createdBy,
+        role: 'owner',
+        since: meta.createdAt,
+        visibility: meta.visibility,
+        ...(meta.title !== undefined ? { title: meta.title } : {}),
+      });
+      return true;
+    },
+    async meta(room) {
+      return metas.get(room);
+    },
+    async standing(room, userId, nowSeconds) {
+      const role = member(room, userId)?.role;
+      const ban = banOf(room, userId, nowSeconds);
+      return { ...(role ? { role } : {}), ...(ban ? { ban } : {}) };
+    },
+    async addMember(entry, nowSeconds) {
+      if (!metas.has(entry.room)) return 'no_room';
+      if (banOf(entry.room, entry.userId, nowSeconds)) return 'banned';
+      if (member(entry.room, entry.userId)) return 'already_member';
+      memberships.push(entry);
+      return 'added';
+    },
+    async setRole(room, userId, role) {
+      const entry = member(room, userId);
+      if (!entry) return false;
+      entry.role = role;
+      return true;
+    },
+    async removeMember(room, userId) {
+      return drop(memberships, room, userId);
+    },
+    async ban(entry) {
+      drop(bans, entry.room, entry.userId);
+      bans.push(entry);
+      drop(memberships, entry.room, entry.userId);
+    },
+    async unban(room, userId) {
+      return drop(bans, room, userId);
+    },
+    async members(room) {
+      return memberships.filter((entry) => entry.room === room);
+    },
+    async remove(room) {
+      metas.delete(room);
+      const removed = memberships.filter((entry) => entry.room === room);
+      for (const entry of removed) drop(memberships, room, entry.userId);
+      for (const entry of bans.filter((ban) => ban.room === room)) drop(bans, room, entry.userId);
+      return removed;
+    },
+    async roomsOf(userId) {
+      return memberships.filter((entry) => entry.userId === userId);
+    },
+  };
+}

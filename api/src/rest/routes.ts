@@ -21,12 +21,12 @@ import {
   listConversations,
   listRooms,
   messageVersions,
-  onlineIn,
   postRoomMessage,
   readConversation,
   readPositionIn,
   readRoomHistory,
   readUserHistory,
+  roomPresence,
   roomUnread,
   withMyReactions,
 } from '../composition.js';
@@ -90,16 +90,16 @@ export const routes: Record<string, RouteHandler> = {
     const { userId } = callerOf(event);
     const { room } = parseParams(roomPathSchema, event.pathParameters);
     const { limit, before } = parseParams(pageQuerySchema, event.queryStringParameters);
-    const page = await readRoomHistory(room, { limit, cursor: before });
+    const page = await readRoomHistory(userId, room, { limit, cursor: before });
     const body = historyBody(page);
     const messages = await withMyReactions(userId, room, body.messages);
     return json(200, { room, ...body, messages } satisfies RoomHistoryPage);
   },
 
   'GET /rooms/{room}/presence': async (event) => {
-    callerOf(event);
+    const { userId } = callerOf(event);
     const { room } = parseParams(roomPathSchema, event.pathParameters);
-    const body: RoomPresenceBody = { room, online: await onlineIn(room) };
+    const body: RoomPresenceBody = { room, online: await roomPresence(userId, room) };
     return json(200, body);
   },
 
@@ -112,10 +112,10 @@ export const routes: Record<string, RouteHandler> = {
   },
 
   'GET /users/{userId}/messages': async (event) => {
-    callerOf(event);
+    const viewer = callerOf(event);
     const { userId } = parseParams(userPathSchema, event.pathParameters);
     const { limit, before } = parseParams(pageQuerySchema, event.queryStringParameters);
-    const page = await readUserHistory(userId, { limit, cursor: before });
+    const page = await readUserHistory(viewer.userId, userId, { limit, cursor: before });
     return json(200, { userId, ...historyBody(page) });
   },
 

@@ -1,41 +1,54 @@
 import { z } from 'zod';
 import { directPartition } from '#core/domain/message';
 import {
+  banMemberSchema,
   conversationHistorySchema,
+  createRoomSchema,
   deleteMessageSchema,
   editMessageSchema,
   getAttachmentSchema,
   listRoomsSchema,
   markReadSchema,
   markRoomReadSchema,
+  memberActionSchema,
   pingSchema,
   reactionSchema,
   requestUploadSchema,
   resumeSchema,
   roomActionSchema,
+  roomOwnershipSchema,
   sendDirectMessageSchema,
   sendRoomMessageSchema,
+  setRoleSchema,
   topicActionSchema,
   typingSchema,
 } from '#protocol/client-frames';
 import { directMessageFrame } from '#protocol/server-frames';
 import {
+  banMember,
   catchUp,
   changeReaction,
+  createRoom,
   deleteMessage,
+  deleteRoom,
   editMessage,
   getAttachment,
+  inviteMember,
   joinRoom,
+  kickMember,
   leaveRoom,
   listRooms,
   markRead,
   markRoomRead,
+  quitRoom,
   readConversation,
   requestUpload,
   sendDirectMessage,
   sendRoomMessage,
   sendTyping,
+  setRole,
   subscribeToMetrics,
+  unbanMember,
   unsubscribeFromMetrics,
   withMyReactions,
 } from '../composition.js';
@@ -103,6 +116,22 @@ const reactionRoute = route({
     }),
 });
 
+/** inviteMember, kickMember and unbanMember share a schema; the action picks the use case. */
+const memberRoute = route({
+  schema: memberActionSchema,
+  handle: ({ action, room, userId }, { identity }) => {
+    const useCase = { inviteMember, kickMember, unbanMember }[action];
+    return useCase({ identity, room, userId });
+  },
+});
+
+/** quitRoom and deleteRoom name only the room. */
+const ownershipRoute = route({
+  schema: roomOwnershipSchema,
+  handle: ({ action, room }, { identity }) =>
+    action === 'quitRoom' ? quitRoom({ identity, room }) : deleteRoom({ identity, room }),
+});
+
 /** routeKey/action → handler. Each handler maps a validated frame to one use case. */
 export const actions: ActionTable = {
   sendMessage: route({ schema: z.looseObject({ action: z.literal('sendMessage') }), handle: sendMessage }),
@@ -124,6 +153,7 @@ export const actions: ActionTable = {
     schema: resumeSchema,
     handle: async (input, { identity }) => {
       const frame = await catchUp(
+        identity.userId,
         input.room,
         input.cursor ? { cursor: input.cursor } : { since: String(input.lastTimestamp) },
         input.limit ?? 100,
@@ -196,4 +226,21 @@ export const actions: ActionTable = {
     schema: getAttachmentSchema,
     handle: ({ attachmentId }, { identity }) => getAttachment({ identity, attachmentId }),
   }),
+  createRoom: route({
+    schema: createRoomSchema,
+    handle: ({ visibility, title, room }, { identity }) => createRoom({ identity, visibility, title, room }),
+  }),
+  inviteMember: memberRoute,
+  kickMember: memberRoute,
+  unbanMember: memberRoute,
+  banMember: route({
+    schema: banMemberSchema,
+    handle: ({ room, userId, durationSeconds }, { identity }) => banMember({ identity, room, userId, durationSeconds }),
+  }),
+  setRole: route({
+    schema: setRoleSchema,
+    handle: ({ room, userId, role }, { identity }) => setRole({ identity, room, userId, role }),
+  }),
+  quitRoom: ownershipRoute,
+  deleteRoom: ownershipRoute,
 };

@@ -30,6 +30,7 @@ export const tables = {
   messages: () => requireEnv('MESSAGES_TABLE'),
   conversations: () => requireEnv('CONVERSATIONS_TABLE'),
   deliveryFailures: () => requireEnv('DELIVERY_FAILURES_TABLE'),
+  rooms: () => requireEnv('ROOMS_TABLE'),
 };
 
 export const eventBusName = () => requireEnv('EVENT_BUS_NAME');

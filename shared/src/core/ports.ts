@@ -2,6 +2,7 @@ import type { Frame, OnlineUser } from '#protocol/server-frames';
 import type { AttachmentRecord } from './domain/attachment.js';
 import type { Identity } from './domain/identity.js';
 import type { ChatMessage, DeliveryStatus } from './domain/message.js';
+import type { RoomRole, RoomVisibility } from './domain/room.js';
 import type { Delivery } from './events/delivery.js';
 
 /** Ports the use cases depend on. db/src implements the stores; shared/src/aws/adapters the rest. */
@@ -47,6 +48,8 @@ export interface SubscriptionStore {
   subscribe(subscriptions: Subscription[]): Promise<void>;
   /** Returns whether the subscription existed. */
   unsubscribe(topic: string, connectionId: string): Promise<boolean>;
+  /** Deletes many subscriptions (BatchWriteItem; a missing one is no error). */
+  unsubscribeMany(keys: Array<{ topic: string; connectionId: string }>): Promise<void>;
   topicsOf(connectionId: string): Promise<string[]>;
   /** Removes every subscription of a connection and returns them. */
   removeAllFor(connectionId: string): Promise<Subscription[]>;
@@ -264,4 +267,72 @@ export interface ObjectStorage {
   ): Promise<{ url: string; expiresAt: string }>;
   /** Server-side copy; false when the source does not exist. */
   copy(fromKey: string, toKey: string): Promise<boolean>;
+}
+
+/** A room created with createRoom: private ones always, public ones when someone claimed the name. */
+export interface RoomMeta {
+  room: string;
+  visibility: RoomVisibility;
+  title?: string;
+  createdBy: string;
+  /** ISO time. */
+  createdAt: string;
+}
+
+export interface RoomMember {
+  room: string;
+  userId: string;
+  role: RoomRole;
+  /** Who added them (the creator has none). */
+  invitedBy?: string;
+  /** ISO time they became a member. */
+  since: string;
+  /** Copied from the room so "my rooms" is one index Query with no second read. */
+  visibility: RoomVisibility;
+  title?: string;
+}
+
+export interface RoomBan {
+  room: string;
+  userId: string;
+  bannedBy: string;
+  /** Epoch seconds; absent: until lifted. Checked at read time, since TTL deletes late. */
+  expiresAt?: number;
+}
+
+/** The one question another module (moderator deletes) asks about rooms. */
+export interface RoomRoles {
+  roleIn(room: string, userId: string): Promise<'owner' | 'moderator' | 'member' | undefined>;
+}
+
+/** Where a user stands in a room: their role, if a member, and a ban still in force, if any. */
+export interface RoomStanding {
+  role?: RoomRole;
+  ban?: RoomBan;
+}
+
+export type AddMemberOutcome = 'added' | 'already_member' | 'banned' | 'no_room';
+
+/** Rooms, members and bans (db/src/rooms-store.ts, the Rooms table). Reads are GetItem/BatchGetItem/Query. */
+export interface RoomStore extends RoomRoles {
+  /** Records the room and its owner; false when the id is taken. */
+  create(meta: RoomMeta): Promise<boolean>;
+  meta(room: string): Promise<RoomMeta | undefined>;
+  /** One BatchGetItem: the member item and the ban item. */
+  standing(room: string, userId: string, nowSeconds: number): Promise<RoomStanding>;
+  /** Adds a member unless they are one already, a ban is in force, or the room does not exist. */
+  addMember(member: RoomMember, nowSeconds: number): Promise<AddMemberOutcome>;
+  /** False when the user is not a member. */
+  setRole(room: string, userId: string, role: RoomRole): Promise<boolean>;
+  /** Returns whether they were a member. */
+  removeMember(room: string, userId: string): Promise<boolean>;
+  /** Records the ban and removes the membership in one transaction. */
+  ban(ban: RoomBan): Promise<void>;
+  /** Returns whether there was a ban. */
+  unban(room: string, userId: string): Promise<boolean>;
+  members(room: string): Promise<RoomMember[]>;
+  /** Deletes the room's every item (meta, members, bans) and returns the members it had. */
+  remove(room: string): Promise<RoomMember[]>;
+  /** The rooms a user is a member of (the member index). */
+  roomsOf(userId: string): Promise<RoomMember[]>;
 }

@@ -8,7 +8,7 @@ import {
 import { userIdSchema } from '#core/domain/identity';
 import { contentSchema, messageIdSchema } from '#core/domain/message';
 import { emojiSchema } from '#core/domain/reactions';
-import { roomNameSchema } from '#core/domain/room';
+import { roomNameSchema, roomRoleSchema, roomTitleSchema } from '#core/domain/room';
 
 /** The room-name rule, for clients that check a name before they connect. */
 export { roomNameSchema };
@@ -180,6 +180,55 @@ export const reactionSchema = z.object({
 /** Asks for a download URL of a file on a message in a room or conversation the sender is in. */
 export const getAttachmentSchema = z.object({ action: z.literal('getAttachment'), attachmentId: attachmentIdSchema });
 
+/**
+ * createRoom: a private room gets a server-assigned id (never give `room`); a public one claims the
+ * name in `room` and records its creator as owner.
+ */
+export const createRoomSchema = z
+  .object({
+    action: z.literal('createRoom'),
+    visibility: z.enum(['public', 'private']),
+    title: roomTitleSchema.optional(),
+    room: roomNameSchema.optional(),
+  })
+  .refine((frame) => (frame.visibility === 'private') === (frame.room === undefined), {
+    message: 'a private room gets a server-assigned id (leave room out); a public room needs room',
+    path: ['room'],
+  });
+
+/** inviteMember, kickMember and unbanMember name a room and a user. */
+export const memberActionSchema = z.object({
+  action: z.enum(['inviteMember', 'kickMember', 'unbanMember']),
+  room: roomNameSchema,
+  userId: userIdSchema,
+});
+
+/** A ban lasts `durationSeconds` (one minute to a year), or until lifted when absent. */
+export const banMemberSchema = z.object({
+  action: z.literal('banMember'),
+  room: roomNameSchema,
+  userId: userIdSchema,
+  durationSeconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(366 * 24 * 3600)
+    .optional(),
+});
+
+export const setRoleSchema = z.object({
+  action: z.literal('setRole'),
+  room: roomNameSchema,
+  userId: userIdSchema,
+  role: roomRoleSchema,
+});
+
+/** quitRoom gives up membership (every device); deleteRoom (owners) ends the room for everyone. */
+export const roomOwnershipSchema = z.object({
+  action: z.enum(['quitRoom', 'deleteRoom']),
+  room: roomNameSchema,
+});
+
 export type SendRoomMessageFrame = z.infer<typeof sendRoomMessageSchema>;
 export type SendDirectMessageFrame = z.infer<typeof sendDirectMessageSchema>;
 export type RoomActionFrame = z.infer<typeof roomActionSchema>;
@@ -196,6 +245,11 @@ export type EditMessageFrame = z.infer<typeof editMessageSchema>;
 export type ReactionFrame = z.infer<typeof reactionSchema>;
 export type RequestUploadFrame = z.infer<typeof requestUploadSchema>;
 export type GetAttachmentFrame = z.infer<typeof getAttachmentSchema>;
+export type CreateRoomFrame = z.infer<typeof createRoomSchema>;
+export type MemberActionFrame = z.infer<typeof memberActionSchema>;
+export type BanMemberFrame = z.infer<typeof banMemberSchema>;
+export type SetRoleFrame = z.infer<typeof setRoleSchema>;
+export type RoomOwnershipFrame = z.infer<typeof roomOwnershipSchema>;
 
 /** Every frame a client may send. */
 export type ClientFrame =
@@ -214,4 +268,9 @@ export type ClientFrame =
   | EditMessageFrame
   | ReactionFrame
   | RequestUploadFrame
-  | GetAttachmentFrame;
+  | GetAttachmentFrame
+  | CreateRoomFrame
+  | MemberActionFrame
+  | BanMemberFrame
+  | SetRoleFrame
+  | RoomOwnershipFrame;

@@ -125,9 +125,69 @@ export const joinedFrameSchema = z.object({
 
 export const leftFrameSchema = z.object({ type: z.literal('left'), room: z.string() });
 
+const roomRoleFrameSchema = z.enum(['owner', 'moderator', 'member']);
+const visibilitySchema = z.enum(['public', 'private']);
+
 export const roomsFrameSchema = z.object({
   type: z.literal('rooms'),
-  rooms: z.array(z.object({ room: z.string(), members: z.number() })),
+  rooms: z.array(
+    z.object({
+      room: z.string(),
+      /** Users online in the room now. */
+      members: z.number(),
+      /** The next three only for rooms the user is a member of (created rooms). */
+      visibility: visibilitySchema.optional(),
+      role: roomRoleFrameSchema.optional(),
+      title: z.string().optional(),
+    }),
+  ),
+});
+
+/** createRoom's reply: the room's id (server-assigned when private) and the creator's role. */
+export const roomCreatedFrameSchema = z.object({
+  type: z.literal('roomCreated'),
+  room: z.string(),
+  visibility: visibilitySchema,
+  title: z.string().optional(),
+  role: z.literal('owner'),
+});
+
+/** The reply to inviteMember, kickMember, banMember, unbanMember, setRole and quitRoom. */
+export const roomMemberFrameSchema = z.object({
+  type: z.literal('roomMember'),
+  room: z.string(),
+  userId: z.string(),
+  change: z.enum(['invited', 'kicked', 'banned', 'unbanned', 'role', 'left']),
+  /** invited and role: the role the user has now. */
+  role: roomRoleFrameSchema.optional(),
+  /** banned: when the ban ends (absent: until lifted). */
+  until: z.string().optional(),
+  /** invited: they were a member already, nothing changed. */
+  unchanged: z.literal(true).optional(),
+});
+
+/** deleteRoom's reply. */
+export const roomDeletedFrameSchema = z.object({ type: z.literal('roomDeleted'), room: z.string() });
+
+/**
+ * Pushed to every connection of a user who lost a room (kicked, banned, left on another device, or
+ * the room was deleted): their subscriptions to it are gone already; drop it.
+ */
+export const removedFrameSchema = z.object({
+  type: z.literal('removed'),
+  room: z.string(),
+  reason: z.enum(['kicked', 'banned', 'left', 'deleted']),
+  /** banned: when the ban ends (absent: until lifted). */
+  until: z.string().optional(),
+});
+
+/** Pushed to every connection of a user who was added to a room; joinRoom enters it. */
+export const invitedFrameSchema = z.object({
+  type: z.literal('invited'),
+  room: z.string(),
+  visibility: visibilitySchema,
+  title: z.string().optional(),
+  by: z.string(),
 });
 
 export const historyFrameSchema = z.object({
@@ -223,6 +283,11 @@ export type TypingFrame = z.infer<typeof typingFrameSchema>;
 export type RoomReadFrame = z.infer<typeof roomReadFrameSchema>;
 export type EditedFrame = z.infer<typeof editedFrameSchema>;
 export type ReactionsFrame = z.infer<typeof reactionsFrameSchema>;
+export type RoomCreatedFrame = z.infer<typeof roomCreatedFrameSchema>;
+export type RoomMemberFrame = z.infer<typeof roomMemberFrameSchema>;
+export type RoomDeletedFrame = z.infer<typeof roomDeletedFrameSchema>;
+export type RemovedFrame = z.infer<typeof removedFrameSchema>;
+export type InvitedFrame = z.infer<typeof invitedFrameSchema>;
 
 /** requestUpload's answer: PUT the file's bytes to `url` with exactly `headers` before `expiresAt`. */
 export const uploadFrameSchema = z.object({
@@ -270,7 +335,12 @@ export type ServerFrame =
   | EditedFrame
   | ReactionsFrame
   | UploadFrame
-  | AttachmentFrame;
+  | AttachmentFrame
+  | RoomCreatedFrame
+  | RoomMemberFrame
+  | RoomDeletedFrame
+  | RemovedFrame
+  | InvitedFrame;
 
 /** Any frame: the distribution path carries frames opaquely. */
 export type Frame = Record<string, unknown> & { type: string };

@@ -36,6 +36,15 @@ const clientSchemas: Record<string, z.ZodType> = {
   unreact: client.reactionSchema,
   requestUpload: client.requestUploadSchema,
   getAttachment: client.getAttachmentSchema,
+  createRoom: client.createRoomSchema,
+  'createRoom.public': client.createRoomSchema,
+  inviteMember: client.memberActionSchema,
+  kickMember: client.memberActionSchema,
+  unbanMember: client.memberActionSchema,
+  banMember: client.banMemberSchema,
+  setRole: client.setRoleSchema,
+  quitRoom: client.roomOwnershipSchema,
+  deleteRoom: client.roomOwnershipSchema,
 };
 
 const serverSchemas: Record<string, z.ZodType> = {
@@ -60,6 +69,12 @@ const serverSchemas: Record<string, z.ZodType> = {
   reactions: server.reactionsFrameSchema,
   upload: server.uploadFrameSchema,
   attachment: server.attachmentFrameSchema,
+  roomCreated: server.roomCreatedFrameSchema,
+  roomMember: server.roomMemberFrameSchema,
+  roomDeleted: server.roomDeletedFrameSchema,
+  removed: server.removedFrameSchema,
+  invited: server.invitedFrameSchema,
+  'rooms.private': server.roomsFrameSchema,
 };
 
 describe('docs/protocol.md', () => {

@@ -123,6 +123,18 @@ describe('db/template.yaml matches docs/architecture.md', () => {
       'AttachmentsTable',
       { keys: ['pk:S:HASH'], indexes: {}, ttl: 'expiresAt', stream: undefined, pitr: false, retained: false },
     ],
+    [
+      // Memberships are what a private room is: kept (PITR, Retain) like messages.
+      'RoomsTable',
+      {
+        keys: ['room:S:HASH', 'sk:S:RANGE'],
+        indexes: { 'member-index': ['memberId:S:HASH', 'room:S:RANGE'] },
+        ttl: 'expiresAt',
+        stream: undefined,
+        pitr: true,
+        retained: true,
+      },
+    ],
   ])('%s', (id, expected) => {
     expect(tableShape(id)).toMatchObject(expected);
   });
@@ -660,7 +672,13 @@ describe('IAM: every function and the state machine get exactly the calls their 
     [
       'api',
       'ConnectFunction',
-      { Connections: ddb('PutItem'), Subscriptions: ddb('BatchWriteItem', 'PutItem'), ...publish },
+      {
+        Connections: ddb('PutItem'),
+        Subscriptions: ddb('BatchWriteItem', 'PutItem'),
+        // rooms=: the room-access check (member and ban items) per starting room.
+        Rooms: ddb('BatchGetItem'),
+        ...publish,
+      },
     ],
     [
       'api',
@@ -691,6 +709,18 @@ describe('IAM: every function and the state machine get exactly the calls their 
         Attachments: ddb('GetItem', 'PutItem', 'UpdateItem'),
         'AttachmentsBucket/uploads/*': ['s3:GetObject', 's3:PutObject'],
         'AttachmentsBucket/attachments/*': ['s3:GetObject', 's3:PutObject'],
+        // The room-access check (BatchGetItem) and room administration (room-admin.ts, db/src/rooms-store.ts).
+        Rooms: ddb(
+          'BatchGetItem',
+          'BatchWriteItem',
+          'ConditionCheckItem',
+          'DeleteItem',
+          'GetItem',
+          'PutItem',
+          'Query',
+          'UpdateItem',
+        ),
+        'Rooms/index/member-index': ddb('Query'),
       },
     ],
     [
@@ -708,6 +738,9 @@ describe('IAM: every function and the state machine get exactly the calls their 
         // GET /attachments/{attachmentId}: the record, then a presigned GET of the attached copy.
         Attachments: ddb('GetItem'),
         'AttachmentsBucket/attachments/*': ['s3:GetObject'],
+        // The room-access check on every room route; GET /rooms: the caller's memberships.
+        Rooms: ddb('BatchGetItem'),
+        'Rooms/index/member-index': ddb('Query'),
       },
     ],
     [

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 
 export const DEFAULT_ROOM = 'general';
@@ -20,3 +21,27 @@ export const topics = {
 export function roomFromTopic(topic: string): string | undefined {
   return topic.startsWith('room#') ? topic.slice('room#'.length) : undefined;
 }
+
+/**
+ * Private rooms get server-assigned ids: this prefix and 22 random base64url characters (128 bits),
+ * so an id can be neither guessed nor claimed by a public join (public names with it are refused).
+ */
+export const PRIVATE_ROOM_PREFIX = 'priv_';
+
+export const isPrivateRoomId = (room: string): boolean => room.startsWith(PRIVATE_ROOM_PREFIX);
+
+export const newPrivateRoomId = (): string => `${PRIVATE_ROOM_PREFIX}${randomBytes(16).toString('base64url')}`;
+
+export const ROOM_ROLES = ['owner', 'moderator', 'member'] as const;
+export type RoomRole = (typeof ROOM_ROLES)[number];
+export const roomRoleSchema = z.enum(ROOM_ROLES);
+
+export type RoomVisibility = 'public' | 'private';
+
+/** A private room's display name (its id says nothing). */
+export const roomTitleSchema = z
+  .string()
+  .trim()
+  .min(1, 'title must not be empty')
+  .max(100, 'title must be at most 100 characters')
+  .regex(/^[^\p{Cc}]*$/u, 'title may not contain control characters');

@@ -22,7 +22,7 @@ import {
 } from '../domain/errors.js';
 import type { Identity } from '../domain/identity.js';
 import { directPartition } from '../domain/message.js';
-import { topics } from '../domain/room.js';
+import { isPrivateRoomId, topics } from '../domain/room.js';
 import { epochSeconds } from '../domain/time.js';
 import type {
   AttachmentStore,
@@ -31,6 +31,7 @@ import type {
   ObjectStorage,
   SubscriptionStore,
 } from '../ports.js';
+import { canAccessRoom, type RoomAccessDeps, roomNotFound } from './membership.js';
 
 /** Where a file is shared: a room, or a direct conversation (stored as `dm#<conversationId>`). */
 export type AttachmentPlace = { room: string } | { conversationId: string };
@@ -38,20 +39,21 @@ export type AttachmentPlace = { room: string } | { conversationId: string };
 export const placeKey = (place: AttachmentPlace) =>
   'room' in place ? place.room : directPartition(place.conversationId);
 
-export interface MembershipReaders {
+export interface MembershipReaders extends RoomAccessDeps {
   connections: Pick<ConnectionStore, 'liveConnectionsOf'>;
   subscriptions: Pick<SubscriptionStore, 'topicsOf'>;
   conversations: Pick<ConversationStore, 'participants'>;
 }
 
 /**
- * Whether a user may share in and read from a place: a participant of a conversation, or a user with a
- * live connection subscribed to the room (rooms have no member list besides their subscriptions).
+ * Whether a user may share in and read from a place: a participant of a conversation, or a user the
+ * room-access policy lets in who has a live connection subscribed to the room.
  */
 export async function isMemberOf(place: string, userId: string, deps: MembershipReaders): Promise<boolean> {
   if (place.startsWith('dm#')) {
     return (await deps.conversations.participants(place.slice('dm#'.length)))?.includes(userId) ?? false;
   }
+  if (!(await canAccessRoom(place, userId, deps))) return false;
   const live = await deps.connections.liveConnectionsOf(userId, epochSeconds());
   for (const connection of live) {
     if ((await deps.subscriptions.topicsOf(connection.connectionId)).includes(topics.room(place))) return true;
@@ -93,6 +95,7 @@ export async function requestUpload(input: RequestUploadInput, deps: AttachmentD
   }
   const place = placeKey(input.place);
   if (!(await isMemberOf(place, input.identity.userId, deps))) {
+    if ('room' in input.place && isPrivateRoomId(input.place.room)) throw roomNotFound();
     throw new ForbiddenError(
       'room' in input.place ? 'not a member of that room' : 'not a participant of that conversation',
     );
@@ -193,6 +196,8 @@ export async function getAttachment(
   const record = await deps.attachments.get(input.attachmentId, epochSeconds());
   if (record?.status !== 'attached') throw new NotFoundError('no such attachment');
   if (!(await isMemberOf(record.place, input.identity.userId, deps))) {
+    // A file in a private room the user is not in answers like a file that does not exist.
+    if (isPrivateRoomId(record.place)) throw new NotFoundError('no such attachment');
     throw new ForbiddenError('not a member of the room or conversation this file was shared in');
   }
   const download = await deps.storage.presignDownload(

@@ -8,15 +8,9 @@ import { topics } from '../domain/room.js';
 import { epochSeconds } from '../domain/time.js';
 import type { Delivery } from '../events/delivery.js';
 import { messageStatusChanged } from '../events/message-status-changed.js';
-import type {
-  ConversationStore,
-  DistributionPublisher,
-  MessageChangeStore,
-  MessageStore,
-  SubscriptionStore,
-} from '../ports.js';
+import type { ConversationStore, DistributionPublisher, MessageChangeStore, MessageStore } from '../ports.js';
 import { type DirectPathDeps, fanOutMessage } from './fan-out-message.js';
-import { requireJoined } from './membership.js';
+import { type JoinedCheckDeps, type RoomAccessDeps, requireJoined, requireRoomAccess } from './membership.js';
 
 export interface MessageChangeDeps {
   messages: Pick<MessageStore, 'findById'>;
@@ -26,7 +20,7 @@ export interface MessageChangeDeps {
   direct?: DirectPathDeps;
 }
 
-export interface EditDeps extends MessageChangeDeps {
+export interface EditDeps extends MessageChangeDeps, RoomAccessDeps {
   /** A direct message's conversation previews show the new text. */
   conversations: Pick<ConversationStore, 'revisePreview'>;
 }
@@ -50,6 +44,19 @@ async function existing(messages: MessageChangeDeps['messages'], messageId: stri
   return message;
 }
 
+/**
+ * The room-access policy for a room message. A private room's message answers exactly like a
+ * message that does not exist, so a messageId says nothing about a room the user is not in.
+ */
+async function requireMessageAccess(message: ChatMessage, userId: string, deps: RoomAccessDeps): Promise<void> {
+  if (message.kind !== 'room') return;
+  try {
+    await requireRoomAccess(message.room, userId, deps);
+  } catch (error) {
+    throw error instanceof NotFoundError ? new NotFoundError('no such message') : error;
+  }
+}
+
 function assertEditable(message: ChatMessage, identity: Identity): void {
   if (message.userId !== identity.userId) throw new ForbiddenError('only the sender can edit a message');
   if (message.isDeleted) throw new ConflictError('the message was deleted');
@@ -70,6 +77,8 @@ export async function editMessage(
 ): Promise<AckFrame> {
   for (let attempt = 0; attempt < EDIT_ATTEMPTS; attempt++) {
     const message = await existing(deps.messages, input.messageId);
+    // A sender removed from a room (kicked, banned, or it was deleted) can no longer change what they said there.
+    await requireMessageAccess(message, input.identity.userId, deps);
     assertEditable(message, input.identity);
     if (message.content === input.text) {
       return {
@@ -101,9 +110,7 @@ export async function editMessage(
   throw new ConflictError('the message kept changing while it was edited; try again');
 }
 
-export interface ReactionDeps extends MessageChangeDeps {
-  subscriptions: Pick<SubscriptionStore, 'topicsOf'>;
-}
+export interface ReactionDeps extends MessageChangeDeps, JoinedCheckDeps {}
 
 /**
  * react / unreact. Primary course:
@@ -121,7 +128,13 @@ export async function changeReaction(
   const userId = input.identity.userId;
   const message = await existing(deps.messages, input.messageId);
   if (message.kind === 'room') {
-    await requireJoined(input.connectionId, message.room, deps.subscriptions, 'join the room to react to its messages');
+    await requireMessageAccess(message, userId, deps);
+    await requireJoined(
+      { connectionId: input.connectionId, userId },
+      message.room,
+      deps,
+      'join the room to react to its messages',
+    );
   } else if (message.userId !== userId && message.recipientId !== userId) {
     throw new ForbiddenError('not a participant of that conversation');
   }
@@ -163,9 +176,10 @@ export async function changeReaction(
  */
 export async function messageVersions(
   input: { identity: Identity; messageId: string },
-  deps: Pick<MessageChangeDeps, 'messages' | 'changes'>,
+  deps: Pick<MessageChangeDeps, 'messages' | 'changes'> & RoomAccessDeps,
 ): Promise<{ message: ChatMessage; versions: MessageVersion[] }> {
   const message = await existing(deps.messages, input.messageId);
+  await requireMessageAccess(message, input.identity.userId, deps);
   if (
     message.kind === 'direct' &&
     message.userId !== input.identity.userId &&

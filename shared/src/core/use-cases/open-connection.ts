@@ -3,6 +3,7 @@ import { topics } from '../domain/room.js';
 import { connectionExpiry } from '../domain/time.js';
 import { type ConnectionOpenedDetail, connectionOpened } from '../events/connection-opened.js';
 import type { ConnectionStore, EventPublisher, SubscriptionStore } from '../ports.js';
+import { accessibleRooms, type RoomAccessDeps } from './membership.js';
 
 export interface OpenConnectionInput {
   connectionId: string;
@@ -15,7 +16,7 @@ export interface OpenConnectionInput {
   guest?: boolean;
 }
 
-export interface OpenConnectionDeps {
+export interface OpenConnectionDeps extends RoomAccessDeps {
   connections: ConnectionStore;
   subscriptions: SubscriptionStore;
   events: EventPublisher;
@@ -24,7 +25,8 @@ export interface OpenConnectionDeps {
 /**
  * $connect. Primary course:
  * 1. Record the connection with the identity the authorizer fixed, expiring with API Gateway's 2 h cap.
- * 2. Subscribe it to its user inbox and its starting rooms.
+ * 2. Subscribe it to its user inbox and the starting rooms the room-access policy lets it into; the
+ *    others (a private room it is not in, a room it is banned from) are dropped without a word.
  * 3. Announce it; the welcome frame is sent from that event because posting during $connect fails.
  */
 export async function openConnection(input: OpenConnectionInput, deps: OpenConnectionDeps): Promise<void> {
@@ -40,7 +42,8 @@ export async function openConnection(input: OpenConnectionInput, deps: OpenConne
     userAgent: input.userAgent,
     ...(input.guest ? { guest: true } : {}),
   });
-  const topicList = [topics.user(userId), ...input.rooms.map(topics.room)];
+  const rooms = await accessibleRooms(input.rooms, userId, deps);
+  const topicList = [topics.user(userId), ...rooms.map(topics.room)];
   await deps.subscriptions.subscribe(
     topicList.map((topic) => ({ topic, connectionId: input.connectionId, userId, userName, expiresAt })),
   );
@@ -49,7 +52,7 @@ export async function openConnection(input: OpenConnectionInput, deps: OpenConne
     connectionId: input.connectionId,
     userId,
     userName,
-    rooms: input.rooms,
+    rooms,
     connectedAt: input.connectedAt,
   };
   await deps.events.publish(connectionOpened.detailType, detail);

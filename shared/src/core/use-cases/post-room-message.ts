@@ -8,6 +8,7 @@ import { messagePosted } from '../events/message-posted.js';
 import type { DistributionPublisher, MessageStore } from '../ports.js';
 import { type AttachmentDeps, attachToMessage } from './attachments.js';
 import { type DirectPathDeps, fanOutMessage } from './fan-out-message.js';
+import { type RoomAccessDeps, requireRoomAccess } from './membership.js';
 
 export interface PostRoomMessageInput {
   identity: Identity;
@@ -77,6 +78,22 @@ export async function postRoomMessage(input: PostRoomMessageInput, deps: PostRoo
   if (duplicate) ack.duplicate = true;
   if (message.seq !== undefined) ack.seq = message.seq;
   return ack;
+}
+
+/**
+ * sendMessage from a user (WebSocket and REST): the room-access policy first, so a non-member's or a
+ * banned user's message is refused before anything is stored. postRoomMessage alone is for the
+ * system's own posts (the echo room).
+ */
+export async function sendRoomMessage(
+  input: PostRoomMessageInput,
+  deps: PostRoomMessageDeps & RoomAccessDeps,
+): Promise<AckFrame> {
+  if (input.claimedUserId !== undefined && input.claimedUserId !== input.identity.userId) {
+    throw new IdentityMismatchError('user_id does not match the connection identity');
+  }
+  await requireRoomAccess(input.room, input.identity.userId, deps);
+  return postRoomMessage(input, deps);
 }
 
 /** A composition that sends messages with files must bind the attachment adapters. */

@@ -3,9 +3,9 @@ import { NotFoundError } from '../domain/errors.js';
 import type { Identity } from '../domain/identity.js';
 import { topics } from '../domain/room.js';
 import { messageStatusChanged } from '../events/message-status-changed.js';
-import type { DistributionPublisher, MessageStore, ReadPositionStore, SubscriptionStore } from '../ports.js';
+import type { DistributionPublisher, MessageStore, ReadPosition, ReadPositionStore } from '../ports.js';
 import { type DirectPathDeps, fanOutMessage } from './fan-out-message.js';
-import { requireJoined } from './membership.js';
+import { type JoinedCheckDeps, type RoomAccessDeps, requireJoined, requireRoomAccess } from './membership.js';
 
 export interface MarkRoomReadInput {
   connectionId: string;
@@ -15,8 +15,7 @@ export interface MarkRoomReadInput {
   upToSeq?: number;
 }
 
-export interface MarkRoomReadDeps {
-  subscriptions: Pick<SubscriptionStore, 'topicsOf'>;
+export interface MarkRoomReadDeps extends JoinedCheckDeps {
   messages: Pick<MessageStore, 'findById'>;
   readPositions: ReadPositionStore;
   events: DistributionPublisher;
@@ -37,7 +36,12 @@ export const unreadOf = (position: { latestSeq: number; readSeq: number } | unde
  */
 export async function markRoomRead(input: MarkRoomReadInput, deps: MarkRoomReadDeps): Promise<RoomReadFrame> {
   const { userId } = input.identity;
-  await requireJoined(input.connectionId, input.room, deps.subscriptions, 'join the room before marking it read');
+  await requireJoined(
+    { connectionId: input.connectionId, userId },
+    input.room,
+    deps,
+    'join the room before marking it read',
+  );
   let target = input.upToSeq ?? 0;
   if (input.upToMessageId !== undefined) {
     const message = await deps.messages.findById(input.upToMessageId);
@@ -79,4 +83,14 @@ export async function roomUnread(
   if (rooms.length === 0) return {};
   const positions = await deps.readPositions.positions(userId, rooms);
   return Object.fromEntries(rooms.map((room) => [room, unreadOf(positions.get(room))]));
+}
+
+/** GET /rooms/{room}/unread: the room's newest seq and the user's read position, in a room they may enter. */
+export async function roomReadPosition(
+  userId: string,
+  room: string,
+  deps: RoomAccessDeps & { readPositions: ReadPositionStore },
+): Promise<ReadPosition> {
+  await requireRoomAccess(room, userId, deps);
+  return (await deps.readPositions.positions(userId, [room])).get(room) ?? { latestSeq: 0, readSeq: 0 };
 }

@@ -4,9 +4,9 @@ import type { Identity } from '../domain/identity.js';
 import { topics } from '../domain/room.js';
 import { epochSeconds } from '../domain/time.js';
 import { presenceChanged } from '../events/presence-changed.js';
-import type { ConversationStore, DistributionPublisher, SubscriptionStore, TypingThrottle } from '../ports.js';
+import type { ConversationStore, DistributionPublisher, TypingThrottle } from '../ports.js';
 import type { DirectPathDeps } from './fan-out-message.js';
-import { requireJoined } from './membership.js';
+import { type JoinedCheckDeps, requireJoined } from './membership.js';
 
 /** At most one typing fan-out per connection this often; clients send one about as often while typing. */
 export const TYPING_INTERVAL_MS = 3_000;
@@ -21,8 +21,7 @@ export interface TypingInput {
   nowMs?: number;
 }
 
-export interface TypingDeps {
-  subscriptions: Pick<SubscriptionStore, 'topicsOf'>;
+export interface TypingDeps extends JoinedCheckDeps {
   conversations: Pick<ConversationStore, 'participants'>;
   throttle: TypingThrottle;
   events: DistributionPublisher;
@@ -33,7 +32,12 @@ export interface TypingDeps {
 /** Where a typing frame goes: the room, or the other participant's connections. */
 async function targetOf(input: TypingInput, deps: TypingDeps): Promise<string> {
   if (input.room !== undefined) {
-    await requireJoined(input.connectionId, input.room, deps.subscriptions, 'join the room before typing in it');
+    await requireJoined(
+      { connectionId: input.connectionId, userId: input.identity.userId },
+      input.room,
+      deps,
+      'join the room before typing in it',
+    );
     return topics.room(input.room);
   }
   const participants = await deps.conversations.participants(input.conversationId ?? '');

@@ -12,7 +12,7 @@ import {
 } from '#core/domain/errors';
 import type { AttachmentStore, ObjectStorage } from '#core/ports';
 import { type AttachmentDeps, attachToMessage, getAttachment, requestUpload } from '#core/use-cases/attachments';
-import { connection, fakeConnections, fakeSubscriptions } from '../../../../helpers/fakes.js';
+import { connection, fakeConnections, fakeRooms, fakeSubscriptions } from '../../../../helpers/fakes.js';
 
 const alice = { userId: 'alice', userName: 'Alice' };
 const bob = { userId: 'bob', userName: 'Bob' };
@@ -76,6 +76,7 @@ function deps(): AttachmentDeps & {
   const expiresAt = Math.floor(Date.now() / 1000) + 3600;
   return {
     connections: fakeConnections([connection('c-alice', 'alice'), connection('c-bob', 'bob')]),
+    rooms: fakeRooms(),
     subscriptions: fakeSubscriptions([
       { topic: 'room#pics', connectionId: 'c-alice', userId: 'alice', userName: 'Alice', expiresAt },
       { topic: 'room#pics', connectionId: 'c-bob', userId: 'bob', userName: 'Bob', expiresAt },

@@ -4,7 +4,7 @@ import type { ChatMessage } from '#core/domain/message';
 import { isEmoji } from '#core/domain/reactions';
 import type { MessageChangeStore, MessageVersionRecord, ReactionOutcome } from '#core/ports';
 import { changeReaction, editMessage, messageVersions, withMyReactions } from '#core/use-cases/message-changes';
-import { fakeEvents } from '../../../../helpers/fakes.js';
+import { fakeEvents, fakeRooms } from '../../../../helpers/fakes.js';
 
 const alice = { userId: 'alice', userName: 'Alice' };
 const bob = { userId: 'bob', userName: 'Bob' };
@@ -64,6 +64,7 @@ function world(message: ChatMessage, options: { racing?: number; reaction?: Reac
     changes,
     events,
     subscriptions: { topicsOf: async () => options.topics ?? ['room#general'] },
+    rooms: fakeRooms(),
   };
   return { deps, events, versions, previews, current: () => current };
 }

@@ -4,7 +4,14 @@ import type { MessageStore, Subscription } from '#core/ports';
 import { joinRoom, listRooms } from '#core/use-cases/membership';
 import { startSession } from '#core/use-cases/start-session';
 import { joinedFrameSchema, welcomeFrameSchema } from '#protocol/server-frames';
-import { connection, fakeConnections, fakeEvents, fakeNotifier, fakeSubscriptions } from '../../../../helpers/fakes.js';
+import {
+  connection,
+  fakeConnections,
+  fakeEvents,
+  fakeNotifier,
+  fakeRooms,
+  fakeSubscriptions,
+} from '../../../../helpers/fakes.js';
 
 const expiresAt = Math.floor(Date.now() / 1000) + 600;
 const member = (room: string, index: number, connectionId = `${room}-c${index}`): Subscription => ({
@@ -22,7 +29,7 @@ const opened = { version: 1 as const, connectionId: 'alice-c', ...alice, connect
 
 function deps(subscriptions: Subscription[]) {
   const store = fakeSubscriptions(subscriptions);
-  return { subscriptions: store, events: fakeEvents(), presence: createPresenceReader(store) };
+  return { subscriptions: store, events: fakeEvents(), presence: createPresenceReader(store), rooms: fakeRooms() };
 }
 
 describe('joinRoom: the joined frame', () => {

@@ -5,7 +5,14 @@ import { identityForFrame } from '#core/use-cases/guest-identity';
 import { postRoomMessage } from '#core/use-cases/post-room-message';
 import { markRoomRead } from '#core/use-cases/read-positions';
 import { sendTyping, TYPING_INTERVAL_MS } from '#core/use-cases/typing';
-import { connection, fakeConnections, fakeEvents, fakeNotifier, fakeSubscriptions } from '../../../../helpers/fakes.js';
+import {
+  connection,
+  fakeConnections,
+  fakeEvents,
+  fakeNotifier,
+  fakeRooms,
+  fakeSubscriptions,
+} from '../../../../helpers/fakes.js';
 
 const expiresAt = Math.floor(Date.now() / 1000) + 3600;
 const sub = (topic: string, connectionId: string, userId: string): Subscription => ({
@@ -38,6 +45,7 @@ function typingDeps(subscriptions: Subscription[], maxMembers = 10) {
     events,
     deps: {
       subscriptions: store,
+      rooms: fakeRooms(),
       conversations: { participants: async (id: string) => (id === 'c1' ? ['alice', 'bob'] : undefined) },
       throttle: memoryThrottle(),
       events,
@@ -126,6 +134,7 @@ describe('markRoomRead', () => {
       events,
       deps: {
         subscriptions: fakeSubscriptions([sub('room#general', 'a1', 'alice')]),
+        rooms: fakeRooms(),
         messages: {
           findById: async (id: string) =>
             id === 'm-5'
