@@ -38,7 +38,10 @@ export const USAGE = `npm run client -- --room <room>[,<room>...] --user <id> [o
   --reconnect-base-ms <n> first reconnect delay ceiling (default 500; doubles, capped at 30 s)
 Commands: /join <room>, /leave [room], /rooms, /ping, /retry (resend what the server refused), /help, /quit,
 /upload <path> (send a file to this room or conversation),
-/edit <text> (your last message here), /react <emoji> (on the last message here; again to take it back);
+/edit <text> (your last message here), /react <emoji> (on the last message here; again to take it back),
+/create-private <title>, /create-room <name> [title], and in the room you are in (or add it last):
+/invite <user>, /kick <user>, /ban <user> [minutes], /unban <user>, /role <user> <owner|moderator|member>,
+/quit-room, /delete-room;
 anything else is a message.`;
 
 function positiveInteger(value: string, flag: string, minimum: number): number {

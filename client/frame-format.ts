@@ -4,12 +4,17 @@ import {
   directMessageFrameSchema,
   editedFrameSchema,
   errorFrameSchema,
+  invitedFrameSchema,
   joinedFrameSchema,
   leftFrameSchema,
   type OnlineUser,
   presenceFrameSchema,
   type RoomMessageFrame,
   reactionsFrameSchema,
+  removedFrameSchema,
+  roomCreatedFrameSchema,
+  roomDeletedFrameSchema,
+  roomMemberFrameSchema,
   roomMessageFrameSchema,
   roomReadFrameSchema,
   roomsFrameSchema,
@@ -196,7 +201,40 @@ export function formatFrame(frame: unknown, context: FormatContext): string[] {
   const rooms = roomsFrameSchema.safeParse(frame);
   if (rooms.success) {
     if (rooms.data.rooms.length === 0) return [paint.dim('no rooms')];
-    return [paint.dim(`rooms: ${rooms.data.rooms.map((room) => `#${room.room} (${room.members})`).join(', ')}`)];
+    const describe = (room: (typeof rooms.data.rooms)[number]) =>
+      `#${room.room}${room.title ? ` "${sanitize(room.title)}"` : ''} (${room.members}${room.role ? `, ${room.role}` : ''})`;
+    return [paint.dim(`rooms: ${rooms.data.rooms.map(describe).join(', ')}`)];
+  }
+
+  const created = roomCreatedFrameSchema.safeParse(frame);
+  if (created.success) {
+    const { room, visibility, title } = created.data;
+    return [paint.dim(`created ${visibility} room #${room}${title ? ` "${sanitize(title)}"` : ''}; /join ${room}`)];
+  }
+
+  const member = roomMemberFrameSchema.safeParse(frame);
+  if (member.success) {
+    const { room, userId, change, role, until, unchanged } = member.data;
+    const detail =
+      change === 'role' ? ` → ${role}` : until ? ` until ${until}` : unchanged ? ' (already a member)' : '';
+    return [paint.dim(`#${room}: ${sanitize(userId)} ${change}${detail}`)];
+  }
+
+  const deletedRoom = roomDeletedFrameSchema.safeParse(frame);
+  if (deletedRoom.success) return [paint.dim(`deleted #${deletedRoom.data.room}`)];
+
+  const removed = removedFrameSchema.safeParse(frame);
+  if (removed.success) {
+    const { room, reason, until } = removed.data;
+    return [paint.error(`removed from #${room}: ${reason}${until ? ` until ${until}` : ''}`)];
+  }
+
+  const invited = invitedFrameSchema.safeParse(frame);
+  if (invited.success) {
+    const { room, title, by } = invited.data;
+    return [
+      paint.accent(`${sanitize(by)} added you to #${room}${title ? ` "${sanitize(title)}"` : ''}; /join ${room}`),
+    ];
   }
 
   const typing = typingFrameSchema.safeParse(frame);

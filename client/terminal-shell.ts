@@ -295,6 +295,68 @@ export class TerminalShell {
           void upload(argument).then((line) => output.status(line));
           return;
         }
+        case '/create-private':
+          this.#sendOrSay({
+            action: 'createRoom',
+            visibility: 'private',
+            ...(argument ? { title: argument } : {}),
+          });
+          return;
+        case '/create-room': {
+          const [room = '', ...title] = words;
+          this.#sendOrSay({
+            action: 'createRoom',
+            visibility: 'public',
+            room: checkRoomName(room),
+            ...(title.length ? { title: title.join(' ') } : {}),
+          });
+          return;
+        }
+        case '/invite':
+        case '/kick':
+        case '/unban': {
+          const action = ({ '/invite': 'inviteMember', '/kick': 'kickMember', '/unban': 'unbanMember' } as const)[
+            name.toLowerCase() as '/invite' | '/kick' | '/unban'
+          ];
+          const [userId = '', room] = words;
+          if (!userId) throw new UsageError(`${name} needs a user id`);
+          this.#sendOrSay({ action, room: this.#roomOrActive(room), userId });
+          return;
+        }
+        case '/ban': {
+          const [userId = '', minutes, room] = words;
+          if (!userId) throw new UsageError('/ban needs a user id');
+          const duration = minutes === undefined ? undefined : Number(minutes);
+          if (duration !== undefined && !(Number.isInteger(duration) && duration > 0)) {
+            throw new UsageError('/ban <user> [minutes]: minutes must be a whole number');
+          }
+          this.#sendOrSay({
+            action: 'banMember',
+            room: this.#roomOrActive(room),
+            userId,
+            ...(duration !== undefined ? { durationSeconds: duration * 60 } : {}),
+          });
+          return;
+        }
+        case '/role': {
+          const [userId = '', role = '', room] = words;
+          if (!userId || !['owner', 'moderator', 'member'].includes(role)) {
+            throw new UsageError('/role <user> <owner|moderator|member>');
+          }
+          this.#sendOrSay({
+            action: 'setRole',
+            room: this.#roomOrActive(room),
+            userId,
+            role: role as 'owner' | 'moderator' | 'member',
+          });
+          return;
+        }
+        case '/quit-room':
+          this.#sendOrSay({ action: 'quitRoom', room: this.#roomOrActive(words[0]) });
+          return;
+        case '/delete-room':
+          this.#sendOrSay({ action: 'deleteRoom', room: this.#roomOrActive(words[0]) });
+          return;
         case '/help':
           output.status(format.paint.dim(USAGE.slice(USAGE.indexOf('Commands:'))));
           return;
@@ -309,6 +371,12 @@ export class TerminalShell {
       if (!(error instanceof UsageError)) throw error;
       output.status(format.paint.error(error.message));
     }
+  }
+
+  /** A room named on the command line, else the room being viewed. */
+  #roomOrActive(room: string | undefined): string {
+    const active = this.#deps.client.snapshot().activeThread;
+    return checkRoomName(room ?? (active?.kind === 'room' ? active.name : ''));
   }
 
   #sendOrSay(frame: ClientFrame): boolean {

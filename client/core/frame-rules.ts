@@ -77,6 +77,8 @@ export function applyServerFrame(frame: ServerFrame, to: FrameTargets): boolean 
       to.history.catchUpRoom(thread);
       return true;
     }
+    // Kicked, banned, quit on another device or deleted: the server dropped the subscription already.
+    case 'removed':
     case 'left':
       if (to.roomList.onLeft(frame.room) && !threads.has(to.context.activeKey())) {
         to.selectThread(threads.rooms()[0]?.key ?? '');

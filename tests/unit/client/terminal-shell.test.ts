@@ -7,6 +7,7 @@ import { TerminalShell } from '../../../client/terminal-shell.js';
 import { FakeWebSocket } from '../../helpers/fake-websocket.js';
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');
+const ROOM = 'priv_3q2-7wEjRCqEzmFM8xkVfA';
 
 const options: ClientOptions = {
   rooms: ['general'],
@@ -192,6 +193,50 @@ describe('TerminalShell', () => {
       '11:59:07 #general bob: text m-7',
       '11:59:08 #general bob: text m-8',
     ]);
+  });
+
+  it('room administration commands send their frames for the room in view, and `removed` drops the room', async () => {
+    const h = harness({}, { [ROOM]: [] });
+    await h.connect();
+    await h.shell.showStartupHistory();
+    h.shell.input('/create-private Launch plans');
+    h.shell.input('/create-room book-club Book club');
+    await h.receive({ type: 'roomCreated', room: ROOM, visibility: 'private', title: 'Launch plans', role: 'owner' });
+    expect(h.printed).toContain(`created private room #${ROOM} "Launch plans"; /join ${ROOM}`);
+    h.shell.input(`/join ${ROOM}`);
+    await h.receive({ type: 'joined', room: ROOM, online: [] });
+    expect(h.shell.prompt).toBe(`#${ROOM}> `);
+    h.shell.input('/invite bob');
+    h.shell.input('/kick bob');
+    h.shell.input('/ban bob 30');
+    h.shell.input('/ban bob');
+    h.shell.input('/unban bob general');
+    h.shell.input('/role bob moderator');
+    h.shell.input('/quit-room');
+    h.shell.input('/delete-room');
+    h.shell.input('/role bob boss');
+    h.shell.input('/ban bob soon');
+    expect(h.sent().filter((frame) => frame.action !== 'joinRoom')).toEqual([
+      { action: 'createRoom', visibility: 'private', title: 'Launch plans' },
+      { action: 'createRoom', visibility: 'public', room: 'book-club', title: 'Book club' },
+      { action: 'inviteMember', room: ROOM, userId: 'bob' },
+      { action: 'kickMember', room: ROOM, userId: 'bob' },
+      { action: 'banMember', room: ROOM, userId: 'bob', durationSeconds: 1800 },
+      { action: 'banMember', room: ROOM, userId: 'bob' },
+      { action: 'unbanMember', room: 'general', userId: 'bob' },
+      { action: 'setRole', room: ROOM, userId: 'bob', role: 'moderator' },
+      { action: 'quitRoom', room: ROOM },
+      { action: 'deleteRoom', room: ROOM },
+    ]);
+    expect(h.statuses).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('/role <user> <owner|moderator|member>'),
+        expect.stringContaining('minutes must be a whole number'),
+      ]),
+    );
+    await h.receive({ type: 'removed', room: ROOM, reason: 'kicked' });
+    expect(h.printed).toContain(`removed from #${ROOM}: kicked`);
+    expect(h.shell.prompt).toBe('#general> ');
   });
 
   it('handles the commands: /join, /leave, /rooms, /ping, /help, bad input, /quit', async () => {
