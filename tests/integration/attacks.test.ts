@@ -847,3 +847,95 @@ describe('edits and reactions are only for those who may make them', () => {
     expect(mentionsSecret(mallory.frames)).toBe(false);
   });
 });
+
+describe('a private room stays closed to outsiders with valid tokens', () => {
+  const refusal = async (client: TestClient, frame: Record<string, unknown>) => {
+    const { code, message } = errorFrameSchema.parse(await client.request(frame, 'error'));
+    return { code, message };
+  };
+  const NOT_FOUND = { code: 'not_found', message: 'room not found' };
+  const subscribersOf = async (room: string) =>
+    (
+      (
+        await stack.dynamoDb.client.send(
+          new QueryCommand({
+            TableName: stack.tableNames.SubscriptionsTable,
+            KeyConditionExpression: 'topic = :topic',
+            ExpressionAttributeValues: { ':topic': { S: `room#${room}` } },
+            ConsistentRead: true,
+          }),
+        )
+      ).Items ?? []
+    ).map((item) => item.userId?.S);
+
+  it('refuses an outsider reading, joining or posting (even as the owner), stores nothing, and keeps the connection', async () => {
+    const alice = await connectAs('atk-pv-alice');
+    const created = await alice.request({ action: 'createRoom', visibility: 'private', title: 'plans' }, 'roomCreated');
+    const room = String(created.room);
+    await alice.request({ action: 'joinRoom', room }, 'joined');
+    ackFrameSchema.parse(await alice.request({ action: 'sendMessage', room, message: SECRET }));
+    const before = await partition(room);
+
+    const mallory = await TestClient.join(stack, {
+      token: issuer.mint({ sub: 'atk-pv-mallory' }),
+      room: `atk-lobby,${room}`,
+    });
+    clients.push(mallory);
+    expect(mallory.frames.find((frame) => frame.type === 'welcome')?.rooms).toEqual(['atk-lobby']);
+    expect(await refusal(mallory, { action: 'joinRoom', room })).toEqual(NOT_FOUND);
+    expect(await refusal(mallory, { action: 'sendMessage', room, message: 'let me in' })).toEqual(NOT_FOUND);
+    expect(
+      await errorCode(mallory, { action: 'sendMessage', room, message: 'as alice', user_id: 'atk-pv-alice' }),
+    ).toBe('identity_mismatch');
+    expect(await refusal(mallory, { action: 'resume', room, lastTimestamp: '2020-01-01T00:00:00.000Z' })).toEqual(
+      NOT_FOUND,
+    );
+    expect(await refusal(mallory, { action: 'inviteMember', room, userId: 'atk-pv-mallory' })).toEqual(NOT_FOUND);
+    expect(await refusal(mallory, { action: 'setRole', room, userId: 'atk-pv-mallory', role: 'owner' })).toEqual(
+      NOT_FOUND,
+    );
+    const token = issuer.mint({ sub: 'atk-pv-mallory' });
+    for (const path of [`/rooms/${room}/messages`, `/rooms/${room}/presence`, `/rooms/${room}/unread`]) {
+      const answer = await rest(path, token);
+      expect({ path, status: answer.status, body: JSON.parse(answer.text) }).toEqual({
+        path,
+        status: 404,
+        body: { error: 'not_found', message: 'room not found' },
+      });
+    }
+    expect(await partition(room)).toHaveLength(before.length);
+    expect(await subscribersOf(room)).toEqual(['atk-pv-alice']);
+    expect((await mallory.request({ action: 'ping' }, 'pong')).type).toBe('pong');
+    await stack.idle();
+    expect(mentionsSecret(mallory.frames)).toBe(false);
+  });
+
+  it('keeps a banned member out when they reconnect, and a member cannot raise their own role', async () => {
+    const alice = await connectAs('atk-rb-alice');
+    const room = String((await alice.request({ action: 'createRoom', visibility: 'private' }, 'roomCreated')).room);
+    await alice.request({ action: 'inviteMember', room, userId: 'atk-rb-bob' }, 'roomMember');
+    await alice.request({ action: 'inviteMember', room, userId: 'atk-rb-carol' }, 'roomMember');
+
+    const bob = await connectAs('atk-rb-bob', room);
+    expect(await refusal(bob, { action: 'setRole', room, userId: 'atk-rb-bob', role: 'owner' })).toEqual({
+      code: 'forbidden',
+      message: 'nobody can change their own role',
+    });
+    expect(await refusal(bob, { action: 'banMember', room, userId: 'atk-rb-alice' })).toEqual({
+      code: 'forbidden',
+      message: 'only owners and moderators can remove users',
+    });
+
+    const carol = await connectAs('atk-rb-carol', room);
+    await alice.request({ action: 'banMember', room, userId: 'atk-rb-carol', durationSeconds: 600 }, 'roomMember');
+    await carol.waitFor((frame) => frame.type === 'removed');
+    await carol.close();
+    const back = await TestClient.join(stack, { token: issuer.mint({ sub: 'atk-rb-carol' }), room });
+    clients.push(back);
+    expect(back.frames.find((frame) => frame.type === 'welcome')?.rooms).toEqual([]);
+    expect(await refusal(back, { action: 'joinRoom', room })).toEqual(NOT_FOUND);
+    expect(await refusal(back, { action: 'sendMessage', room, message: 'back again' })).toEqual(NOT_FOUND);
+    expect((await subscribersOf(room)).sort()).toEqual(['atk-rb-bob']);
+    expect((await back.request({ action: 'ping' }, 'pong')).type).toBe('pong');
+  });
+});
