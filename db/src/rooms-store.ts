@@ -129,15 +129,18 @@ export function createRoomStore(client: DynamoDBDocumentClient, tableName: strin
     },
 
     async standing(room, userId, nowSeconds) {
-      const { Responses } = await client.send(
+      const { Responses, UnprocessedKeys } = await client.send(
         new BatchGetCommand({
           RequestItems: {
             [tableName]: { Keys: [memberKey(room, userId), banKey(room, userId)], ConsistentRead: true },
           },
         }),
       );
-      // Two small keys never exceed BatchGetItem's limits, so nothing comes back unprocessed in practice;
-      // a throttled key would, and then the caller is refused (fail closed) rather than let in.
+      // A throttled key comes back unprocessed: a missing ban item would let a banned user in, so the
+      // check fails (an internal error the client retries) rather than decide on half an answer.
+      if ((UnprocessedKeys?.[tableName]?.Keys?.length ?? 0) > 0) {
+        throw new Error(`BatchGetItem left the standing of ${userId} in ${room} unread`);
+      }
       const items = Responses?.[tableName] ?? [];
       const member = items.find((item) => String(item.sk).startsWith('member#'));
       const banItem = items.find((item) => String(item.sk).startsWith('ban#'));
