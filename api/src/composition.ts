@@ -278,7 +278,7 @@ const roomAdminDeps = () => ({
   events: events(),
 });
 export const createRoom = (...args: InputsOf<typeof administering.createRoom>) =>
-  administering.createRoom(...args, { rooms: rooms() });
+  administering.createRoom(...args, { rooms: rooms(), messages: messages(), subscriptions: subscriptions() });
 export const inviteMember = (...args: InputsOf<typeof administering.inviteMember>) =>
   administering.inviteMember(...args, roomAdminDeps());
 /** Kick and ban take the room off every one of the user's devices before the reply (evictUser). */

@@ -22,6 +22,7 @@ import type {
   ConnectionNotifier,
   ConnectionStore,
   DistributionPublisher,
+  MessageStore,
   RoomStore,
   SubscriptionStore,
 } from '../ports.js';
@@ -43,6 +44,9 @@ const EVICT_CONCURRENCY = 16;
 
 export interface CreateRoomDeps {
   rooms: Pick<RoomStore, 'create'>;
+  /** A public name already in use (history or live subscribers) cannot be claimed. */
+  messages: Pick<MessageStore, 'history'>;
+  subscriptions: Pick<SubscriptionStore, 'liveSubscribersUpTo'>;
 }
 
 export interface RoomAdminDeps {
@@ -68,6 +72,8 @@ export async function createRoom(
       throw new ValidationError(`room names starting with ${PRIVATE_ROOM_PREFIX} are reserved for private rooms`);
     }
     room = input.room;
+    // Claiming a room people already use would hand its owner powers (bans) over them: only a new name.
+    if (await publicRoomInUse(room, deps)) throw new ConflictError('that room is already in use; pick a new name');
   }
   const created = await deps.rooms.create({
     room,
@@ -87,6 +93,15 @@ export async function createRoom(
     role: 'owner',
     ...(input.title !== undefined ? { title: input.title } : {}),
   };
+}
+
+async function publicRoomInUse(room: string, deps: CreateRoomDeps): Promise<boolean> {
+  const nowSeconds = epochSeconds();
+  const [history, live] = await Promise.all([
+    deps.messages.history(room, { limit: 1, nowSeconds }),
+    deps.subscriptions.liveSubscribersUpTo(topics.room(room), nowSeconds, 0),
+  ]);
+  return history.messages.length > 0 || live === undefined;
 }
 
 /** The actor's role; a private room they are not in does not exist as far as they can tell. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createPresenceReader } from '#aws/adapters/presence-reader';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '#core/domain/errors';
+import type { ChatMessage } from '#core/domain/message';
 import { PRIVATE_ROOM_PREFIX, roomNameSchema, topics } from '#core/domain/room';
 import type { Subscription } from '#core/ports';
 import {
@@ -43,8 +44,26 @@ const sub = (room: string, connectionId: string, userId: string): Subscription =
   expiresAt,
 });
 
-function world(subscriptions: Subscription[] = []) {
+function world(subscriptions: Subscription[] = [], roomsWithHistory: string[] = []) {
   const rooms = fakeRooms();
+  const messages = {
+    history: async (room: string) => ({
+      messages: roomsWithHistory
+        .filter((name) => name === room)
+        .map(
+          (name): ChatMessage => ({
+            room: name,
+            sk: `2026-12-03T00:00:00.000Z#m-${name}`,
+            messageId: `m-${name}`,
+            userId: 'carol',
+            userName: 'carol',
+            content: 'hi',
+            timestamp: '2026-12-03T00:00:00.000Z',
+            kind: 'room',
+          }),
+        ),
+    }),
+  };
   const subs = fakeSubscriptions(subscriptions);
   const notifier = fakeNotifier();
   const events = fakeEvents();
@@ -54,7 +73,7 @@ function world(subscriptions: Subscription[] = []) {
     connection('b-laptop', 'bob'),
     connection('c1', 'carol'),
   ]);
-  return { rooms, subscriptions: subs, notifier, events, connections };
+  return { rooms, subscriptions: subs, notifier, events, connections, messages };
 }
 
 async function privateRoom(w: ReturnType<typeof world>, ...members: string[]) {
@@ -133,6 +152,17 @@ describe('createRoom', () => {
     await expect(createRoom({ identity: bob, visibility: 'public', room: 'square' }, w)).rejects.toBeInstanceOf(
       ConflictError,
     );
+  });
+
+  it('refuses to claim a public room people already use (history or live members): its owner could ban them', async () => {
+    const w = world([sub('lobby', 'c1', 'carol')], ['archive']);
+    for (const room of ['lobby', 'archive']) {
+      await expect(createRoom({ identity: alice, visibility: 'public', room }, w)).rejects.toBeInstanceOf(
+        ConflictError,
+      );
+      expect(await w.rooms.roleIn(room, 'alice')).toBeUndefined();
+    }
+    expect((await createRoom({ identity: alice, visibility: 'public', room: 'fresh' }, w)).role).toBe('owner');
   });
 });
 
