@@ -26,6 +26,7 @@ interface MutableRoomInfo {
   title?: string;
   role?: RoomRole;
   roles: Map<string, RoomRole>;
+  removed: Set<string>;
 }
 
 /**
@@ -121,9 +122,11 @@ export class RoomAdmin {
     const me = frame.userId === this.#context.me().userId;
     if (frame.role && (frame.change === 'invited' || frame.change === 'role')) {
       info.roles.set(frame.userId, frame.role);
+      info.removed.delete(frame.userId);
       if (me) info.role = frame.role;
     } else if (frame.change !== 'unbanned') {
       info.roles.delete(frame.userId);
+      info.removed.add(frame.userId);
     }
   }
 
@@ -144,7 +147,11 @@ export class RoomAdmin {
 
   #remember(room: string, given: { visibility?: 'public' | 'private'; title?: string; role?: RoomRole }): void {
     const known = this.#rooms.get(room);
-    const info: MutableRoomInfo = known ?? { visibility: given.visibility ?? 'public', roles: new Map() };
+    const info: MutableRoomInfo = known ?? {
+      visibility: given.visibility ?? 'public',
+      roles: new Map(),
+      removed: new Set(),
+    };
     if (given.visibility) info.visibility = given.visibility;
     if (given.title !== undefined) info.title = given.title;
     if (given.role) {

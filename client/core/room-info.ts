@@ -9,6 +9,8 @@ export interface RoomInfo {
   readonly role?: RoomRole;
   /** Roles learnt this session (from the replies to this user's own invites and role changes). */
   readonly roles: ReadonlyMap<string, RoomRole>;
+  /** Users this user kicked, banned or saw quit this session: presence still lists them as offline. */
+  readonly removed: ReadonlySet<string>;
 }
 
 /** What a role may do (docs/protocol.md, "Private rooms and roles"); the server decides all the same. */

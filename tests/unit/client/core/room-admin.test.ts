@@ -181,6 +181,9 @@ describe('private rooms in the chat client', () => {
       alice: 'owner',
       bob: 'moderator',
     });
+    expect([...(h.client.snapshot().roomInfo(PRIV)?.removed ?? [])]).toEqual(['carol']);
+    await h.receive({ type: 'roomMember', room: PRIV, userId: 'carol', change: 'invited', role: 'member' });
+    expect(h.client.snapshot().roomInfo(PRIV)?.removed.size).toBe(0);
   });
 
   it('says so instead of sending when offline', async () => {
