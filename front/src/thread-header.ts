@@ -18,7 +18,9 @@ export function renderThreadHeader(thread: ThreadView, chat: ChatSnapshot): void
     thread.kind === 'room'
       ? `${onlineCount([...thread.people.values()], thread)} online`
       : `${thread.name} · ${chat.isOnline(thread.name) ? 'online' : 'offline'}`;
-  byId('leave-room').hidden = thread.kind !== 'room';
+  // A private room is left for good (quitRoom, in its settings): unsubscribing one device would
+  // only hide a membership that nothing in the UI brings back.
+  byId('leave-room').hidden = thread.kind !== 'room' || isPrivate(info);
   byId('composer-label').textContent = `Message ${title}`;
   byId<HTMLTextAreaElement>('composer-input').placeholder = `Message ${title}`;
   byId('messages').setAttribute('aria-label', `Messages in ${title}`);

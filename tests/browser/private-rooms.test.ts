@@ -1,5 +1,8 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../../local/stack.js';
 import { type BrowserChat, startBrowserChat } from '../helpers/browser-chat.js';
 
 let chat: BrowserChat;
@@ -67,6 +70,8 @@ describe('browser private rooms', () => {
       expect(await bob.isVisible(control), control).toBe(false);
     }
     expect(await bob.isVisible('#quit-room')).toBe(true);
+    // Unsubscribing (Leave room) would hide a membership the list could not bring back.
+    expect(await bob.isVisible('#leave-room')).toBe(false);
 
     await bob.fill('#composer-input', 'Hi alice, bob here');
     await bob.press('#composer-input', 'Enter');
@@ -74,6 +79,8 @@ describe('browser private rooms', () => {
     await alice.fill('#composer-input', 'Welcome, bob');
     await alice.press('#composer-input', 'Enter');
     await message(bob, 'Welcome, bob').waitFor();
+    await mkdir(join(repoRoot, 'test-artifacts'), { recursive: true });
+    await alice.screenshot({ path: join(repoRoot, 'test-artifacts', 'private-room-owner.png') });
 
     // carol: not in her list, and joining the id answers not found, as for an id nobody created.
     expect(await roomEntry(carol).count()).toBe(0);
