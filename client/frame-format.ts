@@ -209,7 +209,7 @@ export function formatFrame(frame: unknown, context: FormatContext): string[] {
   const created = roomCreatedFrameSchema.safeParse(frame);
   if (created.success) {
     const { room, visibility, title } = created.data;
-    return [paint.dim(`created ${visibility} room #${room}${title ? ` "${sanitize(title)}"` : ''}; /join ${room}`)];
+    return [paint.dim(`created ${visibility} room #${room}${title ? ` "${sanitize(title)}"` : ''}; joining`)];
   }
 
   const member = roomMemberFrameSchema.safeParse(frame);
@@ -232,9 +232,7 @@ export function formatFrame(frame: unknown, context: FormatContext): string[] {
   const invited = invitedFrameSchema.safeParse(frame);
   if (invited.success) {
     const { room, title, by } = invited.data;
-    return [
-      paint.accent(`${sanitize(by)} added you to #${room}${title ? ` "${sanitize(title)}"` : ''}; /join ${room}`),
-    ];
+    return [paint.accent(`${sanitize(by)} added you to #${room}${title ? ` "${sanitize(title)}"` : ''}; joining`)];
   }
 
   const typing = typingFrameSchema.safeParse(frame);

@@ -10,6 +10,7 @@ import { lastMessage, lastOwnMessage, MessageChangeActions } from './message-cha
 import { Outbox } from './outbox.js';
 import { Presence } from './presence.js';
 import { type ConnectionState, ReconnectingSocket } from './reconnecting-socket.js';
+import { RoomAdmin } from './room-admin.js';
 import { RoomList } from './room-list.js';
 import { RoomReads } from './room-reads.js';
 import { SequenceWatch } from './sequence-watch.js';
@@ -27,6 +28,8 @@ export type {
   KeyValueStore,
   MessageOrigin,
 } from './chat-types.js';
+export type { RoomInfo, RoomPermissions, RoomRole } from './room-info.js';
+export { permissionsOf } from './room-info.js';
 
 /**
  * The chat without a UI: rooms, direct conversations, their timelines, presence and unread counts,
@@ -44,6 +47,7 @@ export class ChatClient {
   readonly #presence: Presence;
   readonly #direct: DirectMessages;
   readonly #roomList: RoomList;
+  readonly #roomAdmin: RoomAdmin;
   readonly #typing: TypingIndicators;
   readonly #roomReads: RoomReads;
   readonly #sequences: SequenceWatch;
@@ -82,6 +86,7 @@ export class ChatClient {
       this.#roomReads.markRead(thread);
     });
     this.#roomList = new RoomList(this.#context, () => this.#me.userId);
+    this.#roomAdmin = new RoomAdmin(this.#context, this.#roomList);
     this.#typing = new TypingIndicators(this.#context);
     this.#roomReads = new RoomReads(this.#context);
     this.#sequences = new SequenceWatch(this.#context);
@@ -93,6 +98,7 @@ export class ChatClient {
       history: this.#history,
       direct: this.#direct,
       roomList: this.#roomList,
+      roomAdmin: this.#roomAdmin,
       typing: this.#typing,
       roomReads: this.#roomReads,
       sequences: this.#sequences,
@@ -141,6 +147,7 @@ export class ChatClient {
       lastError: this.#lastError,
       activeKey: this.#activeKey,
       activeThread: this.#threads.get(this.#activeKey),
+      roomInfo: (room) => this.#roomAdmin.info(room),
       rooms: this.#threads.rooms(),
       conversations: this.#threads.conversations(),
       unreadTotal: this.#threads.all().reduce((sum, thread) => sum + thread.unread, 0),
@@ -267,6 +274,11 @@ export class ChatClient {
     this.#roomList.leave(room);
   }
 
+  /** Private rooms and roles: create, invite, kick, ban, unban, setRole, quit, delete (see RoomAdmin). */
+  get rooms(): RoomAdmin {
+    return this.#roomAdmin;
+  }
+
   openDirect(peerId: string, peerName?: string): void {
     const id = peerId.trim();
     if (id === '' || id === this.#me.userId) return;
@@ -321,6 +333,8 @@ export class ChatClient {
   #onOpen(reconnect: boolean): void {
     const rooms = this.#threads.rooms();
     for (const thread of rooms.slice(MAX_CONNECT_ROOMS)) this.#socket.send({ action: 'joinRoom', room: thread.name });
+    // A reload remembers private rooms by id only: their titles and this user's roles come with listRooms.
+    if (this.#roomAdmin.needsList()) this.#socket.send({ action: 'listRooms' });
     this.#outbox.resendAll();
     for (const thread of rooms) this.#history.catchUpRoom(thread);
     // start() already fetched the conversations for the first connection.

@@ -7,6 +7,7 @@ import type {
 import type { ServerFrame } from '#protocol/server-frames';
 import type { BackoffOptions } from './backoff.js';
 import type { ConnectionState, WebSocketConstructor } from './reconnecting-socket.js';
+import type { RoomInfo } from './room-info.js';
 import type { HistoryPage, ThreadView } from './threads.js';
 import type { ChatItem } from './timeline.js';
 
@@ -60,6 +61,8 @@ export interface ChatSnapshot {
   readonly lastError: string | undefined;
   readonly activeKey: string;
   readonly activeThread: ThreadView | undefined;
+  /** A created room's title, this user's role and the roles seen (undefined for a plain public room). */
+  roomInfo(room: string): RoomInfo | undefined;
   readonly rooms: readonly ThreadView[];
   readonly conversations: readonly ThreadView[];
   readonly unreadTotal: number;

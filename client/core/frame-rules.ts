@@ -7,6 +7,7 @@ import { isDirectMessage, isRoomMessage } from './incoming.js';
 import { applyEdited, applyReactions } from './message-changes.js';
 import type { Outbox } from './outbox.js';
 import type { Presence } from './presence.js';
+import type { RoomAdmin } from './room-admin.js';
 import type { RoomList } from './room-list.js';
 import type { RoomReads } from './room-reads.js';
 import type { SequenceWatch } from './sequence-watch.js';
@@ -21,6 +22,7 @@ export interface FrameTargets {
   history: HistoryPaging;
   direct: DirectMessages;
   roomList: RoomList;
+  roomAdmin: RoomAdmin;
   typing: TypingIndicators;
   roomReads: RoomReads;
   sequences: SequenceWatch;
@@ -77,12 +79,27 @@ export function applyServerFrame(frame: ServerFrame, to: FrameTargets): boolean 
       to.history.catchUpRoom(thread);
       return true;
     }
-    // Kicked, banned, quit on another device or deleted: the server dropped the subscription already.
+    // Kicked, banned, quit (here or on another device) or deleted: the server dropped the subscription
+    // already. A deleteRoom's reply comes after the owner's own `removed`, so it usually finds nothing left.
     case 'removed':
+    case 'roomDeleted':
+      to.roomAdmin.onRemoved(frame.type === 'removed' ? frame : { room: frame.room, reason: 'deleted' });
+      dropRoom(frame.room, to);
+      return true;
     case 'left':
-      if (to.roomList.onLeft(frame.room) && !threads.has(to.context.activeKey())) {
-        to.selectThread(threads.rooms()[0]?.key ?? '');
-      }
+      dropRoom(frame.room, to);
+      return true;
+    case 'roomCreated':
+      to.roomAdmin.onCreated(frame);
+      return true;
+    case 'invited':
+      to.roomAdmin.onInvited(frame);
+      return true;
+    case 'rooms':
+      to.roomAdmin.onRooms(frame);
+      return true;
+    case 'roomMember':
+      to.roomAdmin.onMember(frame);
       return true;
     case 'history': {
       to.history.onHistory(frame);
@@ -116,5 +133,13 @@ export function applyServerFrame(frame: ServerFrame, to: FrameTargets): boolean 
       return applyReactions(frame, threads, to.context.me().userId);
     default:
       return false;
+  }
+}
+
+/** Takes a room off the list; if it was on screen, shows the first room left. */
+function dropRoom(room: string, to: FrameTargets): void {
+  const { threads } = to.context;
+  if (to.roomList.onLeft(room) && !threads.has(to.context.activeKey())) {
+    to.selectThread(threads.rooms()[0]?.key ?? '');
   }
 }

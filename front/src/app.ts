@@ -72,6 +72,16 @@ export class ChatApp {
       lastOwnMessage: () => client.lastOwnMessage(),
       dismissError: () => client.dismissError(),
       signOut,
+      rooms: {
+        createPrivateRoom: (title) => client.rooms.createPrivate(title),
+        invite: (room, userId) => client.rooms.invite(room, userId),
+        kick: (room, userId) => client.rooms.kick(room, userId),
+        ban: (room, userId, minutes) => client.rooms.ban(room, userId, minutes),
+        unban: (room, userId) => client.rooms.unban(room, userId),
+        setRole: (room, userId, role) => client.rooms.setRole(room, userId, role),
+        quit: (room) => client.rooms.quit(room),
+        deleteRoom: (room) => client.rooms.deleteRoom(room),
+      },
       visible: () => client.visible(),
       typing: () => client.typing(),
       files: {

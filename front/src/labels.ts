@@ -1,3 +1,4 @@
+import type { RoomInfo } from '#client-core/chat-client';
 import type { ConnectionState } from '#client-core/reconnecting-socket';
 import type { Person, ThreadView } from '#client-core/threads';
 import type { ChatItem } from '#client-core/timeline';
@@ -5,8 +6,13 @@ import type { ChatItem } from '#client-core/timeline';
 export const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 export const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 
-export const threadTitle = (thread: ThreadView) =>
-  thread.kind === 'room' ? `#${thread.name}` : (thread.peerName ?? thread.name);
+/** A room by its title when it has one (a private room's id says nothing), else by its name. */
+export const roomTitle = (name: string, info: RoomInfo | undefined) => info?.title ?? `#${name}`;
+
+export const threadTitle = (thread: ThreadView, info?: RoomInfo) =>
+  thread.kind === 'room' ? roomTitle(thread.name, info) : (thread.peerName ?? thread.name);
+
+export const isPrivate = (info: RoomInfo | undefined) => info?.visibility === 'private';
 
 /** How many are online; `100+` while only part of a big room's list is known. */
 export const onlineCount = (people: readonly Readonly<Person>[], thread: ThreadView) =>

@@ -1,7 +1,7 @@
 import type { ChatSnapshot } from '#client-core/chat-client';
 import type { Person, ThreadView } from '#client-core/threads';
 import { byId, el, fill, reconcile } from './dom.js';
-import { onlineCount, threadTitle } from './labels.js';
+import { isPrivate, onlineCount, threadTitle } from './labels.js';
 
 export interface SidebarActions {
   selectThread(key: string): void;
@@ -26,6 +26,7 @@ export function renderThreadList(
         item.appendChild(el('button', { type: 'button', class: 'thread-button', 'data-thread': thread.key }));
       if (!existing) button.addEventListener('click', () => actions.selectThread(thread.key));
       const unreadLabel = thread.unread > 0 ? `${thread.unread} unread` : '';
+      const info = thread.kind === 'room' ? chat.roomInfo(thread.name) : undefined;
       const presence =
         thread.kind === 'dm'
           ? el('span', { class: `dot ${chat.isOnline(thread.name) ? 'online' : 'offline'}`, 'aria-hidden': 'true' })
@@ -33,7 +34,9 @@ export function renderThreadList(
       fill(
         button,
         presence,
-        el('span', { class: 'thread-name' }, threadTitle(thread)),
+        isPrivate(info) ? el('span', { class: 'lock', 'aria-hidden': 'true' }, '🔒') : null,
+        el('span', { class: 'thread-name' }, threadTitle(thread, info)),
+        isPrivate(info) ? el('span', { class: 'sr-only' }, ', private room') : null,
         thread.kind === 'dm' && thread.preview ? el('span', { class: 'thread-preview' }, thread.preview) : null,
         thread.unread > 0 ? el('span', { class: 'badge', 'aria-hidden': 'true' }, String(thread.unread)) : null,
         unreadLabel ? el('span', { class: 'sr-only' }, `, ${unreadLabel}`) : null,
@@ -49,12 +52,18 @@ export function renderThreadList(
 export function renderPeople(thread: ThreadView, chat: ChatSnapshot, actions: SidebarActions): void {
   const heading = byId('people-heading');
   let people: Readonly<Person>[];
+  const info = thread.kind === 'room' ? chat.roomInfo(thread.name) : undefined;
   if (thread.kind === 'room') {
-    people = [...thread.people.values()];
+    // Presence keeps those who left as offline; someone removed from a created room is not a member.
+    people = [...thread.people.values()].filter((person) => !info?.removed.has(person.userId));
     if (!thread.people.has(chat.me.userId)) {
       people.push({ userId: chat.me.userId, userName: chat.me.userName, online: true });
     }
-    heading.textContent = `People in #${thread.name}`;
+    // Members whose role this client learnt (its own invites and role changes), online or not.
+    for (const userId of info?.roles.keys() ?? []) {
+      if (!people.some((person) => person.userId === userId)) people.push({ userId, userName: userId, online: false });
+    }
+    heading.textContent = `${info?.role ? 'Members of' : 'People in'} ${threadTitle(thread, info)}`;
   } else {
     people = [{ userId: thread.name, userName: thread.peerName ?? thread.name, online: chat.isOnline(thread.name) }];
     heading.textContent = 'In this conversation';
@@ -68,12 +77,14 @@ export function renderPeople(thread: ThreadView, chat: ChatSnapshot, actions: Si
     (person, existing) => {
       const me = person.userId === chat.me.userId;
       const status = person.online ? 'online' : 'offline';
-      const sig = `${person.userName}|${status}`;
+      const role = info?.roles.get(person.userId);
+      const sig = `${person.userName}|${status}|${role ?? ''}`;
       if (existing?.dataset.sig === sig) return existing;
       const content = [
         el('span', { class: `dot ${status}`, 'aria-hidden': 'true' }),
         el('span', { class: 'person-name' }, me ? `${person.userName} (you)` : person.userName),
         el('span', { class: 'sr-only' }, `, ${status}`),
+        role ? el('span', { class: 'role-tag' }, role) : null,
       ];
       const item = existing ?? el('li');
       item.dataset.sig = sig;

@@ -1,10 +1,10 @@
 import type { ChatSnapshot } from '#client-core/chat-client';
-import type { ConnectionState } from '#client-core/reconnecting-socket';
 import { type FileActions, mountComposerFiles } from './attachment-view.js';
 import { byId } from './dom.js';
-import { connectionText, onlineCount, threadTitle } from './labels.js';
 import { MessageList } from './message-list.js';
+import { mountRoomAdmin, type RoomAdminActions, renderRoomAdmin } from './room-admin-view.js';
 import { renderPeople, renderThreadList } from './sidebar.js';
+import { renderConnection, renderError, renderThreadHeader } from './thread-header.js';
 import { renderTyping } from './typing-line.js';
 
 export interface ChatActions {
@@ -28,6 +28,8 @@ export interface ChatActions {
   typing(): void;
   /** Files: the attach button, drag and drop, previews and download links. */
   files?: FileActions;
+  /** Private rooms and roles; without it the create form and room settings do nothing. */
+  rooms?: RoomAdminActions;
 }
 
 /** Renders ChatClient snapshots into index.html's skeleton and turns DOM events into ChatActions. */
@@ -96,8 +98,8 @@ export class ChatView {
       this.actions.loadOlder();
     });
     on('leave-room', 'click', () => {
-      const thread = this.#shown?.activeThread;
-      if (thread?.kind === 'room') this.actions.leaveRoom(thread.name);
+      const room = this.#activeRoom();
+      if (room) this.actions.leaveRoom(room);
     });
     on('error-dismiss', 'click', () => this.actions.dismissError());
     on('sign-out', 'click', () => this.actions.signOut());
@@ -140,6 +142,7 @@ export class ChatView {
     });
 
     if (this.actions.files) mountComposerFiles(this.actions.files, signal);
+    if (this.actions.rooms) mountRoomAdmin(this.actions.rooms, () => this.#activeRoom(), signal);
 
     this.#root.hidden = false;
     // On a phone, focusing the composer would throw the keyboard over the messages.
@@ -162,42 +165,24 @@ export class ChatView {
   render(chat: ChatSnapshot): void {
     this.#shown = chat;
     const thread = chat.activeThread;
-    this.#renderConnection(chat.connection);
+    renderConnection(chat.connection);
     byId('me').textContent = chat.me.userName;
     renderThreadList('room-list', chat.rooms, chat, this.actions);
     renderThreadList('conversation-list', chat.conversations, chat, this.actions);
-    this.#renderError(chat.lastError);
+    renderError(chat.lastError);
     document.title = chat.unreadTotal > 0 ? `(${chat.unreadTotal}) Switchboard` : 'Switchboard';
     if (!thread) return;
 
-    const title = threadTitle(thread);
-    byId('thread-title').textContent = title;
-    byId('thread-subtitle').textContent =
-      thread.kind === 'room'
-        ? `${onlineCount([...thread.people.values()], thread)} online`
-        : `${thread.name} · ${chat.isOnline(thread.name) ? 'online' : 'offline'}`;
-    byId('leave-room').hidden = thread.kind !== 'room';
-    byId('composer-label').textContent = `Message ${title}`;
-    this.#input.placeholder = `Message ${title}`;
-    byId('messages').setAttribute('aria-label', `Messages in ${title}`);
+    renderThreadHeader(thread, chat);
     renderPeople(thread, chat, this.actions);
+    renderRoomAdmin(thread, chat);
     this.#messages.render(thread);
     renderTyping(chat.typingIn(thread.key));
   }
 
-  #renderConnection(state: ConnectionState): void {
-    const indicator = byId('connection');
-    indicator.dataset.state = state.state;
-    const text = connectionText(state);
-    const label = byId('connection-text');
-    if (label.textContent !== text) label.textContent = text;
-  }
-
-  #renderError(message: string | undefined): void {
-    const box = byId('composer-error');
-    const text = byId('composer-error-text');
-    box.hidden = message === undefined;
-    if (text.textContent !== (message ?? '')) text.textContent = message ?? '';
+  #activeRoom(): string | undefined {
+    const thread = this.#shown?.activeThread;
+    return thread?.kind === 'room' ? thread.name : undefined;
   }
 
   #submitComposer(): void {
