@@ -41,7 +41,7 @@ Commands: /join <room>, /leave [room], /rooms, /ping, /retry (resend what the se
 /edit <text> (your last message here), /react <emoji> (on the last message here; again to take it back),
 /create-private <title>, /create-room <name> [title], and in the room you are in (or add it last):
 /invite <user>, /kick <user>, /ban <user> [minutes], /unban <user>, /role <user> <owner|moderator|member>,
-/quit-room, /delete-room;
+/members, /quit-room, /delete-room;
 anything else is a message.`;
 
 function positiveInteger(value: string, flag: string, minimum: number): number {

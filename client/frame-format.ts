@@ -7,6 +7,7 @@ import {
   invitedFrameSchema,
   joinedFrameSchema,
   leftFrameSchema,
+  membersFrameSchema,
   type OnlineUser,
   presenceFrameSchema,
   type RoomMessageFrame,
@@ -218,6 +219,13 @@ export function formatFrame(frame: unknown, context: FormatContext): string[] {
     const detail =
       change === 'role' ? ` → ${role}` : until ? ` until ${until}` : unchanged ? ' (already a member)' : '';
     return [paint.dim(`#${room}: ${sanitize(userId)} ${change}${detail}`)];
+  }
+
+  const members = membersFrameSchema.safeParse(frame);
+  if (members.success) {
+    const { room, members: list, truncated } = members.data;
+    const names = list.map((member) => `${sanitize(member.userId)} (${member.role})`).join(', ');
+    return [paint.dim(`#${room} members: ${names}${truncated ? ', …' : ''}`)];
   }
 
   const deletedRoom = roomDeletedFrameSchema.safeParse(frame);

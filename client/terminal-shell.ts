@@ -354,6 +354,9 @@ export class TerminalShell {
         case '/quit-room':
           this.#sendOrSay({ action: 'quitRoom', room: this.#roomOrActive(words[0]) });
           return;
+        case '/members':
+          this.#sendOrSay({ action: 'listMembers', room: this.#roomOrActive(words[0]) });
+          return;
         case '/delete-room':
           this.#sendOrSay({ action: 'deleteRoom', room: this.#roomOrActive(words[0]) });
           return;

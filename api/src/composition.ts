@@ -289,7 +289,9 @@ export const banMember = (...args: InputsOf<typeof administering.banMember>) =>
 export const unbanMember = (...args: InputsOf<typeof administering.unbanMember>) =>
   administering.unbanMember(...args, { rooms: rooms() });
 export const setRole = (...args: InputsOf<typeof administering.setRole>) =>
-  administering.setRole(...args, { rooms: rooms() });
+  administering.setRole(...args, { rooms: rooms(), connections: connections(), notifier: notifier() });
+export const listMembers = (...args: InputsOf<typeof administering.listMembers>) =>
+  administering.listMembers(...args, { rooms: rooms() });
 export const quitRoom = (...args: InputsOf<typeof administering.quitRoom>) =>
   administering.quitRoom(...args, roomAdminDeps());
 export const deleteRoom = (...args: InputsOf<typeof administering.deleteRoom>) =>

@@ -77,6 +77,7 @@ export function applyServerFrame(frame: ServerFrame, to: FrameTargets): boolean 
       to.presence.setOnline(frame.room, frame.online, frame.onlineTruncated === true);
       if (select) to.selectThread(thread.key);
       to.history.catchUpRoom(thread);
+      to.roomAdmin.onJoined(frame.room);
       return true;
     }
     // Kicked, banned, quit (here or on another device) or deleted: the server dropped the subscription
@@ -97,6 +98,9 @@ export function applyServerFrame(frame: ServerFrame, to: FrameTargets): boolean 
       return true;
     case 'rooms':
       to.roomAdmin.onRooms(frame);
+      return true;
+    case 'members':
+      to.roomAdmin.onMembers(frame);
       return true;
     case 'roomMember':
       to.roomAdmin.onMember(frame);

@@ -1,6 +1,7 @@
 import type { ClientFrame } from '#protocol/client-frames';
 import type {
   InvitedFrame,
+  MembersFrame,
   RemovedFrame,
   RoomCreatedFrame,
   RoomMemberFrame,
@@ -112,8 +113,27 @@ export class RoomAdmin {
 
   onRooms(frame: RoomsFrame): void {
     for (const entry of frame.rooms) {
-      if (entry.visibility) this.#remember(entry.room, entry);
+      if (!entry.visibility) continue;
+      const known = this.#rooms.has(entry.room);
+      this.#remember(entry.room, entry);
+      // A reload learns the room only now, after its `joined`: fetch its members here instead.
+      if (!known && this.#context.threads.has(roomKey(entry.room))) this.#listMembers(entry.room);
     }
+  }
+
+  /** Entered a created room: learn its members and their roles (offline ones too). */
+  onJoined(room: string): void {
+    if (this.#rooms.has(room)) this.#listMembers(room);
+  }
+
+  /** The full member list replaces what this client pieced together from single changes. */
+  onMembers(frame: MembersFrame): void {
+    const info = this.#rooms.get(frame.room);
+    if (!info) return;
+    info.roles = new Map(frame.members.map((member) => [member.userId, member.role]));
+    for (const member of frame.members) info.removed.delete(member.userId);
+    const mine = info.roles.get(this.#context.me().userId);
+    if (mine) info.role = mine;
   }
 
   onMember(frame: RoomMemberFrame): void {
@@ -159,6 +179,10 @@ export class RoomAdmin {
       info.roles.set(this.#context.me().userId, given.role);
     }
     this.#rooms.set(room, info);
+  }
+
+  #listMembers(room: string): void {
+    this.#context.send({ action: 'listMembers', room });
   }
 
   #memberAction(action: 'inviteMember' | 'kickMember' | 'unbanMember', room: string, userId: string): boolean {

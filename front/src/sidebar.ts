@@ -59,7 +59,7 @@ export function renderPeople(thread: ThreadView, chat: ChatSnapshot, actions: Si
     if (!thread.people.has(chat.me.userId)) {
       people.push({ userId: chat.me.userId, userName: chat.me.userName, online: true });
     }
-    // Members whose role this client learnt (its own invites and role changes), online or not.
+    // The room's members with their roles (listMembers, then single changes), online or not.
     for (const userId of info?.roles.keys() ?? []) {
       if (!people.some((person) => person.userId === userId)) people.push({ userId, userName: userId, online: false });
     }

@@ -4,6 +4,7 @@ import { PRIVATE_ROOM_PREFIX, topics } from '#core/domain/room';
 import {
   ackFrameSchema,
   errorFrameSchema,
+  membersFrameSchema,
   removedFrameSchema,
   roomCreatedFrameSchema,
   roomMemberFrameSchema,
@@ -271,8 +272,22 @@ describe('roles', () => {
     expect(await roleOf(room, 'rl-friend')).toBeUndefined();
     await stillUp(bob);
 
+    // Members see the room's members and roles; an outsider gets not_found.
+    const listed = membersFrameSchema.parse(await bob.request({ action: 'listMembers', room }, 'members'));
+    expect(listed.members.map((m) => `${m.userId}:${m.role}`)).toEqual([
+      'rl-alice:owner',
+      'rl-bob:member',
+      'rl-erin:member',
+    ]);
+    const outsider = await local.join({ userId: 'rl-mallory', room: 'rl-lobby' });
+    expect(errorOf(await reply(outsider, { action: 'listMembers', room }, 'members'))).toEqual(NOT_FOUND);
+
     // A moderator may remove members but not owners; the owner cannot change their own role either.
     await alice.request({ action: 'setRole', room, userId: 'rl-bob', role: 'moderator' }, 'roomMember');
+    // The promotion is pushed to bob's connection too, so his controls follow it without a reload.
+    expect(
+      roomMemberFrameSchema.parse(await bob.waitFor((frame) => frame.type === 'roomMember' && frame.change === 'role')),
+    ).toEqual({ type: 'roomMember', room, userId: 'rl-bob', change: 'role', role: 'moderator' });
     expect(errorOf(await reply(bob, { action: 'kickMember', room, userId: 'rl-alice' }, 'roomMember'))).toEqual({
       code: 'forbidden',
       message: 'moderators can remove members only, not owners or moderators',

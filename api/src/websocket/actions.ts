@@ -7,6 +7,7 @@ import {
   deleteMessageSchema,
   editMessageSchema,
   getAttachmentSchema,
+  listMembersSchema,
   listRoomsSchema,
   markReadSchema,
   markRoomReadSchema,
@@ -37,6 +38,7 @@ import {
   joinRoom,
   kickMember,
   leaveRoom,
+  listMembers,
   listRooms,
   markRead,
   markRoomRead,
@@ -243,4 +245,8 @@ export const actions: ActionTable = {
   }),
   quitRoom: ownershipRoute,
   deleteRoom: ownershipRoute,
+  listMembers: route({
+    schema: listMembersSchema,
+    handle: ({ room }, { identity }) => listMembers({ identity, room }),
+  }),
 };

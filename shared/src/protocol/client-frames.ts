@@ -229,6 +229,9 @@ export const roomOwnershipSchema = z.object({
   room: roomNameSchema,
 });
 
+/** A created room's members and their roles (members of a private room; anyone allowed in a public one). */
+export const listMembersSchema = z.object({ action: z.literal('listMembers'), room: roomNameSchema });
+
 export type SendRoomMessageFrame = z.infer<typeof sendRoomMessageSchema>;
 export type SendDirectMessageFrame = z.infer<typeof sendDirectMessageSchema>;
 export type RoomActionFrame = z.infer<typeof roomActionSchema>;
@@ -250,6 +253,7 @@ export type MemberActionFrame = z.infer<typeof memberActionSchema>;
 export type BanMemberFrame = z.infer<typeof banMemberSchema>;
 export type SetRoleFrame = z.infer<typeof setRoleSchema>;
 export type RoomOwnershipFrame = z.infer<typeof roomOwnershipSchema>;
+export type ListMembersFrame = z.infer<typeof listMembersSchema>;
 
 /** Every frame a client may send. */
 export type ClientFrame =
@@ -273,4 +277,5 @@ export type ClientFrame =
   | MemberActionFrame
   | BanMemberFrame
   | SetRoleFrame
-  | RoomOwnershipFrame;
+  | RoomOwnershipFrame
+  | ListMembersFrame;

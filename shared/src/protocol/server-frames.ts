@@ -166,6 +166,18 @@ export const roomMemberFrameSchema = z.object({
   unchanged: z.literal(true).optional(),
 });
 
+/** listMembers' answer: up to MEMBER_LIST_LIMIT members, owners first, then by since. */
+export const membersFrameSchema = z.object({
+  type: z.literal('members'),
+  room: z.string(),
+  members: z.array(z.object({ userId: z.string(), role: roomRoleFrameSchema, since: z.string() })),
+  /** More members than the list holds. */
+  truncated: z.literal(true).optional(),
+});
+
+/** How many members a `members` frame lists (a frame stays well under API Gateway's 128 KB). */
+export const MEMBER_LIST_LIMIT = 500;
+
 /** deleteRoom's reply. */
 export const roomDeletedFrameSchema = z.object({ type: z.literal('roomDeleted'), room: z.string() });
 
@@ -286,6 +298,7 @@ export type ReactionsFrame = z.infer<typeof reactionsFrameSchema>;
 export type RoomCreatedFrame = z.infer<typeof roomCreatedFrameSchema>;
 export type RoomMemberFrame = z.infer<typeof roomMemberFrameSchema>;
 export type RoomDeletedFrame = z.infer<typeof roomDeletedFrameSchema>;
+export type MembersFrame = z.infer<typeof membersFrameSchema>;
 export type RemovedFrame = z.infer<typeof removedFrameSchema>;
 export type InvitedFrame = z.infer<typeof invitedFrameSchema>;
 
@@ -339,6 +352,7 @@ export type ServerFrame =
   | RoomCreatedFrame
   | RoomMemberFrame
   | RoomDeletedFrame
+  | MembersFrame
   | RemovedFrame
   | InvitedFrame;
 

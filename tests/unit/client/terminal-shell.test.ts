@@ -212,6 +212,7 @@ describe('TerminalShell', () => {
     h.shell.input('/ban bob');
     h.shell.input('/unban bob general');
     h.shell.input('/role bob moderator');
+    h.shell.input('/members');
     h.shell.input('/quit-room');
     h.shell.input('/delete-room');
     h.shell.input('/role bob boss');
@@ -219,12 +220,15 @@ describe('TerminalShell', () => {
     expect(h.sent().filter((frame) => frame.action !== 'joinRoom')).toEqual([
       { action: 'createRoom', visibility: 'private', title: 'Launch plans' },
       { action: 'createRoom', visibility: 'public', room: 'book-club', title: 'Book club' },
+      // The core asks for the member list itself on entering a room it created.
+      { action: 'listMembers', room: ROOM },
       { action: 'inviteMember', room: ROOM, userId: 'bob' },
       { action: 'kickMember', room: ROOM, userId: 'bob' },
       { action: 'banMember', room: ROOM, userId: 'bob', durationSeconds: 1800 },
       { action: 'banMember', room: ROOM, userId: 'bob' },
       { action: 'unbanMember', room: 'general', userId: 'bob' },
       { action: 'setRole', room: ROOM, userId: 'bob', role: 'moderator' },
+      { action: 'listMembers', room: ROOM },
       { action: 'quitRoom', room: ROOM },
       { action: 'deleteRoom', room: ROOM },
     ]);
@@ -234,6 +238,12 @@ describe('TerminalShell', () => {
         expect.stringContaining('minutes must be a whole number'),
       ]),
     );
+    await h.receive({
+      type: 'members',
+      room: ROOM,
+      members: [{ userId: 'alice', role: 'owner', since: '2026-12-03T00:00:00.000Z' }],
+    });
+    expect(h.printed).toContain(`#${ROOM} members: alice (owner)`);
     await h.receive({ type: 'removed', room: ROOM, reason: 'kicked' });
     expect(h.printed).toContain(`removed from #${ROOM}: kicked`);
     expect(h.shell.prompt).toBe('#general> ');

@@ -45,6 +45,7 @@ const clientSchemas: Record<string, z.ZodType> = {
   setRole: client.setRoleSchema,
   quitRoom: client.roomOwnershipSchema,
   deleteRoom: client.roomOwnershipSchema,
+  listMembers: client.listMembersSchema,
 };
 
 const serverSchemas: Record<string, z.ZodType> = {
@@ -72,6 +73,7 @@ const serverSchemas: Record<string, z.ZodType> = {
   roomCreated: server.roomCreatedFrameSchema,
   roomMember: server.roomMemberFrameSchema,
   roomDeleted: server.roomDeletedFrameSchema,
+  members: server.membersFrameSchema,
   removed: server.removedFrameSchema,
   invited: server.invitedFrameSchema,
   'rooms.private': server.roomsFrameSchema,

@@ -1,4 +1,6 @@
 import {
+  MEMBER_LIST_LIMIT,
+  type MembersFrame,
   presenceFrame,
   type RemovedFrame,
   type RoomCreatedFrame,
@@ -26,7 +28,7 @@ import type {
   RoomStore,
   SubscriptionStore,
 } from '../ports.js';
-import { roomNotFound } from './membership.js';
+import { requireRoomAccess, roomNotFound } from './membership.js';
 
 /*
  * Created rooms and their members. The rules (docs/security.md, "Private rooms"):
@@ -249,7 +251,7 @@ export async function unbanMember(
 /** setRole (owners only, never on themselves): makes a member an owner, a moderator or a member. */
 export async function setRole(
   input: { identity: Identity; room: string; userId: string; role: RoomRole },
-  deps: Pick<RoomAdminDeps, 'rooms'>,
+  deps: Pick<RoomAdminDeps, 'rooms' | 'connections' | 'notifier'>,
 ): Promise<RoomMemberFrame> {
   const role = await actorRole(input.room, input.identity.userId, deps.rooms);
   if (input.userId === input.identity.userId) throw new ForbiddenError('nobody can change their own role');
@@ -257,7 +259,39 @@ export async function setRole(
   if (!(await deps.rooms.setRole(input.room, input.userId, input.role))) {
     throw new NotFoundError('that user is not a member of this room');
   }
-  return { type: 'roomMember', room: input.room, userId: input.userId, change: 'role', role: input.role };
+  const frame: RoomMemberFrame = {
+    type: 'roomMember',
+    room: input.room,
+    userId: input.userId,
+    change: 'role',
+    role: input.role,
+  };
+  // The user's open pages learn the new role now, so their controls match it without a reload.
+  const connections = await deps.connections.liveConnectionsOf(input.userId, epochSeconds());
+  await forEachConcurrently(connections, EVICT_CONCURRENCY, async ({ connectionId }) => {
+    await deps.notifier.post(connectionId, frame);
+  });
+  return frame;
+}
+
+/**
+ * listMembers: a created room's members with their roles, owners first. Who may ask is the room-access
+ * policy's answer (a private room's members; anyone not banned from a public one).
+ */
+export async function listMembers(
+  input: { identity: Identity; room: string },
+  deps: Pick<RoomAdminDeps, 'rooms'>,
+): Promise<MembersFrame> {
+  await requireRoomAccess(input.room, input.identity.userId, deps);
+  const members = (await deps.rooms.members(input.room)).sort(
+    (a, b) => RANK[b.role] - RANK[a.role] || a.since.localeCompare(b.since) || a.userId.localeCompare(b.userId),
+  );
+  return {
+    type: 'members',
+    room: input.room,
+    members: members.slice(0, MEMBER_LIST_LIMIT).map(({ userId, role, since }) => ({ userId, role, since })),
+    ...(members.length > MEMBER_LIST_LIMIT ? { truncated: true as const } : {}),
+  };
 }
 
 /** quitRoom: gives up membership on every device. The last owner must delete the room or hand it on first. */

@@ -186,6 +186,54 @@ describe('private rooms in the chat client', () => {
     expect(h.client.snapshot().roomInfo(PRIV)?.removed.size).toBe(0);
   });
 
+  it('asks for the member list on entering a created room, and after a reload once listRooms names it', async () => {
+    const h = harness();
+    await h.connect();
+    await h.receive({ type: 'roomCreated', room: PRIV, visibility: 'private', title: 'Plans', role: 'owner' });
+    expect(h.sent('listMembers')).toEqual([]);
+    await h.receive({ type: 'joined', room: PRIV, online: [] });
+    expect(h.sent('listMembers')).toEqual([{ action: 'listMembers', room: PRIV }]);
+    // Not for an open room nobody created.
+    await h.receive({ type: 'joined', room: 'random', online: [] });
+    expect(h.sent('listMembers')).toHaveLength(1);
+
+    const reloaded = harness(['general', PRIV]);
+    await reloaded.connect();
+    await reloaded.receive({ type: 'joined', room: PRIV, online: [] });
+    expect(reloaded.sent('listMembers')).toEqual([]);
+    await reloaded.receive({
+      type: 'rooms',
+      rooms: [{ room: PRIV, members: 3, visibility: 'private', role: 'member', title: 'Plans' }],
+    });
+    expect(reloaded.sent('listMembers')).toEqual([{ action: 'listMembers', room: PRIV }]);
+  });
+
+  it('takes the member list whole (offline members too), and follows a role change pushed to it', async () => {
+    const h = harness(['general', PRIV]);
+    await h.connect();
+    await h.receive({
+      type: 'rooms',
+      rooms: [{ room: PRIV, members: 1, visibility: 'private', role: 'member', title: 'Plans' }],
+    });
+    await h.receive({ type: 'roomMember', room: PRIV, userId: 'carol', change: 'kicked' });
+    await h.receive({
+      type: 'members',
+      room: PRIV,
+      members: [
+        { userId: 'bob', role: 'owner', since: '2026-12-01T00:00:00.000Z' },
+        { userId: 'alice', role: 'member', since: '2026-12-02T00:00:00.000Z' },
+        { userId: 'carol', role: 'member', since: '2026-12-03T00:00:00.000Z' },
+      ],
+    });
+    const info = h.client.snapshot().roomInfo(PRIV);
+    expect(Object.fromEntries(info?.roles ?? [])).toEqual({ bob: 'owner', alice: 'member', carol: 'member' });
+    expect(info?.removed.size).toBe(0);
+    expect(permissionsOf(info?.role ?? 'member').invite).toBe(false);
+
+    await h.receive({ type: 'roomMember', room: PRIV, userId: 'alice', change: 'role', role: 'moderator' });
+    expect(h.client.snapshot().roomInfo(PRIV)?.role).toBe('moderator');
+  });
+
   it('says so instead of sending when offline', async () => {
     const h = harness();
     expect(h.client.rooms.createPrivate('Plans')).toBe(false);

@@ -17,6 +17,7 @@ import {
   deleteRoom,
   inviteMember,
   kickMember,
+  listMembers,
   quitRoom,
   setRole,
 } from '#core/use-cases/room-admin';
@@ -262,6 +263,28 @@ describe('role rules', () => {
     ]) {
       await expect(attempt).rejects.toThrow(new NotFoundError(ROOM_NOT_FOUND));
     }
+  });
+
+  it('a role change reaches every device of the user it changes, so their controls follow it', async () => {
+    const w = world();
+    const room = await privateRoom(w, 'bob');
+    const reply = await setRole({ identity: alice, room, userId: 'bob', role: 'moderator' }, w);
+    const pushed = w.notifier.posts.filter((post) => post.frame.type === 'roomMember');
+    expect(pushed.map((post) => post.connectionId).sort()).toEqual(['b-laptop', 'b-phone']);
+    for (const post of pushed) expect(post.frame).toEqual(reply);
+    expect(reply).toMatchObject({ change: 'role', userId: 'bob', role: 'moderator' });
+  });
+
+  it('listMembers: members see everyone with roles, owners first; a non-member gets not_found', async () => {
+    const w = world();
+    const room = await privateRoom(w, 'bob', 'carol');
+    await setRole({ identity: alice, room, userId: 'carol', role: 'moderator' }, w);
+    const list = await listMembers({ identity: bob, room }, w);
+    expect(list.members.map((m) => `${m.userId}:${m.role}`)).toEqual(['alice:owner', 'carol:moderator', 'bob:member']);
+    expect(list.truncated).toBeUndefined();
+    await expect(listMembers({ identity: { userId: 'mallory', userName: 'M' }, room }, w)).rejects.toThrow(
+      new NotFoundError(ROOM_NOT_FOUND),
+    );
   });
 
   it('the last owner cannot quit; with a second owner they can, on every device', async () => {
