@@ -1,10 +1,12 @@
 import { createConnectionNotifier } from '#aws/adapters/connection-notifier';
 import { createEventPublisher } from '#aws/adapters/event-publisher';
+import { createMessageReviewer } from '#aws/adapters/message-reviewer';
 import { createObjectStorage } from '#aws/adapters/object-storage';
 import { createPresenceReader } from '#aws/adapters/presence-reader';
 import { connectionsPoster } from '#aws/clients/connections-poster';
 import { dynamoDb } from '#aws/clients/dynamodb';
 import { eventBridge } from '#aws/clients/eventbridge';
+import { lambda } from '#aws/clients/lambda';
 import { s3 } from '#aws/clients/s3';
 import {
   attachmentLimits,
@@ -13,9 +15,11 @@ import {
   eventBusName,
   managementApiEndpoint,
   messageRetentionDays,
+  moderationConfig,
   numberFromEnv,
   tables,
 } from '#aws/config';
+import { logger } from '#aws/observability';
 import { epochSeconds } from '#core/domain/time';
 import type {
   AttachmentStore,
@@ -42,6 +46,7 @@ import * as guests from '#core/use-cases/guest-identity';
 import * as membership from '#core/use-cases/membership';
 import * as changing from '#core/use-cases/message-changes';
 import * as metrics from '#core/use-cases/metrics-subscriptions';
+import type { ModerationDeps } from '#core/use-cases/moderate-message';
 import * as opening from '#core/use-cases/open-connection';
 import * as posting from '#core/use-cases/post-room-message';
 import * as history from '#core/use-cases/read-history';
@@ -78,7 +83,39 @@ const presence = () => (presenceReader ??= createPresenceReader(subscriptions())
 
 const connectionDeps = () => ({ connections: connections(), subscriptions: subscriptions(), events: events() });
 const membershipDeps = () => ({ subscriptions: subscriptions(), events: events(), presence: presence() });
-const roomMessageDeps = () => ({ messages: messages(), events: events(), retentionDays: messageRetentionDays() });
+
+/**
+ * The moderation hook (ModerationFunction), or undefined when the deployment has none: then no
+ * Lambda client is made and every message is stored as sent. Every failed review is logged with
+ * what the fail mode made of it.
+ */
+let moderationBinding: { deps: ModerationDeps | undefined } | undefined;
+const moderation = (): ModerationDeps | undefined => {
+  if (!moderationBinding) {
+    const config = moderationConfig();
+    moderationBinding = {
+      deps: config && {
+        reviewer: createMessageReviewer(lambda(), config),
+        failMode: config.failMode,
+        onReviewFailed: (error, outcome) =>
+          logger.warn('moderation review failed', {
+            reason: error.reason,
+            detail: error.message,
+            failMode: config.failMode,
+            outcome,
+          }),
+      },
+    };
+  }
+  return moderationBinding.deps;
+};
+
+const roomMessageDeps = () => ({
+  messages: messages(),
+  events: events(),
+  retentionDays: messageRetentionDays(),
+  moderation: moderation(),
+});
 
 let connectionNotifier: ConnectionNotifier | undefined;
 const notifier = () => (connectionNotifier ??= createConnectionNotifier(connectionsPoster(managementApiEndpoint())));
@@ -201,6 +238,7 @@ const changeDeps = () => ({
   direct: directPath(),
   subscriptions: subscriptions(),
   conversations: conversations(),
+  moderation: moderation(),
 });
 
 /** editMessage over the socket: small rooms and conversations are posted to directly. */

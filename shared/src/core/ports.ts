@@ -2,6 +2,7 @@ import type { Frame, OnlineUser } from '#protocol/server-frames';
 import type { AttachmentRecord } from './domain/attachment.js';
 import type { Identity } from './domain/identity.js';
 import type { ChatMessage, DeliveryStatus } from './domain/message.js';
+import type { ReviewDecision, ReviewRequest } from './domain/moderation.js';
 import type { Delivery } from './events/delivery.js';
 
 /** Ports the use cases depend on. db/src implements the stores; shared/src/aws/adapters the rest. */
@@ -264,4 +265,18 @@ export interface ObjectStorage {
   ): Promise<{ url: string; expiresAt: string }>;
   /** Server-side copy; false when the source does not exist. */
   copy(fromKey: string, toKey: string): Promise<boolean>;
+}
+
+/** The moderation hook (shared/src/aws/adapters/message-reviewer.ts invokes a Lambda function). */
+export interface MessageReviewer {
+  /** The hook's verdict; throws ReviewFailedError (domain/moderation.ts) when there is none to trust. */
+  review(request: ReviewRequest): Promise<ReviewDecision>;
+}
+
+/**
+ * A user's role in a room. The room-members store (private rooms) implements it; until it is
+ * wired, the API composition answers `undefined` for everyone.
+ */
+export interface RoomRoles {
+  roleIn(room: string, userId: string): Promise<'owner' | 'moderator' | 'member' | undefined>;
 }

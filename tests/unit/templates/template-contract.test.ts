@@ -550,6 +550,12 @@ describe('template.yaml (root)', () => {
       AttachmentMaxBytes: 10485760,
       AttachmentAllowedTypes: 'image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain',
       AttachmentQuotaBytesPerDay: 104857600,
+      ModerationFunction: '',
+      ModerationTimeoutMs: 1000,
+      ModerationFailMode: 'closed',
+      ModerationBlockedWords: '',
+      ModerationBlockedWordsAction: 'deny',
+      ModerationMaxLinks: 3,
     });
     expect(templates.root.Parameters?.LogLevel?.AllowedValues).toEqual(['DEBUG', 'INFO', 'WARN', 'ERROR']);
     expect(templates.root.Parameters?.AuthMode?.AllowedValues).toEqual(['cognito', 'none']);

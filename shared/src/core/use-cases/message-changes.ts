@@ -17,6 +17,7 @@ import type {
 } from '../ports.js';
 import { type DirectPathDeps, fanOutMessage } from './fan-out-message.js';
 import { requireJoined } from './membership.js';
+import { type ModerationDeps, moderatedText } from './moderate-message.js';
 
 export interface MessageChangeDeps {
   messages: Pick<MessageStore, 'findById'>;
@@ -29,6 +30,8 @@ export interface MessageChangeDeps {
 export interface EditDeps extends MessageChangeDeps {
   /** A direct message's conversation previews show the new text. */
   conversations: Pick<ConversationStore, 'revisePreview'>;
+  /** The moderation hook reviews an edit's new text as it does a new message's; absent: none. */
+  moderation?: ModerationDeps;
 }
 
 /** How often an edit re-reads and retries when another edit of the same message won the race. */
@@ -58,6 +61,8 @@ function assertEditable(message: ChatMessage, identity: Identity): void {
 /**
  * editMessage. Primary course:
  * 1. Only the sender edits, and never a deleted message.
+ * 1a. The moderation hook reviews the new text, once (an edit must not bypass moderation); it may
+ *     change it or refuse the edit.
  * 2. Store the new text and keep the replaced one as a version, in one transaction that holds only
  *    if nobody edited the message since it was read (else re-read and retry).
  * 3. Send `edited` to everyone who can see the message (the direct path for small rooms and
@@ -68,10 +73,26 @@ export async function editMessage(
   input: { identity: Identity; messageId: string; text: string; now?: Date },
   deps: EditDeps,
 ): Promise<AckFrame> {
+  let text: string | undefined;
   for (let attempt = 0; attempt < EDIT_ATTEMPTS; attempt++) {
     const message = await existing(deps.messages, input.messageId);
     assertEditable(message, input.identity);
-    if (message.content === input.text) {
+    if (text === undefined && message.content !== input.text) {
+      text = await moderatedText(
+        {
+          Content: input.text,
+          MessageId: message.messageId,
+          Action: 'edit',
+          Kind: message.kind === 'room' ? 'room' : 'direct',
+          ...(message.kind === 'room' ? { Room: message.room } : {}),
+          ...(message.conversationId ? { ConversationId: message.conversationId } : {}),
+          ...(message.recipientId ? { RecipientId: message.recipientId } : {}),
+          Sender: { UserId: input.identity.userId, UserName: input.identity.userName },
+        },
+        deps.moderation,
+      );
+    }
+    if (message.content === (text ?? input.text)) {
       return {
         type: 'ack',
         messageId: message.messageId,
@@ -80,7 +101,11 @@ export async function editMessage(
       };
     }
     const editedAt = (input.now ?? new Date()).toISOString();
-    const edited = await deps.changes.edit(message, { text: input.text, editedBy: input.identity.userId, editedAt });
+    const edited = await deps.changes.edit(message, {
+      text: text ?? input.text,
+      editedBy: input.identity.userId,
+      editedAt,
+    });
     if (!edited) continue;
     if (edited.conversationId && edited.recipientId) {
       await deps.conversations.revisePreview(
