@@ -31,15 +31,18 @@ import type {
   GuestIdentityStore,
   MessageChangeStore,
   MessageStore,
+  ModerationAuditStore,
   ObjectStorage,
   PresenceReader,
   ReadPositionStore,
+  RoomRoles,
   SubscriptionStore,
   TypingThrottle,
 } from '#core/ports';
 import type { InputsOf } from '#core/use-case';
 import * as attaching from '#core/use-cases/attachments';
 import * as closing from '#core/use-cases/close-connection';
+import * as deletions from '#core/use-cases/deletions';
 import * as direct from '#core/use-cases/direct-messages';
 import type { DirectPathDeps } from '#core/use-cases/fan-out-message';
 import * as guests from '#core/use-cases/guest-identity';
@@ -57,6 +60,7 @@ import { createConnectionStore } from '#db/connections-store';
 import { createConversationStore } from '#db/conversations-store';
 import { createMessageChangeStore } from '#db/message-changes-store';
 import { createMessageStore } from '#db/messages-store';
+import { createModerationAuditStore } from '#db/moderation-audit-store';
 import { createReadPositionStore } from '#db/read-positions-store';
 import { createSubscriptionStore } from '#db/subscriptions-store';
 
@@ -167,8 +171,6 @@ export const sendRoomMessage = (...args: InputsOf<typeof posting.postRoomMessage
 export const sendDirectMessage = (...args: InputsOf<typeof direct.sendDirectMessage>) =>
   direct.sendDirectMessage(...args, directDeps());
 export const markRead = (...args: InputsOf<typeof direct.markRead>) => direct.markRead(...args, conversationDeps());
-export const deleteMessage = (...args: InputsOf<typeof direct.deleteMessage>) =>
-  direct.deleteMessage(...args, conversationDeps());
 export const readConversation = (...args: InputsOf<typeof direct.readConversation>) =>
   direct.readConversation(...args, conversationDeps());
 export const joinRoom = (...args: InputsOf<typeof membership.joinRoom>) =>
@@ -285,3 +287,25 @@ export const requestUpload = (...args: InputsOf<typeof attaching.requestUpload>)
   });
 export const getAttachment = (...args: InputsOf<typeof attaching.getAttachment>) =>
   attaching.getAttachment(...args, { ...membershipReaders(), attachments: attachmentRecords(), storage: storage() });
+
+// Moderator deletes and the audit trail
+/**
+ * PLACEHOLDER until the room-members store (private rooms and roles) is merged: nobody is an owner
+ * or moderator of any room, so only senders delete and every audit trail answers 404.
+ */
+// lead: wire the room-members store
+const noRoomRolesYet: RoomRoles = { roleIn: async () => undefined };
+let auditStore: ModerationAuditStore | undefined;
+const audit = () => (auditStore ??= createModerationAuditStore(dynamoDb(), tables.messages()));
+
+/** deleteMessage: by the sender, or a room message by its room's owner or a moderator; always audited. */
+export const deleteMessage = (...args: InputsOf<typeof deletions.deleteMessage>) =>
+  deletions.deleteMessage(...args, {
+    messages: messages(),
+    conversations: conversations(),
+    audit: audit(),
+    roles: noRoomRolesYet,
+  });
+/** A room's deletions, newest first (owners and moderators only). */
+export const roomAuditTrail = (...args: InputsOf<typeof deletions.roomAuditTrail>) =>
+  deletions.roomAuditTrail(...args, { audit: audit(), roles: noRoomRolesYet });

@@ -1,5 +1,6 @@
 import type { Frame, OnlineUser } from '#protocol/server-frames';
 import type { AttachmentRecord } from './domain/attachment.js';
+import type { DeletionRecord } from './domain/audit.js';
 import type { Identity } from './domain/identity.js';
 import type { ChatMessage, DeliveryStatus } from './domain/message.js';
 import type { ReviewDecision, ReviewRequest } from './domain/moderation.js';
@@ -90,7 +91,6 @@ export interface MessageStore {
   unreadFor(room: string, readerId: string, upToSk: string, nowSeconds: number): Promise<ChatMessage[]>;
   /** Moves status forward only; returns whether it changed. */
   advanceStatus(key: { room: string; sk: string }, to: DeliveryStatus): Promise<boolean>;
-  softDelete(key: { room: string; sk: string }, byUserId: string): Promise<ChatMessage | undefined>;
 }
 
 export interface EventPublisher {
@@ -279,4 +279,21 @@ export interface MessageReviewer {
  */
 export interface RoomRoles {
   roleIn(room: string, userId: string): Promise<'owner' | 'moderator' | 'member' | undefined>;
+}
+
+/** A page of a room's audit trail, newest first. */
+export interface DeletionPage {
+  deletions: DeletionRecord[];
+  nextCursor?: string;
+}
+
+/** Deletions and their audit trail (db/src/moderation-audit-store.ts, on the Messages table). */
+export interface ModerationAuditStore {
+  /**
+   * Soft-deletes `message` (as read) and records `record`, in one transaction: both or neither.
+   * False when the message is gone, already deleted, or no longer the one read (another sender).
+   */
+  deleteWithRecord(message: ChatMessage, record: DeletionRecord): Promise<boolean>;
+  /** A room's deletions, newest first. */
+  deletions(room: string, options: { limit: number; cursor?: string }): Promise<DeletionPage>;
 }

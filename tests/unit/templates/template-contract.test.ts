@@ -281,6 +281,7 @@ describe('api/template.yaml: HTTP API', () => {
         'GET /rooms',
         'GET /rooms/{room}/messages',
         'GET /rooms/{room}/presence',
+        'GET /rooms/{room}/audit',
         'GET /rooms/{room}/unread',
         'GET /users/{userId}/messages',
         'POST /message',

@@ -201,30 +201,6 @@ export async function markRead(
   return { type: 'read', conversationId: input.conversationId, count: changed };
 }
 
-/** deleteMessage: the sender soft-deletes their own message; participants hear it through the stream. */
-export async function deleteMessage(
-  input: { identity: Identity; messageId: string },
-  deps: Pick<DirectMessageDeps, 'messages' | 'conversations'>,
-): Promise<Frame> {
-  const message = await deps.messages.findById(input.messageId);
-  if (!message) throw new NotFoundError('no such message');
-  if (message.userId !== input.identity.userId) throw new ForbiddenError('only the sender can delete a message');
-  const deleted = await deps.messages.softDelete({ room: message.room, sk: message.sk }, input.identity.userId);
-  if (!deleted) throw new NotFoundError('no such message');
-  if (message.conversationId && message.recipientId) {
-    await deps.conversations.redactPreview(
-      [message.userId, message.recipientId],
-      message.conversationId,
-      message.messageId,
-    );
-  }
-  return {
-    type: 'deleted',
-    messageId: message.messageId,
-    ...(message.conversationId ? { conversationId: message.conversationId } : { room: message.room }),
-  };
-}
-
 /** A conversation's history, newest first, for its participants only. */
 export async function readConversation(
   input: { identity: Identity; conversationId: string; limit: number; cursor?: string },
