@@ -144,6 +144,25 @@ describe('the moderation hook on sendMessage', () => {
     expect(await roomHistory(room)).toEqual(['after the edit', 'first draft']);
   });
 
+  it("reviews seed 000's POST /message as well: a denied post gets 422 with the reason and stores nothing", async () => {
+    const post = (message: string) =>
+      fetch(`${stack.urls.rest}/message`, {
+        method: 'POST',
+        headers: { 'x-user-id': 'mod-rest', 'content-type': 'application/json' },
+        body: JSON.stringify({ message }),
+      });
+    const refused = await post('spam from REST');
+    expect(refused.status).toBe(422);
+    expect(await refused.json()).toEqual({
+      error: 'message_rejected',
+      message: 'the message contains a word this chat does not allow',
+    });
+    expect((await post('fine from REST')).status).toBeLessThan(300);
+    const echo = await roomHistory('echo');
+    expect(echo).toContain('fine from REST');
+    expect(echo).not.toContain('spam from REST');
+  });
+
   it('a retried send of a stored message does not ask the hook again', async () => {
     const room = 'mod-retry';
     const alice = await join({ userId: 'mod-retry-alice', room });
