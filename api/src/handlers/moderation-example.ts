@@ -3,13 +3,23 @@ import { logger } from '#aws/observability';
 import type { ReviewRequest, ReviewResponse } from '#core/domain/moderation';
 import { createExampleReview, parseWordList } from '../moderation/example-review.js';
 
-// The template always sets all three; MAX_LINKS has no default here, so a missing one fails the cold start.
-requireEnv('MAX_LINKS');
-const review = createExampleReview({
-  blockedWords: parseWordList(process.env.BLOCKED_WORDS ?? ''),
-  blockedWordsAction: process.env.BLOCKED_WORDS_ACTION === 'mask' ? 'mask' : 'deny',
-  maxLinks: numberFromEnv('MAX_LINKS', 0),
-});
+let review: ReturnType<typeof createExampleReview> | undefined;
+
+/**
+ * The settings, read on first use like every other function's (loading the module reads nothing).
+ * The template always sets all three; MAX_LINKS has no default here, so a missing one fails loudly.
+ */
+function configuredReview(): ReturnType<typeof createExampleReview> {
+  if (!review) {
+    requireEnv('MAX_LINKS');
+    review = createExampleReview({
+      blockedWords: parseWordList(process.env.BLOCKED_WORDS ?? ''),
+      blockedWordsAction: process.env.BLOCKED_WORDS_ACTION === 'mask' ? 'mask' : 'deny',
+      maxLinks: numberFromEnv('MAX_LINKS', 0),
+    });
+  }
+  return review;
+}
 
 /**
  * The example moderation hook (ModerationFunction=example). A request that is not a review request
@@ -17,7 +27,7 @@ const review = createExampleReview({
  */
 export const handler = async (event: ReviewRequest): Promise<ReviewResponse> => {
   if (typeof event?.Content !== 'string') throw new TypeError('not a review request: Content must be a string');
-  const answer = review(event);
+  const answer = configuredReview()(event);
   if (answer.ReviewResult === 'DENY' || answer.Content !== undefined) {
     logger.info('moderated', { messageId: event.MessageId, result: answer.ReviewResult, modified: !!answer.Content });
   }
