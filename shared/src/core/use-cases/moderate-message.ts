@@ -1,5 +1,4 @@
 import { MessageRejectedError, ModerationUnavailableError } from '../domain/errors.js';
-import type { ChatMessage } from '../domain/message.js';
 import { type ModerationFailMode, ReviewFailedError, type ReviewRequest } from '../domain/moderation.js';
 import type { MessageReviewer, MessageStore } from '../ports.js';
 
@@ -49,8 +48,7 @@ export async function moderatedNewText(
 ): Promise<string> {
   if (!deps.moderation) return request.Content;
   if (clientChoseId) {
-    const stored: ChatMessage | undefined = await deps.messages.findById(request.MessageId);
-    if (stored) return request.Content;
+    if (await deps.messages.findById(request.MessageId)) return request.Content;
   }
   return moderatedText(request, deps.moderation);
 }
