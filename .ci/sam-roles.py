@@ -3,7 +3,8 @@
 Usage: python .ci/sam-roles.py TEMPLATE...
 Environment: SAM_ROLES_PARAMETERS, JSON {"<template path>": {"<parameter>": "<value>"}}: the values each
 template is translated with (SAM resolves some intrinsics, such as `Tracing: !Ref Tracing`, from them).
-Output: {"<template path>": {"<role logical id>": {"ManagedPolicyArns": [...], "Policies": [<policy document>...]}}}
+Output: {"<template path>": {"<role logical id>": {"Condition": <name or null>, "ManagedPolicyArns": [...],
+"Policies": [<policy document>...]}}}
 
 The local stack builds the same roles itself (local/iam/roles.ts); tests/unit/local/iam/sam-roles.test.ts
 compares the two. Intrinsics stay as the translator leaves them; the test resolves them. No AWS call is made:
@@ -27,6 +28,16 @@ class NoManagedPolicyLookups:
         return {}
 
 
+def document_of(policy):
+    """An inline policy's document; a conditional one (`Fn::If` in Policies) keeps its `Fn::If` for the test to resolve."""
+    if isinstance(policy, dict) and "Fn::If" in policy:
+        condition, when_true, when_false = policy["Fn::If"]
+        return {"Fn::If": [condition, document_of(when_true), document_of(when_false)]}
+    if isinstance(policy, dict) and "PolicyDocument" in policy:
+        return policy["PolicyDocument"]
+    return policy
+
+
 def roles_of(path, parameter_values):
     with open(path, encoding="utf-8") as handle:
         template = yaml_parse(handle.read())
@@ -48,8 +59,10 @@ def roles_of(path, parameter_values):
             continue
         props = resource.get("Properties", {})
         roles[logical_id] = {
+            # A conditional function's role carries its Condition; the test leaves it out when that is false.
+            "Condition": resource.get("Condition"),
             "ManagedPolicyArns": props.get("ManagedPolicyArns", []),
-            "Policies": [policy["PolicyDocument"] for policy in props.get("Policies", [])],
+            "Policies": [document_of(policy) for policy in props.get("Policies", [])],
         }
     return roles
 

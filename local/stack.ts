@@ -17,6 +17,7 @@ import type { Principal } from './iam/policy.js';
 import { buildIamModel } from './iam/roles.js';
 import { type DestinationSender, sqsDestinationSender } from './lambda/destinations.js';
 import type { LocalEndpoints, LocalTokenIssuer } from './lambda/environment.js';
+import { type LocalInvokeApi, startLocalInvokeApi } from './lambda/invoke-api.js';
 import {
   type LambdaService,
   startLambdaService,
@@ -47,6 +48,8 @@ export interface LocalStackOptions {
   sqsPort?: number;
   /** The S3 stand-in (attachments); default 0 (a free port). */
   s3Port?: number;
+  /** The Lambda Invoke API in front of the local Lambda service; default 0 (a free port). */
+  lambdaPort?: number;
   /** The clock the S3 stand-in expires presigned URLs by; default Date.now (tests move it on). */
   s3Now?: () => number;
   /**
@@ -70,7 +73,7 @@ export interface LocalStackOptions {
    * Endpoints the functions should use instead of the stand-ins' own (fault-injecting proxies in
    * tests): they replace AWS_ENDPOINT_URL_* and the template-declared MANAGEMENT_API_ENDPOINT.
    */
-  endpoints?: { dynamoDb?: string; managementApi?: string; eventBridge?: string };
+  endpoints?: { dynamoDb?: string; managementApi?: string; eventBridge?: string; lambda?: string };
   /** The local token issuer, in place of Cognito for the functions that verify tokens. */
   tokenIssuer?: LocalTokenIssuer;
   /** The functions' concurrency limit across the account (Lambda's is 1,000); default 64. */
@@ -110,6 +113,8 @@ export interface LocalStack {
   streams: StreamPollers;
   sqs: LocalSqs;
   s3: LocalS3;
+  /** The Lambda Invoke API (AWS_ENDPOINT_URL_LAMBDA): functions that invoke functions call it. */
+  lambdaApi: LocalInvokeApi;
   iam: LocalIam;
   dynamoDbFront: DynamoDbFront;
   /** The latency model the stand-ins draw from; undefined with `latency: 'none'`. */
@@ -124,6 +129,7 @@ export interface LocalStack {
     stepFunctions: string;
     sqs: string;
     s3: string;
+    lambda: string;
   };
   tableNames: Record<string, string>;
   /** The DynamoDB client a state machine's Tasks use, signed with its role (benchmarks meter it). */
@@ -270,6 +276,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       managementApi: '',
       sqs: options.sqsEndpoint ?? sqs.url,
       s3: s3.url,
+      lambda: '',
     };
     let destinationSender = options.sendToDestination;
     if (!destinationSender) {
@@ -307,6 +314,23 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     );
     const functionArnOf = (nameOrArn: string) =>
       functionArns.get(nameOrArn) ?? `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${nameOrArn}`;
+
+    // Functions that invoke functions (the moderation hook) call Lambda's Invoke API as their own role.
+    const lambdaApi = await startLocalInvokeApi({
+      host,
+      port: options.lambdaPort ?? 0,
+      functions: {
+        invoke: async (name, event, invokeOptions) => {
+          await delay('lambdaInvoke');
+          return functions.invoke(name, event, invokeOptions);
+        },
+      },
+      iam,
+      resolveFunction: (nameOrArn) => ({ arn: functionArnOf(nameOrArn), exists: functionArns.has(nameOrArn) }),
+      log,
+    });
+    closers.push(() => lambdaApi.close());
+    endpoints.lambda = options.endpoints?.lambda ?? lambdaApi.url;
 
     const roleClients: Array<{ destroy(): void }> = [];
     const machineClients = new Map<string, DynamoDBClient>();
@@ -504,6 +528,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       streams,
       sqs,
       s3,
+      lambdaApi,
       iam,
       latency,
       tableNames,
@@ -516,6 +541,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         stepFunctions: stepFunctions.url,
         sqs: sqs.url,
         s3: s3.url,
+        lambda: lambdaApi.url,
       },
       stateMachineDynamoDb: (arn) => machineClients.get(arn),
       requests: () => iam.requests(),

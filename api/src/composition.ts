@@ -1,10 +1,12 @@
 import { createConnectionNotifier } from '#aws/adapters/connection-notifier';
 import { createEventPublisher } from '#aws/adapters/event-publisher';
+import { createMessageReviewer } from '#aws/adapters/message-reviewer';
 import { createObjectStorage } from '#aws/adapters/object-storage';
 import { createPresenceReader } from '#aws/adapters/presence-reader';
 import { connectionsPoster } from '#aws/clients/connections-poster';
 import { dynamoDb } from '#aws/clients/dynamodb';
 import { eventBridge } from '#aws/clients/eventbridge';
+import { lambda } from '#aws/clients/lambda';
 import { s3 } from '#aws/clients/s3';
 import {
   attachmentLimits,
@@ -13,9 +15,11 @@ import {
   eventBusName,
   managementApiEndpoint,
   messageRetentionDays,
+  moderationConfig,
   numberFromEnv,
   tables,
 } from '#aws/config';
+import { logger } from '#aws/observability';
 import { epochSeconds } from '#core/domain/time';
 import type {
   AttachmentStore,
@@ -27,6 +31,7 @@ import type {
   GuestIdentityStore,
   MessageChangeStore,
   MessageStore,
+  ModerationAuditStore,
   ObjectStorage,
   PresenceReader,
   ReadPositionStore,
@@ -37,12 +42,14 @@ import type {
 import type { InputsOf } from '#core/use-case';
 import * as attaching from '#core/use-cases/attachments';
 import * as closing from '#core/use-cases/close-connection';
+import * as deletions from '#core/use-cases/deletions';
 import * as direct from '#core/use-cases/direct-messages';
 import type { DirectPathDeps } from '#core/use-cases/fan-out-message';
 import * as guests from '#core/use-cases/guest-identity';
 import * as membership from '#core/use-cases/membership';
 import * as changing from '#core/use-cases/message-changes';
 import * as metrics from '#core/use-cases/metrics-subscriptions';
+import type { ModerationDeps } from '#core/use-cases/moderate-message';
 import * as opening from '#core/use-cases/open-connection';
 import * as posting from '#core/use-cases/post-room-message';
 import * as history from '#core/use-cases/read-history';
@@ -54,6 +61,7 @@ import { createConnectionStore } from '#db/connections-store';
 import { createConversationStore } from '#db/conversations-store';
 import { createMessageChangeStore } from '#db/message-changes-store';
 import { createMessageStore } from '#db/messages-store';
+import { createModerationAuditStore } from '#db/moderation-audit-store';
 import { createReadPositionStore } from '#db/read-positions-store';
 import { createRoomStore } from '#db/rooms-store';
 import { createSubscriptionStore } from '#db/subscriptions-store';
@@ -89,7 +97,39 @@ const membershipDeps = () => ({
   presence: presence(),
   rooms: rooms(),
 });
-const roomMessageDeps = () => ({ messages: messages(), events: events(), retentionDays: messageRetentionDays() });
+
+/**
+ * The moderation hook (ModerationFunction), or undefined when the deployment has none: then no
+ * Lambda client is made and every message is stored as sent. Every failed review is logged with
+ * what the fail mode made of it.
+ */
+let moderationBinding: { deps: ModerationDeps | undefined } | undefined;
+const moderation = (): ModerationDeps | undefined => {
+  if (!moderationBinding) {
+    const config = moderationConfig();
+    moderationBinding = {
+      deps: config && {
+        reviewer: createMessageReviewer(lambda(), config),
+        failMode: config.failMode,
+        onReviewFailed: (error, outcome) =>
+          logger.warn('moderation review failed', {
+            reason: error.reason,
+            detail: error.message,
+            failMode: config.failMode,
+            outcome,
+          }),
+      },
+    };
+  }
+  return moderationBinding.deps;
+};
+
+const roomMessageDeps = () => ({
+  messages: messages(),
+  events: events(),
+  retentionDays: messageRetentionDays(),
+  moderation: moderation(),
+});
 
 let connectionNotifier: ConnectionNotifier | undefined;
 const notifier = () => (connectionNotifier ??= createConnectionNotifier(connectionsPoster(managementApiEndpoint())));
@@ -141,8 +181,6 @@ export const sendRoomMessage = (...args: InputsOf<typeof posting.sendRoomMessage
 export const sendDirectMessage = (...args: InputsOf<typeof direct.sendDirectMessage>) =>
   direct.sendDirectMessage(...args, directDeps());
 export const markRead = (...args: InputsOf<typeof direct.markRead>) => direct.markRead(...args, conversationDeps());
-export const deleteMessage = (...args: InputsOf<typeof direct.deleteMessage>) =>
-  direct.deleteMessage(...args, conversationDeps());
 export const readConversation = (...args: InputsOf<typeof direct.readConversation>) =>
   direct.readConversation(...args, conversationDeps());
 export const joinRoom = (...args: InputsOf<typeof membership.joinRoom>) =>
@@ -221,6 +259,7 @@ const changeDeps = () => ({
   subscriptions: subscriptions(),
   conversations: conversations(),
   rooms: rooms(),
+  moderation: moderation(),
 });
 
 /** editMessage over the socket: small rooms and conversations are posted to directly. */
@@ -296,3 +335,19 @@ export const quitRoom = (...args: InputsOf<typeof administering.quitRoom>) =>
   administering.quitRoom(...args, roomAdminDeps());
 export const deleteRoom = (...args: InputsOf<typeof administering.deleteRoom>) =>
   administering.deleteRoom(...args, roomAdminDeps());
+
+// Moderator deletes and the audit trail
+let auditStore: ModerationAuditStore | undefined;
+const audit = () => (auditStore ??= createModerationAuditStore(dynamoDb(), tables.messages()));
+
+/** deleteMessage: by the sender, or a room message by its room's owner or a moderator; always audited. */
+export const deleteMessage = (...args: InputsOf<typeof deletions.deleteMessage>) =>
+  deletions.deleteMessage(...args, {
+    messages: messages(),
+    conversations: conversations(),
+    audit: audit(),
+    roles: rooms(),
+  });
+/** A room's deletions, newest first (owners and moderators only). */
+export const roomAuditTrail = (...args: InputsOf<typeof deletions.roomAuditTrail>) =>
+  deletions.roomAuditTrail(...args, { audit: audit(), roles: rooms() });

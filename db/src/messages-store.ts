@@ -396,24 +396,5 @@ export function createMessageStore(client: DynamoDBDocumentClient, tableName: st
         throw error;
       }
     },
-
-    async softDelete(key, byUserId) {
-      try {
-        const { Attributes } = await client.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: key,
-            UpdateExpression: 'SET isDeleted = :true, message = :empty REMOVE replyToContent, pendingFor',
-            ConditionExpression: 'attribute_exists(sk) AND user_id = :user',
-            ExpressionAttributeValues: { ':true': true, ':empty': '', ':user': byUserId },
-            ReturnValues: 'ALL_NEW',
-          }),
-        );
-        return Attributes ? messageFromItem(Attributes) : undefined;
-      } catch (error) {
-        if ((error as Error).name === 'ConditionalCheckFailedException') return undefined;
-        throw error;
-      }
-    },
   };
 }

@@ -12,6 +12,8 @@ export interface LocalEndpoints {
   sqs?: string;
   /** The local S3 (path-style: its endpoint is an IP address, so the SDK puts the bucket in the path). */
   s3?: string;
+  /** The Lambda Invoke API (the moderation hook's calls). */
+  lambda?: string;
 }
 
 /** The local token issuer that stands in for Cognito, for functions that verify tokens. */
@@ -87,6 +89,7 @@ export function functionEnvironment(fn: LocalFunction, inputs: EnvironmentInputs
     AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI: endpoints.managementApi,
     ...(endpoints.sqs ? { AWS_ENDPOINT_URL_SQS: endpoints.sqs } : {}),
     ...(endpoints.s3 ? { AWS_ENDPOINT_URL_S3: endpoints.s3 } : {}),
+    ...(endpoints.lambda ? { AWS_ENDPOINT_URL_LAMBDA: endpoints.lambda } : {}),
   });
   // Lambda runs nodejs22.x; on an older local Node the SDK warns about the Node version once per
   // environment, which Lambda's runtime never would. This keeps that noise out of the stack's log.

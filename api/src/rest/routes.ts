@@ -11,11 +11,12 @@ import type {
   ConversationHistoryPage,
   ConversationsBody,
   MessageVersionsBody,
+  RoomAuditBody,
   RoomHistoryPage,
   RoomPresenceBody,
   RoomUnreadBody,
 } from '#protocol/http-bodies';
-import { directMessageFrame, roomMessageFrame } from '#protocol/server-frames';
+import { deletionRecordData, directMessageFrame, roomMessageFrame } from '#protocol/server-frames';
 import {
   getAttachment,
   listConversations,
@@ -26,6 +27,7 @@ import {
   readPositionIn,
   readRoomHistory,
   readUserHistory,
+  roomAuditTrail,
   roomPresence,
   roomUnread,
   withMyReactions,
@@ -94,6 +96,19 @@ export const routes: Record<string, RouteHandler> = {
     const body = historyBody(page);
     const messages = await withMyReactions(userId, room, body.messages);
     return json(200, { room, ...body, messages } satisfies RoomHistoryPage);
+  },
+
+  /** The auditTrail frame's twin: the room's deletions, newest first, for its owner and moderators. */
+  'GET /rooms/{room}/audit': async (event) => {
+    const identity = callerOf(event);
+    const { room } = parseParams(roomPathSchema, event.pathParameters);
+    const { limit, before } = parseParams(pageQuerySchema, event.queryStringParameters);
+    const page = await roomAuditTrail({ identity, room, limit, cursor: before });
+    return json(200, {
+      room,
+      deletions: page.deletions.map(deletionRecordData),
+      ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
+    } satisfies RoomAuditBody);
   },
 
   'GET /rooms/{room}/presence': async (event) => {

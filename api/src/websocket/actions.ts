@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { directPartition } from '#core/domain/message';
 import {
+  auditTrailSchema,
   banMemberSchema,
   conversationHistorySchema,
   createRoomSchema,
@@ -24,7 +25,7 @@ import {
   topicActionSchema,
   typingSchema,
 } from '#protocol/client-frames';
-import { directMessageFrame } from '#protocol/server-frames';
+import { type AuditFrame, deletionRecordData, directMessageFrame } from '#protocol/server-frames';
 import {
   banMember,
   catchUp,
@@ -45,6 +46,7 @@ import {
   quitRoom,
   readConversation,
   requestUpload,
+  roomAuditTrail,
   sendDirectMessage,
   sendRoomMessage,
   sendTyping,
@@ -171,6 +173,18 @@ export const actions: ActionTable = {
   deleteMessage: route({
     schema: deleteMessageSchema,
     handle: (input, { identity }) => deleteMessage({ identity, messageId: input.messageId }),
+  }),
+  auditTrail: route({
+    schema: auditTrailSchema,
+    handle: async (input, { identity }): Promise<AuditFrame> => {
+      const page = await roomAuditTrail({ identity, room: input.room, limit: input.limit ?? 50, cursor: input.before });
+      return {
+        type: 'audit',
+        room: input.room,
+        deletions: page.deletions.map(deletionRecordData),
+        ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
+      };
+    },
   }),
   conversationHistory: route({
     schema: conversationHistorySchema,

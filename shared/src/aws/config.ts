@@ -1,4 +1,5 @@
 import type { AttachmentLimits } from '#core/domain/attachment';
+import type { ModerationFailMode } from '#core/domain/moderation';
 
 /** Thrown at cold start when a function is deployed without a setting it needs. */
 export class MissingConfigError extends Error {
@@ -56,4 +57,17 @@ export function attachmentLimits(): AttachmentLimits {
       .filter(Boolean),
     quotaBytesPerDay: numberFromEnv('ATTACHMENT_QUOTA_BYTES_PER_DAY', 100 * 1024 * 1024),
   };
+}
+
+/** The moderation hook's settings; undefined when the deployment has none (ModerationFunction empty). */
+export function moderationConfig():
+  | { functionName: string; timeoutMs: number; failMode: ModerationFailMode }
+  | undefined {
+  const functionName = process.env.MODERATION_FUNCTION;
+  if (!functionName) return undefined;
+  const failMode = process.env.MODERATION_FAIL_MODE ?? 'closed';
+  if (failMode !== 'open' && failMode !== 'closed') {
+    throw new MissingConfigError(`Environment variable MODERATION_FAIL_MODE must be open or closed: ${failMode}`);
+  }
+  return { functionName, timeoutMs: numberFromEnv('MODERATION_TIMEOUT_MS', 1000), failMode };
 }

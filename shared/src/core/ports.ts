@@ -1,7 +1,9 @@
 import type { Frame, OnlineUser } from '#protocol/server-frames';
 import type { AttachmentRecord } from './domain/attachment.js';
+import type { DeletionRecord } from './domain/audit.js';
 import type { Identity } from './domain/identity.js';
 import type { ChatMessage, DeliveryStatus } from './domain/message.js';
+import type { ReviewDecision, ReviewRequest } from './domain/moderation.js';
 import type { RoomRole, RoomVisibility } from './domain/room.js';
 import type { Delivery } from './events/delivery.js';
 
@@ -92,7 +94,6 @@ export interface MessageStore {
   unreadFor(room: string, readerId: string, upToSk: string, nowSeconds: number): Promise<ChatMessage[]>;
   /** Moves status forward only; returns whether it changed. */
   advanceStatus(key: { room: string; sk: string }, to: DeliveryStatus): Promise<boolean>;
-  softDelete(key: { room: string; sk: string }, byUserId: string): Promise<ChatMessage | undefined>;
 }
 
 export interface EventPublisher {
@@ -300,7 +301,13 @@ export interface RoomBan {
   expiresAt?: number;
 }
 
-/** The one question another module (moderator deletes) asks about rooms. */
+/** The moderation hook (shared/src/aws/adapters/message-reviewer.ts invokes a Lambda function). */
+export interface MessageReviewer {
+  /** The hook's verdict; throws ReviewFailedError (domain/moderation.ts) when there is none to trust. */
+  review(request: ReviewRequest): Promise<ReviewDecision>;
+}
+
+/** A user's role in a room: the rooms store answers it; moderator deletes ask it. */
 export interface RoomRoles {
   roleIn(room: string, userId: string): Promise<'owner' | 'moderator' | 'member' | undefined>;
 }
@@ -335,4 +342,21 @@ export interface RoomStore extends RoomRoles {
   remove(room: string): Promise<RoomMember[]>;
   /** The rooms a user is a member of (the member index). */
   roomsOf(userId: string): Promise<RoomMember[]>;
+}
+
+/** A page of a room's audit trail, newest first. */
+export interface DeletionPage {
+  deletions: DeletionRecord[];
+  nextCursor?: string;
+}
+
+/** Deletions and their audit trail (db/src/moderation-audit-store.ts, on the Messages table). */
+export interface ModerationAuditStore {
+  /**
+   * Soft-deletes `message` (as read) and records `record`, in one transaction: both or neither.
+   * False when the message is gone, already deleted, or no longer the one read (another sender).
+   */
+  deleteWithRecord(message: ChatMessage, record: DeletionRecord): Promise<boolean>;
+  /** A room's deletions, newest first. */
+  deletions(room: string, options: { limit: number; cursor?: string }): Promise<DeletionPage>;
 }

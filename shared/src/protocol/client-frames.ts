@@ -113,6 +113,15 @@ export const markReadSchema = z
 
 export const deleteMessageSchema = z.object({ action: z.literal('deleteMessage'), messageId: messageIdSchema });
 
+/** A room's deletions, newest first (its owner and moderators only): the GET /rooms/{room}/audit twin. */
+export const auditTrailSchema = z.object({
+  action: z.literal('auditTrail'),
+  room: roomNameSchema,
+  limit: z.number().int().min(1).max(100).optional(),
+  /** The previous `audit` frame's `nextCursor`. */
+  before: z.string().max(2048).optional(),
+});
+
 /** A direct conversation's recent history over the socket (the REST route's twin). */
 export const conversationHistorySchema = z.object({
   action: z.literal('conversationHistory'),
@@ -241,6 +250,7 @@ export type ResumeFrame = z.infer<typeof resumeSchema>;
 export type TopicActionFrame = z.infer<typeof topicActionSchema>;
 export type MarkReadFrame = z.infer<typeof markReadSchema>;
 export type DeleteMessageFrame = z.infer<typeof deleteMessageSchema>;
+export type AuditTrailFrame = z.infer<typeof auditTrailSchema>;
 export type ConversationHistoryFrame = z.infer<typeof conversationHistorySchema>;
 export type TypingActionFrame = z.infer<typeof typingSchema>;
 export type MarkRoomReadFrame = z.infer<typeof markRoomReadSchema>;

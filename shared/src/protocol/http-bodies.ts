@@ -1,5 +1,5 @@
 import type { ConversationSummary } from '#core/ports';
-import type { DirectMessage, OnlineUser, RoomMessageFrame } from './server-frames.js';
+import type { DeletionRecordData, DirectMessage, OnlineUser, RoomMessageFrame } from './server-frames.js';
 
 // The HTTP API's read responses, as api/src/rest/routes.ts builds them (`satisfies` there) and the
 // browser reads them. Types only: the messages inside are the frames' own shapes.
@@ -54,4 +54,11 @@ export interface MessageVersionsBody {
   room?: string;
   conversationId?: string;
   versions: MessageVersion[];
+}
+
+/** GET /rooms/{room}/audit: the room's deletions, newest first (owners and moderators only). */
+export interface RoomAuditBody {
+  room: string;
+  deletions: DeletionRecordData[];
+  nextCursor?: string;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { DeletionRecord } from '#core/domain/audit';
 import type { ChatMessage } from '#core/domain/message';
 
 /** A file on a message: what a client shows before it asks for the file itself. */
@@ -221,6 +222,24 @@ export const deletedFrameSchema = z.object({
   data: z.object({ messageId: z.string(), conversationId: z.string().optional(), room: z.string().optional() }),
 });
 
+/** One deletion in a room's audit trail: who deleted whose message, when, and in which role. */
+export const deletionRecordSchema = z.object({
+  messageId: z.string(),
+  senderId: z.string(),
+  deletedBy: z.string(),
+  deletedByName: z.string(),
+  role: z.enum(['sender', 'owner', 'moderator']),
+  deletedAt: z.string(),
+});
+
+/** auditTrail's answer; `nextCursor` is the next page's `before`. */
+export const auditFrameSchema = z.object({
+  type: z.literal('audit'),
+  room: z.string(),
+  deletions: z.array(deletionRecordSchema),
+  nextCursor: z.string().optional(),
+});
+
 export const readFrameSchema = z.object({ type: z.literal('read'), conversationId: z.string(), count: z.number() });
 
 export const metricsUpdateFrameSchema = z.object({
@@ -290,6 +309,8 @@ export type LeftFrame = z.infer<typeof leftFrameSchema>;
 export type StatusFrame = z.infer<typeof statusFrameSchema>;
 export type DeletedFrame = z.infer<typeof deletedFrameSchema>;
 export type ReadFrame = z.infer<typeof readFrameSchema>;
+export type AuditFrame = z.infer<typeof auditFrameSchema>;
+export type DeletionRecordData = z.infer<typeof deletionRecordSchema>;
 export type MetricsUpdateFrame = z.infer<typeof metricsUpdateFrameSchema>;
 export type TypingFrame = z.infer<typeof typingFrameSchema>;
 export type RoomReadFrame = z.infer<typeof roomReadFrameSchema>;
@@ -341,6 +362,7 @@ export type ServerFrame =
   | HistoryFrame
   | StatusFrame
   | DeletedFrame
+  | AuditFrame
   | ReadFrame
   | MetricsUpdateFrame
   | TypingFrame
@@ -428,5 +450,17 @@ export function editedFrame(message: ChatMessage): EditedFrame {
     message: message.content,
     editedAt: message.editedAt ?? message.timestamp,
     editedBy: message.editedBy ?? message.userId,
+  };
+}
+
+/** A deletion as the audit frame and GET /rooms/{room}/audit show it (the room is the page's). */
+export function deletionRecordData(record: DeletionRecord): DeletionRecordData {
+  return {
+    messageId: record.messageId,
+    senderId: record.senderId,
+    deletedBy: record.deletedBy,
+    deletedByName: record.deletedByName,
+    role: record.role,
+    deletedAt: record.deletedAt,
   };
 }

@@ -30,6 +30,7 @@ describe('function bundles', () => {
       'DisconnectFunction',
       'MessagesStreamFunction',
       'MetricsStreamFunction',
+      'ModerationExampleFunction',
       'PostToConnectionsFunction',
       'RestApiFunction',
       'SessionStartFunction',
@@ -44,14 +45,22 @@ describe('function bundles', () => {
       expect(sdkClientsIn(api), api).toEqual(['client-dynamodb', 'client-eventbridge']);
     }
     // GET /attachments/{id} presigns downloads.
-    expect(sdkClientsIn('RestApiFunction')).toEqual(['client-dynamodb', 'client-eventbridge', 'client-s3']);
+    // POST /message asks the moderation hook (a Lambda Invoke); the example hook itself calls nothing.
+    expect(sdkClientsIn('RestApiFunction')).toEqual([
+      'client-dynamodb',
+      'client-eventbridge',
+      'client-lambda',
+      'client-s3',
+    ]);
+    expect(sdkClientsIn('ModerationExampleFunction')).toEqual([]);
     expect(sdkClientsIn('MessagesStreamFunction')).toEqual(['client-dynamodb', 'client-eventbridge']);
     // WebSocketActionsFunction posts small rooms' messages itself (sendMessage's direct path).
-    // ...and presigns attachment uploads and downloads, and copies attached files.
+    // ...and presigns attachment uploads and downloads, and copies attached files, and asks the moderation hook.
     expect(sdkClientsIn('WebSocketActionsFunction')).toEqual([
       'client-apigatewaymanagementapi',
       'client-dynamodb',
       'client-eventbridge',
+      'client-lambda',
       'client-s3',
     ]);
     for (const poster of ['PostToConnectionsFunction', 'SessionStartFunction', 'MetricsStreamFunction']) {

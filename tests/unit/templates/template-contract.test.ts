@@ -293,6 +293,7 @@ describe('api/template.yaml: HTTP API', () => {
         'GET /rooms',
         'GET /rooms/{room}/messages',
         'GET /rooms/{room}/presence',
+        'GET /rooms/{room}/audit',
         'GET /rooms/{room}/unread',
         'GET /users/{userId}/messages',
         'POST /message',
@@ -562,6 +563,12 @@ describe('template.yaml (root)', () => {
       AttachmentMaxBytes: 10485760,
       AttachmentAllowedTypes: 'image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain',
       AttachmentQuotaBytesPerDay: 104857600,
+      ModerationFunction: '',
+      ModerationTimeoutMs: 1000,
+      ModerationFailMode: 'closed',
+      ModerationBlockedWords: '',
+      ModerationBlockedWordsAction: 'deny',
+      ModerationMaxLinks: 3,
     });
     expect(templates.root.Parameters?.LogLevel?.AllowedValues).toEqual(['DEBUG', 'INFO', 'WARN', 'ERROR']);
     expect(templates.root.Parameters?.AuthMode?.AllowedValues).toEqual(['cognito', 'none']);
@@ -738,8 +745,9 @@ describe('IAM: every function and the state machine get exactly the calls their 
         // GET /attachments/{attachmentId}: the record, then a presigned GET of the attached copy.
         Attachments: ddb('GetItem'),
         'AttachmentsBucket/attachments/*': ['s3:GetObject'],
-        // The room-access check on every room route; GET /rooms: the caller's memberships.
-        Rooms: ddb('BatchGetItem'),
+        // The room-access check on every room route; GET /rooms: the caller's memberships;
+        // GET /rooms/{room}/audit: the caller's role.
+        Rooms: ddb('BatchGetItem', 'GetItem'),
         'Rooms/index/member-index': ddb('Query'),
       },
     ],

@@ -55,6 +55,7 @@ describe('stack hygiene', () => {
       'api/AuthorizerFunction',
       'api/ConnectFunction',
       'api/DisconnectFunction',
+      'api/ModerationExampleFunction',
       'api/RestApiFunction',
       'api/WebSocketActionsFunction',
       'workflows/MessagesStreamFunction',

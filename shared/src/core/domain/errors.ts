@@ -101,3 +101,17 @@ export class NotUploadedError extends DomainError {
   readonly code = 'not_uploaded';
   readonly httpStatus = 409;
 }
+
+/** The moderation hook refused the message; `message` is the hook's reason, shown to the sender. */
+export class MessageRejectedError extends DomainError {
+  override name = 'MessageRejectedError';
+  readonly code = 'message_rejected';
+  readonly httpStatus = 422;
+}
+
+/** The moderation hook failed (error, timeout, bad answer) and the fail mode is `closed`. */
+export class ModerationUnavailableError extends DomainError {
+  override name = 'ModerationUnavailableError';
+  readonly code = 'moderation_unavailable';
+  readonly httpStatus = 503;
+}

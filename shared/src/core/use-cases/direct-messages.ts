@@ -8,6 +8,7 @@ import { messagePosted } from '../events/message-posted.js';
 import type { ConversationStore, DistributionPublisher, HistoryPage, MessageStore } from '../ports.js';
 import { type AttachmentDeps, attachToMessage } from './attachments.js';
 import { type DirectPathDeps, fanOutMessage } from './fan-out-message.js';
+import { type ModerationDeps, moderatedNewText } from './moderate-message.js';
 import { requireAttachmentDeps } from './post-room-message.js';
 
 /** Reply quotes are previews, not copies. */
@@ -22,6 +23,8 @@ export interface DirectMessageDeps {
   retentionDays: number;
   /** Needed only by a message with attachments. */
   attachments?: Pick<AttachmentDeps, 'attachments' | 'storage'>;
+  /** The moderation hook; absent: none is configured. */
+  moderation?: ModerationDeps;
 }
 
 export interface SendDirectMessageInput {
@@ -71,9 +74,11 @@ async function replyReference(
 /**
  * sendMessage with a recipientId (seed 004). Primary course:
  * 1. Refuse a body that claims another sender, or a message to oneself.
- * 2. Find or create the pair's one conversation; only its participants may use it.
- * 3. Store the message as `sent` and pending for the recipient (once per messageId).
- * 4. Fan it out to every connection of the recipient (marking it delivered when one receives it)
+ * 2. Let the moderation hook allow, change or refuse the text (moderate-message.ts) before
+ *    anything is stored, even a new conversation.
+ * 3. Find or create the pair's one conversation; only its participants may use it.
+ * 4. Store the message as `sent` and pending for the recipient (once per messageId).
+ * 5. Fan it out to every connection of the recipient (marking it delivered when one receives it)
  *    and of the sender (their other devices), posted from here or through the state machine
  *    (fanOutMessage), then acknowledge.
  * An offline recipient gets it from the pending index at their next connect.
@@ -88,6 +93,20 @@ export async function sendDirectMessage(input: SendDirectMessageInput, deps: Dir
       { path: 'recipientId', message: 'is the sender' },
     ]);
   }
+  const messageId = input.messageId ?? newMessageId();
+  const content = await moderatedNewText(
+    {
+      Content: input.content,
+      MessageId: messageId,
+      Action: 'send',
+      Kind: 'direct',
+      ...(input.conversationId ? { ConversationId: input.conversationId } : {}),
+      RecipientId: input.recipientId,
+      Sender: { UserId: sender.userId, UserName: sender.userName },
+    },
+    input.messageId !== undefined,
+    deps,
+  );
   const conversationId = await deps.conversations.resolve(
     sender,
     { userId: input.recipientId, userName: input.recipientId },
@@ -97,7 +116,6 @@ export async function sendDirectMessage(input: SendDirectMessageInput, deps: Dir
 
   const now = input.now ?? new Date();
   const timestamp = now.toISOString();
-  const messageId = input.messageId ?? newMessageId();
   const expiresAt = retentionExpiry(now.getTime(), deps.retentionDays);
   const attachments = input.attachmentIds?.length
     ? await attachToMessage(
@@ -117,7 +135,7 @@ export async function sendDirectMessage(input: SendDirectMessageInput, deps: Dir
     messageId,
     userId: sender.userId,
     userName: sender.userName,
-    content: input.content,
+    content,
     timestamp,
     kind: 'direct',
     conversationId,
@@ -181,30 +199,6 @@ export async function markRead(
   }
   await deps.conversations.markRead(readerId, input.conversationId, changed);
   return { type: 'read', conversationId: input.conversationId, count: changed };
-}
-
-/** deleteMessage: the sender soft-deletes their own message; participants hear it through the stream. */
-export async function deleteMessage(
-  input: { identity: Identity; messageId: string },
-  deps: Pick<DirectMessageDeps, 'messages' | 'conversations'>,
-): Promise<Frame> {
-  const message = await deps.messages.findById(input.messageId);
-  if (!message) throw new NotFoundError('no such message');
-  if (message.userId !== input.identity.userId) throw new ForbiddenError('only the sender can delete a message');
-  const deleted = await deps.messages.softDelete({ room: message.room, sk: message.sk }, input.identity.userId);
-  if (!deleted) throw new NotFoundError('no such message');
-  if (message.conversationId && message.recipientId) {
-    await deps.conversations.redactPreview(
-      [message.userId, message.recipientId],
-      message.conversationId,
-      message.messageId,
-    );
-  }
-  return {
-    type: 'deleted',
-    messageId: message.messageId,
-    ...(message.conversationId ? { conversationId: message.conversationId } : { room: message.room }),
-  };
 }
 
 /** A conversation's history, newest first, for its participants only. */

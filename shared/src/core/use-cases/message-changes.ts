@@ -11,6 +11,7 @@ import { messageStatusChanged } from '../events/message-status-changed.js';
 import type { ConversationStore, DistributionPublisher, MessageChangeStore, MessageStore } from '../ports.js';
 import { type DirectPathDeps, fanOutMessage } from './fan-out-message.js';
 import { type JoinedCheckDeps, type RoomAccessDeps, requireJoined, requireRoomAccess } from './membership.js';
+import { type ModerationDeps, moderatedText } from './moderate-message.js';
 
 export interface MessageChangeDeps {
   messages: Pick<MessageStore, 'findById'>;
@@ -23,6 +24,8 @@ export interface MessageChangeDeps {
 export interface EditDeps extends MessageChangeDeps, RoomAccessDeps {
   /** A direct message's conversation previews show the new text. */
   conversations: Pick<ConversationStore, 'revisePreview'>;
+  /** The moderation hook reviews an edit's new text as it does a new message's; absent: none. */
+  moderation?: ModerationDeps;
 }
 
 /** How often an edit re-reads and retries when another edit of the same message won the race. */
@@ -65,6 +68,8 @@ function assertEditable(message: ChatMessage, identity: Identity): void {
 /**
  * editMessage. Primary course:
  * 1. Only the sender edits, and never a deleted message.
+ * 1a. The moderation hook reviews the new text, once (an edit must not bypass moderation); it may
+ *     change it or refuse the edit.
  * 2. Store the new text and keep the replaced one as a version, in one transaction that holds only
  *    if nobody edited the message since it was read (else re-read and retry).
  * 3. Send `edited` to everyone who can see the message (the direct path for small rooms and
@@ -75,12 +80,28 @@ export async function editMessage(
   input: { identity: Identity; messageId: string; text: string; now?: Date },
   deps: EditDeps,
 ): Promise<AckFrame> {
+  let text: string | undefined;
   for (let attempt = 0; attempt < EDIT_ATTEMPTS; attempt++) {
     const message = await existing(deps.messages, input.messageId);
     // A sender removed from a room (kicked, banned, or it was deleted) can no longer change what they said there.
     await requireMessageAccess(message, input.identity.userId, deps);
     assertEditable(message, input.identity);
-    if (message.content === input.text) {
+    if (text === undefined && message.content !== input.text) {
+      text = await moderatedText(
+        {
+          Content: input.text,
+          MessageId: message.messageId,
+          Action: 'edit',
+          Kind: message.kind === 'room' ? 'room' : 'direct',
+          ...(message.kind === 'room' ? { Room: message.room } : {}),
+          ...(message.conversationId ? { ConversationId: message.conversationId } : {}),
+          ...(message.recipientId ? { RecipientId: message.recipientId } : {}),
+          Sender: { UserId: input.identity.userId, UserName: input.identity.userName },
+        },
+        deps.moderation,
+      );
+    }
+    if (message.content === (text ?? input.text)) {
       return {
         type: 'ack',
         messageId: message.messageId,
@@ -89,7 +110,11 @@ export async function editMessage(
       };
     }
     const editedAt = (input.now ?? new Date()).toISOString();
-    const edited = await deps.changes.edit(message, { text: input.text, editedBy: input.identity.userId, editedAt });
+    const edited = await deps.changes.edit(message, {
+      text: text ?? input.text,
+      editedBy: input.identity.userId,
+      editedAt,
+    });
     if (!edited) continue;
     if (edited.conversationId && edited.recipientId) {
       await deps.conversations.revisePreview(

@@ -9,6 +9,7 @@ import type { DistributionPublisher, MessageStore } from '../ports.js';
 import { type AttachmentDeps, attachToMessage } from './attachments.js';
 import { type DirectPathDeps, fanOutMessage } from './fan-out-message.js';
 import { type RoomAccessDeps, requireRoomAccess } from './membership.js';
+import { type ModerationDeps, moderatedNewText } from './moderate-message.js';
 
 export interface PostRoomMessageInput {
   identity: Identity;
@@ -31,13 +32,17 @@ export interface PostRoomMessageDeps {
   retentionDays: number;
   /** Needed only by a message with attachments. */
   attachments?: Pick<AttachmentDeps, 'attachments' | 'storage'>;
+  /** The moderation hook; absent: none is configured. */
+  moderation?: ModerationDeps;
 }
 
 /**
  * sendMessage to a room. Primary course:
  * 1. Refuse a body that claims another identity.
- * 2. Store the message once per messageId (a retry finds the original).
- * 3. Deliver it to every live connection in the room (fanOutMessage: posted from here when the
+ * 2. Let the moderation hook allow, change or refuse the text (moderate-message.ts); a refusal
+ *    stores nothing.
+ * 3. Store the message once per messageId (a retry finds the original).
+ * 4. Deliver it to every live connection in the room (fanOutMessage: posted from here when the
  *    room is small, else published for the state machine), then acknowledge.
  * A retried send delivers again through the state machine, so a delivery cut short after the write
  * is not lost; clients drop the repeat by messageId.
@@ -50,6 +55,18 @@ export async function postRoomMessage(input: PostRoomMessageInput, deps: PostRoo
   const timestamp = now.toISOString();
   const messageId = input.messageId ?? newMessageId();
   const expiresAt = retentionExpiry(now.getTime(), deps.retentionDays);
+  const content = await moderatedNewText(
+    {
+      Content: input.content,
+      MessageId: messageId,
+      Action: 'send',
+      Kind: 'room',
+      Room: input.room,
+      Sender: { UserId: input.identity.userId, UserName: input.identity.userName },
+    },
+    input.messageId !== undefined,
+    deps,
+  );
   const attachments = input.attachmentIds?.length
     ? await attachToMessage(
         { identity: input.identity, place: input.room, attachmentIds: input.attachmentIds, messageId, expiresAt },
@@ -62,7 +79,7 @@ export async function postRoomMessage(input: PostRoomMessageInput, deps: PostRoo
     messageId,
     userId: input.identity.userId,
     userName: input.identity.userName,
-    content: input.content,
+    content,
     timestamp,
     kind: 'room',
     ...(attachments ? { attachments } : {}),

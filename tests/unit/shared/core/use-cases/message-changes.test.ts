@@ -225,3 +225,51 @@ describe('isEmoji', () => {
     expect(isEmoji(text)).toBe(false);
   });
 });
+
+describe('editMessage with a moderation hook', () => {
+  const hook = (
+    answer: (text: string) => { result: 'allow'; content: string } | { result: 'deny'; reason: string },
+  ) => {
+    const seen: string[] = [];
+    return {
+      seen,
+      moderation: {
+        failMode: 'closed' as const,
+        reviewer: {
+          review: async (request: { Content: string; Action: string; Kind: string }) => {
+            seen.push(`${request.Action} ${request.Kind}: ${request.Content}`);
+            return answer(request.Content);
+          },
+        },
+      },
+    };
+  };
+
+  it('stores and sends the text the hook returns, and shows it in a DM preview', async () => {
+    const w = world(directMessage);
+    const h = hook((text) => ({ result: 'allow', content: text.toUpperCase() }));
+    await editMessage({ identity: alice, messageId: 'd-1', text: 'hello' }, { ...w.deps, moderation: h.moderation });
+    expect(h.seen).toEqual(['edit direct: hello']);
+    expect(w.current().content).toBe('HELLO');
+    expect(w.previews).toEqual(['alice+bob c-1 d-1: HELLO']);
+  });
+
+  it('refuses a denied edit, storing and sending nothing', async () => {
+    const w = world(roomMessage);
+    const h = hook(() => ({ result: 'deny', reason: 'not that' }));
+    await expect(
+      editMessage({ identity: alice, messageId: 'm-1', text: 'bad' }, { ...w.deps, moderation: h.moderation }),
+    ).rejects.toThrow('not that');
+    expect(w.versions).toEqual([]);
+    expect(w.events.deliveries).toEqual([]);
+  });
+
+  it('asks once even when a racing edit makes it retry, and not at all for the same text', async () => {
+    const w = world(roomMessage, { racing: 1 });
+    const h = hook((text) => ({ result: 'allow', content: text }));
+    await editMessage({ identity: alice, messageId: 'm-1', text: 'hello' }, { ...w.deps, moderation: h.moderation });
+    await editMessage({ identity: alice, messageId: 'm-1', text: 'hello' }, { ...w.deps, moderation: h.moderation });
+    expect(h.seen).toEqual(['edit room: hello']);
+    expect(w.versions).toHaveLength(1);
+  });
+});
