@@ -41,8 +41,12 @@ export interface StreamPollerOptions {
   dynamoDbEndpoint: string;
   region: string;
   mappings: LocalStreamMapping[];
-  /** Invokes a function synchronously and resolves with its response (rejects on a function error). */
-  invoke: (functionName: string, event: unknown) => Promise<unknown>;
+  /**
+   * Invokes a function synchronously and resolves with its response (rejects on a function error).
+   * `polledAtMs` (Date.now()) is when the poll that read the batch's oldest record began: the latency
+   * model's stream hop counts the poller's own time from there.
+   */
+  invoke: (functionName: string, event: unknown, polledAtMs: number) => Promise<unknown>;
   /** Receives Lambda's invocation record for each discarded batch of a mapping with an on-failure destination. */
   onFailure?: (destinationArn: string, failure: StreamFailureRecord) => void;
   /** Per-shard polling interval when caught up; default 250 ms, Lambda's four polls a second. */
@@ -103,6 +107,8 @@ class ShardWorker {
   readonly napper = new Napper();
   buffer: DynamoDBRecord[] = [];
   windowStartedMs = 0;
+  /** When the poll that read the oldest buffered record began. */
+  polledAtMs = 0;
   delivering = false;
   done = false;
   /** The epoch of the latest poll that found the shard caught up with nothing pending. */
@@ -229,9 +235,13 @@ class MappingPoller {
         const startedEpoch = this.context.epoch;
         let fetched = 0;
         if (!worker.reader.ended && worker.buffer.length < this.mapping.batchSize) {
+          const pollStartedMs = Date.now();
           const records = await worker.reader.read(signal);
           fetched = records.length;
-          if (fetched > 0 && worker.buffer.length === 0) worker.windowStartedMs = Date.now();
+          if (fetched > 0 && worker.buffer.length === 0) {
+            worker.windowStartedMs = Date.now();
+            worker.polledAtMs = pollStartedMs;
+          }
           for (const record of records) {
             const lambdaRecord = toLambdaRecord(record, source);
             // Lambda filters before batching; a record no filter matches counts as processed.
@@ -288,7 +298,7 @@ class MappingPoller {
         batch,
         this.policy,
         {
-          invoke: (event) => this.context.invoke(this.mapping.functionName, event),
+          invoke: (event) => this.context.invoke(this.mapping.functionName, event, worker.polledAtMs),
           waitBeforeRetry: (retry) =>
             worker.napper.nap(Math.min(pollIntervalMs * 2 ** (retry - 1), MAX_RETRY_DELAY_MS), signal),
           failed: (reason, detail) => {
