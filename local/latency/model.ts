@@ -127,6 +127,11 @@ export class LatencyModel {
   readonly seed: number;
   readonly coldStartRate: number;
   enabled: boolean;
+  /**
+   * True (the default): a hop waits its draw less the real work it already did. False: the whole draw
+   * on top of the real work, as the model did before the top-up, kept so a bench can show both.
+   */
+  topUp = true;
   private readonly fits = new Map<Hop, { mu: number; sigma: number }>();
   private readonly generators = new Map<Hop, () => number>();
   private readonly coldStartCoin: () => number;
@@ -175,7 +180,7 @@ export class LatencyModel {
     const dueMs = (): number => {
       const first = drawnMs === undefined;
       drawnMs ??= this.draw(hop);
-      const due = topUpMs(drawnMs, this.clock.now() - startedAt);
+      const due = this.topUp ? topUpMs(drawnMs, this.clock.now() - startedAt) : drawnMs;
       if (first) this.statsOf(hop).waitedMs += due;
       return due;
     };

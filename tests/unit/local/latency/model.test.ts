@@ -175,6 +175,16 @@ describe('top-up: each hop waits its draw less the real work it already did', ()
     expect(clock.slept).toEqual([new LatencyModel({ profile: 'aws', seed: 8 }).draw('connectionsPost')]);
   });
 
+  it('waits the whole draw on top of the work when top-up is switched off (the old, additive model)', async () => {
+    const clock = fakeClock();
+    const model = new LatencyModel({ profile: 'aws', seed: 2, clock });
+    model.topUp = false;
+    const timer = model.start('lambdaInvoke');
+    clock.advance(1_000);
+    await timer.settle();
+    expect(clock.slept).toEqual([new LatencyModel({ profile: 'aws', seed: 2 }).draw('lambdaInvoke')]);
+  });
+
   it('waits nothing while disabled', async () => {
     const clock = fakeClock();
     const model = new LatencyModel({ profile: 'aws', clock });
