@@ -485,11 +485,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       // The stream hop's figure is write → handler invoked, Lambda's own polling included: poll often
       // locally so the poller adds little on top of the drawn delay.
       ...(latency ? { pollIntervalMs: 50 } : {}),
-      invoke: (name, event, polledAtMs) =>
-        functions.invoke(name, event, {
-          invocationType: 'RequestResponse',
-          ...settleBefore('dynamoDbStream', Date.now() - polledAtMs),
-        }),
+      invoke: (name, event, pollMs) =>
+        functions.invoke(name, event, { invocationType: 'RequestResponse', ...settleBefore('dynamoDbStream', pollMs) }),
       onFailure: (destination, failure) => {
         functions.sendToDestination(failure.requestContext.functionArn, destination, failure).catch((error: unknown) =>
           log(`stream on-failure record not sent to ${destination}`, {

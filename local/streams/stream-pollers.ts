@@ -43,10 +43,11 @@ export interface StreamPollerOptions {
   mappings: LocalStreamMapping[];
   /**
    * Invokes a function synchronously and resolves with its response (rejects on a function error).
-   * `polledAtMs` (Date.now()) is when the poll that read the batch's oldest record began: the latency
-   * model's stream hop counts the poller's own time from there.
+   * `pollMs` is how long the GetRecords call that read the batch's oldest record took: the latency
+   * model's stream hop counts it as its own local work, but not the batching window, which is
+   * configuration that AWS adds on top of the hop.
    */
-  invoke: (functionName: string, event: unknown, polledAtMs: number) => Promise<unknown>;
+  invoke: (functionName: string, event: unknown, pollMs: number) => Promise<unknown>;
   /** Receives Lambda's invocation record for each discarded batch of a mapping with an on-failure destination. */
   onFailure?: (destinationArn: string, failure: StreamFailureRecord) => void;
   /** Per-shard polling interval when caught up; default 250 ms, Lambda's four polls a second. */
@@ -107,8 +108,8 @@ class ShardWorker {
   readonly napper = new Napper();
   buffer: DynamoDBRecord[] = [];
   windowStartedMs = 0;
-  /** When the poll that read the oldest buffered record began. */
-  polledAtMs = 0;
+  /** How long the GetRecords call that read the oldest buffered record took. */
+  pollMs = 0;
   delivering = false;
   done = false;
   /** The epoch of the latest poll that found the shard caught up with nothing pending. */
@@ -240,7 +241,7 @@ class MappingPoller {
           fetched = records.length;
           if (fetched > 0 && worker.buffer.length === 0) {
             worker.windowStartedMs = Date.now();
-            worker.polledAtMs = pollStartedMs;
+            worker.pollMs = worker.windowStartedMs - pollStartedMs;
           }
           for (const record of records) {
             const lambdaRecord = toLambdaRecord(record, source);
@@ -298,7 +299,7 @@ class MappingPoller {
         batch,
         this.policy,
         {
-          invoke: (event) => this.context.invoke(this.mapping.functionName, event, worker.polledAtMs),
+          invoke: (event) => this.context.invoke(this.mapping.functionName, event, worker.pollMs),
           waitBeforeRetry: (retry) =>
             worker.napper.nap(Math.min(pollIntervalMs * 2 ** (retry - 1), MAX_RETRY_DELAY_MS), signal),
           failed: (reason, detail) => {
