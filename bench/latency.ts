@@ -3,11 +3,12 @@
  * DirectFanoutMaxMembers=100, and everything through EventBridge + Express, =0), with and without the
  * AWS latency model (`--latency aws`), per room size and for direct messages, beside the `ws` floor
  * measured in the same run with the same harness; plus cost per million messages for both paths and
- * the latency model's own floor per path. One stack and one set of sockets serve all four
+ * the latency model's own floor per path. One stack and one set of sockets serve all six
  * configurations: the path is WebSocketActionsFunction's DIRECT_FANOUT_MAX_MEMBERS (changed as
  * UpdateFunctionConfiguration would) and the model is switched on and off, so the configurations
  * differ in nothing else. Rounds alternate the order of the configurations, so a slow spell on a
- * shared machine does not land on one of them only.
+ * shared machine does not land on one of them only. The model runs twice: topping each hop up to its
+ * draw (`aws`, what `--latency aws` does) and, as the baseline, adding the whole draw (`aws-additive`).
  *
  *   npm run bench:latency
  *   npm run bench:latency -- --sizes 2,10,100 --rounds 1 --no-write
@@ -18,7 +19,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { AWS_HOPS, type Hop, LatencyModel, parseColdStartRate } from '../local/latency/model.js';
+import { AWS_HOPS, type Hop, type HopStats, LatencyModel, parseColdStartRate } from '../local/latency/model.js';
 import { repoRoot } from '../local/stack.js';
 import { startBaselineServer } from './baseline-server.js';
 import { latencyModelFlags, runFlags } from './lib/cli.js';
@@ -57,7 +58,8 @@ export const LATENCY_START = '<!-- latency:start — `npm run bench:latency` rew
 export const LATENCY_END = '<!-- latency:end -->';
 
 type PathName = 'direct' | 'state machine';
-type ModelName = 'none' | 'aws';
+/** `aws-additive`: the model before the top-up (each hop's whole draw on top of the local work), as a baseline. */
+type ModelName = 'none' | 'aws' | 'aws-additive';
 interface Config {
   path: PathName;
   model: ModelName;
@@ -67,6 +69,8 @@ const CONFIGS: Config[] = [
   { path: 'state machine', model: 'none' },
   { path: 'direct', model: 'aws' },
   { path: 'state machine', model: 'aws' },
+  { path: 'direct', model: 'aws-additive' },
+  { path: 'state machine', model: 'aws-additive' },
 ];
 const configKey = (config: Config) => `${config.path}/${config.model}`;
 /** `dm` is a direct message between two users; numbers are room sizes. */
@@ -96,8 +100,11 @@ interface LatencyResults {
   floor: Record<string, LatencySummary>;
   /** Requests per message by path and case, measured with the model off. */
   usage: Record<string, Record<string, PerOperation>>;
-  /** The model's draws per hop over the whole run: count and mean, to check it did what it says. */
-  modelStats: Partial<Record<Hop, { draws: number; meanMs: number }>>;
+  /**
+   * The model's draws per hop over the top-up (`aws`) configurations: count, mean draw, and mean wait
+   * on top of the local work (the draw less what the stand-in already spent), to check it did what it says.
+   */
+  modelStats: Partial<Record<Hop, { draws: number; meanMs: number; meanWaitedMs?: number }>>;
   skipped: string[];
 }
 
@@ -205,6 +212,7 @@ async function main(): Promise<void> {
     log(`ws floor: ${sizes.map((size) => `${size}: ${fmt(results.floor[size]?.p50 ?? Number.NaN, 2)} ms`).join(', ')}`);
 
     let sequence = 0;
+    const topUpStats: Partial<Record<Hop, HopStats>> = {};
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? CONFIGS : [...CONFIGS].reverse();
       for (const config of order) {
@@ -213,6 +221,7 @@ async function main(): Promise<void> {
           continue;
         }
         await configure(target, model, config);
+        const statsBefore = model.stats();
         const cases: Case[] = [...sizes, 'dm'];
         for (const item of cases) {
           const measureUsage = round === 0 && config.model === 'none';
@@ -247,13 +256,18 @@ async function main(): Promise<void> {
               `p50 ${fmt(summary.p50)} ms, p99 ${fmt(summary.p99)} ms (${summary.count} receipts)`,
           );
         }
+        if (config.model === 'aws') addStats(topUpStats, statsBefore, model.stats());
       }
     }
     await configure(target, model, { path: 'direct', model: 'none' });
     results.modelStats = Object.fromEntries(
-      Object.entries(model.stats()).map(([hop, stats]) => [
+      Object.entries(topUpStats).map(([hop, stats]) => [
         hop,
-        { draws: stats.draws, meanMs: stats.draws > 0 ? stats.totalMs / stats.draws : 0 },
+        {
+          draws: stats.draws,
+          meanMs: stats.draws > 0 ? stats.totalMs / stats.draws : 0,
+          meanWaitedMs: stats.draws > 0 ? stats.waitedMs / stats.draws : 0,
+        },
       ]),
     );
   } finally {
@@ -299,7 +313,20 @@ async function configure(target: SwitchboardTarget, model: LatencyModel, config:
   target.stack.functions.updateFunctionConfiguration('WebSocketActionsFunction', {
     environment: { DIRECT_FANOUT_MAX_MEMBERS: config.path === 'direct' ? directMaxMembers : '0' },
   });
-  model.enabled = config.model === 'aws';
+  model.enabled = config.model !== 'none';
+  model.topUp = config.model === 'aws';
+}
+
+/** Adds what the model drew and waited since `before` to `into` (the top-up configurations' totals). */
+function addStats(into: Partial<Record<Hop, HopStats>>, before: Partial<Record<Hop, HopStats>>, after: typeof before) {
+  for (const [hop, stats] of Object.entries(after) as Array<[Hop, HopStats]>) {
+    const base = before[hop] ?? { draws: 0, totalMs: 0, waitedMs: 0 };
+    const sum = into[hop] ?? { draws: 0, totalMs: 0, waitedMs: 0 };
+    sum.draws += stats.draws - base.draws;
+    sum.totalMs += stats.totalMs - base.totalMs;
+    sum.waitedMs += stats.waitedMs - base.waitedMs;
+    into[hop] = sum;
+  }
 }
 
 /**
@@ -359,16 +386,24 @@ function costOf(results: LatencyResults, path: PathName, item: Case): CostBreakd
 
 /**
  * Capacity units per message. The sandboxed handlers' requests are counted but their units are not
- * metered, so theirs are estimated from the requests at the units the 2026-11-23 run metered for the
- * same items (TransactWriteItems of a message and its marker 6 WRU with the index copy, a rate-limit
- * UpdateItem 1 WRU, a Query page of a small room 0.5 RRU) and 1 WRU / 0.5 RRU for any other request (a
- * lower bound where an item has index copies, as a DM does); the state machine's own are metered.
+ * metered, so theirs are estimated from the requests. A message's TransactWriteItems writes four items
+ * under 1 KB at 2 WRU each (the room's seq counter, the idempotency marker, the message, the sender's
+ * read position) plus the message's copy in the user-time index (2 WRU, as the 2026-11-23 run metered
+ * it): 10 WRU, charged for a cancelled one too. A rate-limit UpdateItem is 1 WRU, a GetItem 1 RRU
+ * (the seq counter's is strongly consistent; the others count the same, an upper bound), a Query page
+ * of a small room 0.5 RRU, and 1 WRU for any other write (a lower bound where an item has index
+ * copies, as a DM's do); the state machine's own units are metered.
  */
+export const TRANSACTION_WRITE_UNITS = 10;
 function estimatedUnits(usage: PerOperation): { writeUnits: number; readUnits: number } {
   const requests = usage.handlerDynamoDb;
   const count = (operation: string) => requests[operation] ?? 0;
-  const writes = 6 * count('TransactWriteItems') + count('UpdateItem') + count('PutItem') + count('DeleteItem');
-  const reads = 0.5 * (count('Query') + count('GetItem'));
+  const writes =
+    TRANSACTION_WRITE_UNITS * count('TransactWriteItems') +
+    count('UpdateItem') +
+    count('PutItem') +
+    count('DeleteItem');
+  const reads = 0.5 * count('Query') + count('GetItem');
   return { writeUnits: writes + usage.writeUnits, readUnits: reads + usage.readUnits };
 }
 
@@ -388,7 +423,7 @@ export function render(results: LatencyResults): string {
     '',
     `${settings.connections.toLocaleString('en-US')} sockets through \`$connect\` (${fmt(settings.connectSeconds, 1)} s), ` +
       'room membership written as `joinRoom` would; one message in flight at a time, every member timed from send ' +
-      `to first receipt (the sender is a member); ${settings.rounds} rounds, the four configurations in alternating ` +
+      `to first receipt (the sender is a member); ${settings.rounds} rounds, the six configurations in alternating ` +
       `order, ${Object.entries(settings.messages)
         .map(([size, count]) => `${count} messages per round at ${size}`)
         .join(', ')}, ${settings.dms} DMs per round across ${Math.min(10, settings.dms)} pairs of users. ` +
@@ -396,13 +431,24 @@ export function render(results: LatencyResults): string {
       'at most that many live connections are posted by sendMessage itself), "state machine" is ' +
       '`DirectFanoutMaxMembers=0` (every message through EventBridge and Express). ' +
       `\`--latency aws\` draws each hop's delay from the model (seed ${settings.seed}` +
-      `${settings.coldStartRate > 0 ? `, cold starts at ${settings.coldStartRate}` : ', no cold starts'}) on top of ` +
-      "what the local stack itself takes. The ws floor is `bench/baseline-server.ts` in the same run (a DM's floor is a 2-socket room).",
+      `${settings.coldStartRate > 0 ? `, cold starts at ${settings.coldStartRate}` : ', no cold starts'}) and tops ` +
+      "each hop's real local work up to its draw (max(0, draw − local time of the hop)), so local time is not counted " +
+      'twice; "additive" is the model before that change, the whole draw on top of the local work, kept as the ' +
+      "baseline. The ws floor is `bench/baseline-server.ts` in the same run (a DM's floor is a 2-socket room).",
     '',
     '**send → receive, p50 / p99 ms**',
     '',
     table(
-      ['case', 'direct', 'state machine', 'direct, `--latency aws`', 'state machine, `--latency aws`', 'ws floor'],
+      [
+        'case',
+        'direct',
+        'state machine',
+        'direct, `--latency aws`',
+        'state machine, `--latency aws`',
+        'direct, aws additive (before)',
+        'state machine, aws additive (before)',
+        'ws floor',
+      ],
       cases.map((item) => [
         label(item),
         ...CONFIGS.map((config) => pair(summaryOf(results, config, item))),
@@ -438,17 +484,28 @@ export function render(results: LatencyResults): string {
     'Requests per message, measured with the model off (handler DynamoDB requests from the authorising front):',
     '',
     table(
-      ['case', 'path', 'handler DynamoDB', 'PutEvents', 'executions', 'PostToConnection', 'Lambda invocations'],
+      [
+        'case',
+        'path',
+        'handler DynamoDB',
+        'WRU / RRU (estimated)',
+        'PutEvents',
+        'executions',
+        'PostToConnection',
+        'Lambda invocations',
+      ],
       cases.flatMap((item) =>
         (['direct', 'state machine'] as PathName[]).map((path) => {
           const usage = results.usage[path]?.[caseKey(item)];
-          if (!usage) return [label(item), path, '–', '–', '–', '–', '–'];
+          if (!usage) return [label(item), path, '–', '–', '–', '–', '–', '–'];
+          const units = estimatedUnits(usage);
           return [
             label(item),
             path,
             handlerRequests(usage)
               .map(([operation, count]) => `${operation} ${fmt(count, 2)}`)
               .join(', '),
+            `${fmt(units.writeUnits, 1)} / ${fmt(units.readUnits, 1)}`,
             fmt(usage.putEvents, 2),
             fmt(usage.executions, 2),
             fmt(usage.postToConnection, 2),
@@ -460,15 +517,18 @@ export function render(results: LatencyResults): string {
       ),
     ),
     '',
-    "The model's draws over the whole run (count, mean ms), a check that each stand-in added its hop:",
+    "The model's draws in the top-up (`--latency aws`) configurations (count, mean draw, and mean wait added on " +
+      "top of the hop's local work, the rest of the draw being local time already spent), a check that each " +
+      'stand-in added its hop:',
     '',
     table(
-      ['hop', 'fitted p50 / p99 ms', 'draws', 'mean ms'],
+      ['hop', 'fitted p50 / p99 ms', 'draws', 'mean draw ms', 'mean wait ms'],
       (Object.keys(AWS_HOPS) as Hop[]).map((hop) => [
         hop,
         `${AWS_HOPS[hop].p50} / ${AWS_HOPS[hop].p99}`,
         String(results.modelStats[hop]?.draws ?? 0),
         fmt(results.modelStats[hop]?.meanMs ?? Number.NaN, 1),
+        fmt(results.modelStats[hop]?.meanWaitedMs ?? Number.NaN, 1),
       ]),
     ),
     '',

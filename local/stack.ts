@@ -24,7 +24,7 @@ import {
   TooManyRequestsError,
   UnknownFunctionError,
 } from './lambda/service.js';
-import { type LatencyModel, type LatencyProfile, latencyModelFor } from './latency/model.js';
+import { type Hop, type HopTimer, type LatencyModel, type LatencyProfile, latencyModelFor } from './latency/model.js';
 import type { CorsRule } from './s3/cors.js';
 import { type LocalBucket, type LocalS3, startLocalS3 } from './s3/server.js';
 import { type LocalSqs, startLocalSqs } from './sqs/server.js';
@@ -163,11 +163,17 @@ export function deliverToTarget(
   };
 }
 
-/** Runs `wait` before each delivery: the time EventBridge takes from PutEvents to the target. */
-export function withDelay(wait: () => Promise<void>, deliver: DeliverFunction): DeliverFunction {
-  return async (...args) => {
-    await wait();
-    return deliver(...args);
+/**
+ * Holds each delivery until EventBridge's hop from PutEvents to the target is over: `startHop` gets
+ * how long the local bus already took since the attempt became due, and its timer waits the rest.
+ */
+export function withHop(
+  startHop: (elapsedMs: number) => Pick<HopTimer, 'settle'> | undefined,
+  deliver: DeliverFunction,
+): DeliverFunction {
+  return async (target, input, rule, event, dueAtMs) => {
+    await startHop(Date.now() - dueAtMs)?.settle();
+    return deliver(target, input, rule, event, dueAtMs);
   };
 }
 
@@ -191,8 +197,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ...(options.latencySeed !== undefined ? { seed: options.latencySeed } : {}),
     ...(options.coldStartRate !== undefined ? { coldStartRate: options.coldStartRate } : {}),
   });
-  // Each stand-in adds its hop where AWS would; with no model nothing is wrapped.
-  const delay = async (hop: Parameters<LatencyModel['delay']>[0]) => latency?.delay(hop);
+  // Each stand-in tops its hop's real work up to the hop's draw where AWS would add it; with no model
+  // nothing is wrapped. `settleBefore` makes a hop end where the handler gets its event.
+  const settleBefore = (hop: Hop, elapsedMs = 0) => {
+    const timer = latency?.start(hop, elapsedMs);
+    return timer ? { beforeHandler: () => timer.settle() } : {};
+  };
   const closers: Array<() => Promise<void>> = [];
   const closeAll = async () => {
     for (const close of closers.reverse()) await close().catch(() => {});
@@ -232,7 +242,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       iam,
       region: LOCAL_REGION,
       accountId: LOCAL_ACCOUNT,
-      ...(latency ? { requestDelayMs: () => latency.draw('dynamoDbRequest') } : {}),
+      ...(latency ? { requestHop: () => latency.start('dynamoDbRequest') } : {}),
     });
     closers.push(() => dynamoDbFront.close());
     log('DynamoDB Local answering', { front: dynamoDbFront.url, local: dynamoDb.endpoint });
@@ -246,7 +256,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       accountId: LOCAL_ACCOUNT,
       queues: model.queues,
       iam,
-      ...(latency ? { deliveryDelayMs: () => latency.draw('sqs') } : {}),
+      // SQS's hop is a visibility delay with no local work to subtract: the whole draw.
+      ...(latency ? { deliveryDelayMs: () => latency.start('sqs').dueMs() } : {}),
     });
     closers.push(() => sqs.close());
 
@@ -301,13 +312,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // A synchronous Invoke; Lambda's own refusals reach a state machine as Lambda.* errors, function
     // errors with the function's errorType.
     const invokeForStateMachine = async (name: string, payload: unknown) => {
-      await delay('lambdaInvoke');
-      return functions.invoke(name, payload, { invocationType: 'RequestResponse' }).catch((error: unknown) => {
-        if (error instanceof TooManyRequestsError || error instanceof UnknownFunctionError) {
-          error.name = `Lambda.${error.name}`;
-        }
-        throw error;
-      });
+      return functions
+        .invoke(name, payload, { invocationType: 'RequestResponse', ...settleBefore('lambdaInvoke') })
+        .catch((error: unknown) => {
+          if (error instanceof TooManyRequestsError || error instanceof UnknownFunctionError) {
+            error.name = `Lambda.${error.name}`;
+          }
+          throw error;
+        });
     };
     const functionArns = new Map(
       model.functions.flatMap((fn) => [[fn.name, fn.arn] as const, [fn.arn, fn.arn] as const]),
@@ -373,7 +385,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       iam,
       logger: log,
       ...(latency
-        ? { startDelayMs: (sync: boolean) => latency.draw(sync ? 'stepFunctionsSyncStart' : 'stepFunctionsStart') }
+        ? { startHop: (sync: boolean) => latency.start(sync ? 'stepFunctionsSyncStart' : 'stepFunctionsStart') }
         : {}),
     });
     closers.push(() => stepFunctions.close());
@@ -410,8 +422,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       rules: model.rules,
       // Targets receive what EventBridge would hand them: a StartExecution as the rule target's role, or
       // an asynchronous Invoke that a Lambda permission naming the rule must allow.
-      deliver: withDelay(
-        () => delay('eventBridgeDelivery'),
+      deliver: withHop(
+        (elapsedMs) => latency?.start('eventBridgeDelivery', elapsedMs),
         deliverToTarget(
           functions,
           async (stateMachineArn, input, rule) => {
@@ -449,8 +461,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         functionArnOf(name),
         apiGatewaySourceArn(event, apis, LOCAL_REGION, LOCAL_ACCOUNT),
       );
-      await delay('apiGatewayInvoke');
-      return functions.invoke(name, event, { invocationType: 'RequestResponse' });
+      return functions.invoke(name, event, { invocationType: 'RequestResponse', ...settleBefore('apiGatewayInvoke') });
     };
 
     const webSocket = await startLocalWebSocketGateway({
@@ -467,7 +478,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(options.idleTimeoutMs ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
       ...(options.maxConnectionMs ? { maxConnectionMs: options.maxConnectionMs } : {}),
       iam,
-      ...(latency ? { postDelayMs: () => latency.draw('connectionsPost') } : {}),
+      ...(latency ? { postHop: () => latency.start('connectionsPost') } : {}),
     });
     closers.push(() => webSocket.close());
     // The management endpoint is configuration like any other: here it is the local gateway.
@@ -498,10 +509,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       // The stream hop's figure is write → handler invoked, Lambda's own polling included: poll often
       // locally so the poller adds little on top of the drawn delay.
       ...(latency ? { pollIntervalMs: 50 } : {}),
-      invoke: async (name, event) => {
-        await delay('dynamoDbStream');
-        return functions.invoke(name, event, { invocationType: 'RequestResponse' });
-      },
+      invoke: (name, event, pollMs) =>
+        functions.invoke(name, event, { invocationType: 'RequestResponse', ...settleBefore('dynamoDbStream', pollMs) }),
       onFailure: (destination, failure) => {
         functions.sendToDestination(failure.requestContext.functionArn, destination, failure).catch((error: unknown) =>
           log(`stream on-failure record not sent to ${destination}`, {

@@ -133,9 +133,10 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
     );
     const maxAgeMs = (target.retryPolicy?.maximumEventAgeInSeconds ?? AWS_DEFAULT_MAX_EVENT_AGE_SECONDS) * 1000;
     const input = toInput(job.event);
+    let dueAtMs = job.receivedAt;
     for (let attempt = 1; !closed; attempt++) {
       try {
-        await options.deliver(target, input, job.rule, job.event);
+        await options.deliver(target, input, job.rule, job.event, dueAtMs);
         counters.delivered++;
         return;
       } catch (thrown) {
@@ -158,6 +159,7 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
           error: error.message,
         });
         if (!(await sleep(delay))) return;
+        dueAtMs = Date.now();
       }
     }
   };

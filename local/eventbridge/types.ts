@@ -44,13 +44,16 @@ export interface LocalRule {
  * Delivers one event to one target. `input` is what the target receives (the event itself, or the result
  * of the target's Input/InputPath); `event` is always the full envelope. A rejection is retried; an error
  * carrying `retryable: false` goes straight to the dead-letter queue (or is dropped), as EventBridge does
- * for non-retryable target errors.
+ * for non-retryable target errors. `dueAtMs` lets the latency model count the bus's own queueing as
+ * part of its delivery hop.
  */
 export type DeliverFunction = (
   target: LocalTarget,
   input: unknown,
   rule: LocalRule,
   event: EventBridgeEvent,
+  /** When this attempt became due (Date.now()): PutEvents' arrival, or the end of a retry's wait. */
+  dueAtMs: number,
 ) => Promise<void>;
 
 /** Options of {@link startLocalEventBridge}. */

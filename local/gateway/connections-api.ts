@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AwsServiceError, readBody, sendAwsError, sendJson } from '../aws-protocol.js';
+import type { HopTimer } from '../latency/model.js';
 
 /** API Gateway's limit for one WebSocket message, inbound or posted through @connections. */
 export const MAX_MESSAGE_BYTES = 128 * 1024;
@@ -10,8 +11,11 @@ export interface ConnectionRegistry {
   describe(
     connectionId: string,
   ): { connectedAt: number; lastActiveAt: number; sourceIp: string; userAgent: string } | undefined;
-  /** Sends data to an open connection; false when it is not open (any more). */
-  post(connectionId: string, data: Buffer): Promise<boolean>;
+  /**
+   * Sends data to an open connection; false when it is not open (any more). With `hop` (the latency
+   * model's post, started when the request arrived), the frame goes out once the hop is due.
+   */
+  post(connectionId: string, data: Buffer, hop?: HopTimer): Promise<boolean>;
   /** Closes an open connection; false when it is not open. */
   disconnect(connectionId: string): boolean;
 }
@@ -46,7 +50,10 @@ export async function handleConnectionsRequest(
   registry: ConnectionRegistry,
   stats: ConnectionsApiStats,
   authorize?: ConnectionsAuthorizer,
+  postHop?: () => HopTimer,
 ): Promise<void> {
+  // The hop's clock starts on arrival: checking the signature and reading the body are part of it.
+  const hop = req.method === 'POST' ? postHop?.() : undefined;
   const connectionId = managementConnectionId(req.url ?? '/', stage);
   if (connectionId === undefined) {
     req.resume();
@@ -71,7 +78,7 @@ export async function handleConnectionsRequest(
         sendError(res, 413, 'PayloadTooLargeException', 'Message too long');
         return;
       }
-      if (!(await registry.post(connectionId, body))) {
+      if (!(await registry.post(connectionId, body, hop))) {
         stats.postsGone += 1;
         sendError(res, 410, 'GoneException', 'Gone');
         return;

@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { WebSocket } from 'ws';
 import type { WebSocketAuthorizerContext } from '#api/websocket/event';
+import type { HopTimer } from '../latency/model.js';
 import type { ConnectionRegistry } from './connections-api.js';
 import { type GatewayLogger, newAwsStyleId } from './gateway-support.js';
 import { type ConnectionFacts, defaultCloseReason } from './websocket-events.js';
@@ -29,8 +30,6 @@ export interface WebSocketConnectionsOptions {
   logger: GatewayLogger;
   /** Called once per connection that was open or accepted, however it ended (for `$disconnect`). */
   onEnd: (conn: Connection, code: number, reason: string) => void;
-  /** Milliseconds a postToConnection takes before its frame is sent (the latency model's draw). */
-  postDelayMs?: () => number;
 }
 
 /**
@@ -174,10 +173,10 @@ export class WebSocketConnections implements ConnectionRegistry {
     };
   }
 
-  post(connectionId: string, data: Buffer): Promise<boolean> {
+  post(connectionId: string, data: Buffer, hop?: HopTimer): Promise<boolean> {
     const conn = this.#openById(connectionId);
     if (!conn) return Promise.resolve(false);
-    const delayMs = this.#options.postDelayMs?.() ?? 0;
+    const delayMs = hop?.dueMs() ?? 0;
     if (delayMs > 0) {
       return new Promise((wait) => setTimeout(wait, delayMs)).then(() => this.send(conn, data, !isUtf8(data)));
     }

@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { DEFAULT_ACCOUNT, DEFAULT_REGION } from '../aws-protocol.js';
 import { ERROR_SHAPES, type LocalIam } from '../iam/authorizer.js';
+import type { HopTimer } from '../latency/model.js';
 import { listen } from '../listen.js';
 import { type ConnectionsApiStats, type ConnectionsAuthorizer, handleConnectionsRequest } from './connections-api.js';
 import { type GatewayLogger, type InvokeFunction, newApiId, silentLogger, TaskTracker } from './gateway-support.js';
@@ -41,8 +42,11 @@ export interface LocalWebSocketGatewayOptions {
    * `arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/METHOD/@connections/ID` from the signing role.
    */
   iam?: LocalIam;
-  /** Milliseconds a postToConnection takes before its frame is sent (the latency model's draw). */
-  postDelayMs?: () => number;
+  /**
+   * Starts the latency model's postToConnection hop when a post arrives: its frame is sent once the
+   * hop's draw is over, the gateway's own handling included.
+   */
+  postHop?: () => HopTimer;
 }
 
 /** Counters of a running gateway. */
@@ -112,7 +116,6 @@ export async function startLocalWebSocketGateway(
     maxConnectionMs: options.maxConnectionMs ?? 2 * 60 * 60 * 1000,
     logger,
     onEnd: (conn, code, reason) => routing.disconnected(conn, code, reason),
-    ...(options.postDelayMs ? { postDelayMs: options.postDelayMs } : {}),
   });
   const routing = new WebSocketRouting({
     api,
@@ -148,7 +151,7 @@ export async function startLocalWebSocketGateway(
   server.on('request', (req, res) => {
     tasks.run(
       'management API request',
-      handleConnectionsRequest(req, res, options.stage, connections, apiStats, authorizeManagement),
+      handleConnectionsRequest(req, res, options.stage, connections, apiStats, authorizeManagement, options.postHop),
     );
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {

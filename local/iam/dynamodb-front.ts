@@ -1,6 +1,6 @@
 import { Agent, createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { AwsServiceError, parseJsonObject, readBody, sendAwsError } from '../aws-protocol.js';
+import type { HopTimer } from '../latency/model.js';
 import { listen } from '../listen.js';
 import { ERROR_SHAPES, type LocalIam } from './authorizer.js';
 import { DYNAMODB_TARGET_PREFIX, dynamoDbCallOf, STREAMS_TARGET_PREFIX } from './dynamodb-actions.js';
@@ -24,10 +24,11 @@ export interface DynamoDbFrontOptions {
   region: string;
   accountId: string;
   /**
-   * Milliseconds to hold each DynamoDB request before DynamoDB Local sees it: the in-region round trip
-   * the latency model adds (stream reads are the stream hop's, so they are not held). Default none.
+   * Starts the latency model's DynamoDB hop as a request arrives: its answer is held until the hop's
+   * draw is over, DynamoDB Local's own time included (stream reads are the stream hop's, so they are
+   * not held). Default none.
    */
-  requestDelayMs?: () => number;
+  requestHop?: () => HopTimer;
 }
 
 /**
@@ -42,14 +43,25 @@ export async function startDynamoDbFront(options: DynamoDbFrontOptions): Promise
   const { iam } = options;
   const shape = ERROR_SHAPES.dynamodb;
 
-  const forward = (req: IncomingMessage, res: ServerResponse, body: Buffer | undefined): void => {
+  const forward = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: Buffer | undefined,
+    hop: HopTimer | undefined,
+  ): void => {
     const headers = { ...req.headers, host: upstream.host };
     if (body !== undefined) headers['content-length'] = String(body.length);
     const outgoing = httpRequest(
       { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, agent },
       (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
+        const pass = () => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        };
+        // The answer waits (paused, unread) for what is left of the hop's draw.
+        const dueMs = hop?.dueMs() ?? 0;
+        if (dueMs > 0) setTimeout(pass, dueMs);
+        else pass();
       },
     );
     outgoing.on('error', (error) => {
@@ -66,13 +78,12 @@ export async function startDynamoDbFront(options: DynamoDbFrontOptions): Promise
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const target = String(req.headers['x-amz-target'] ?? '');
     const isDynamoDb = target.startsWith(DYNAMODB_TARGET_PREFIX) || target.startsWith(STREAMS_TARGET_PREFIX);
-    const delayMs = target.startsWith(DYNAMODB_TARGET_PREFIX) ? (options.requestDelayMs?.() ?? 0) : 0;
-    if (delayMs > 0) await sleep(delayMs);
+    const hop = target.startsWith(DYNAMODB_TARGET_PREFIX) ? options.requestHop?.() : undefined;
     if (iam.mode === 'off') {
       // Nothing to decide: count by operation and stream the request through unread.
       if (isDynamoDb)
         iam.count(iam.principalOf(req.headers, shape), `dynamodb:${target.slice(target.indexOf('.') + 1)}`);
-      forward(req, res, undefined);
+      forward(req, res, undefined, hop);
       return;
     }
     try {
@@ -85,14 +96,14 @@ export async function startDynamoDbFront(options: DynamoDbFrontOptions): Promise
           input = parseJsonObject(body);
         } catch {
           // Not ours to judge: DynamoDB Local answers a malformed body as DynamoDB would.
-          forward(req, res, body);
+          forward(req, res, body, hop);
           return;
         }
         const call = dynamoDbCallOf(target, input, options.region, options.accountId);
         iam.count(principal, call.operation);
         iam.authorize(principal, call.required, shape);
       }
-      forward(req, res, body);
+      forward(req, res, body, hop);
     } catch (error) {
       if (!(error instanceof AwsServiceError)) throw error;
       sendAwsError(res, 'json1.0', error);

@@ -43,6 +43,12 @@ export type InvocationType = 'RequestResponse' | 'Event';
 export interface InvokeOptions {
   /** RequestResponse (default) waits for the result; Event queues the event and resolves once Lambda accepted it. */
   invocationType?: InvocationType;
+  /**
+   * RequestResponse only: awaited once an execution environment is ready and before the handler gets
+   * the event, so the latency model's invoke hop can count the service's own work (a cold start
+   * included) as part of its draw.
+   */
+  beforeHandler?: () => Promise<void>;
 }
 
 export interface LambdaServiceOptions {
@@ -321,10 +327,24 @@ export async function startLambdaService(options: LambdaServiceOptions): Promise
   }
 
   /** Runs one invocation in a warm environment, or a new one; the caller has counted it in flight. */
-  async function run(state: FunctionState, requestId: string, payload: string): Promise<InvokeOutcome> {
+  async function run(
+    state: FunctionState,
+    requestId: string,
+    payload: string,
+    beforeHandler?: () => Promise<void>,
+  ): Promise<InvokeOutcome> {
     // A new environment is claimed from birth, so no other invocation takes it once it is ready.
     const env = await acquire(state);
     if (!(env instanceof ExecutionEnvironment)) return { ok: false, error: env };
+    if (beforeHandler) {
+      try {
+        await beforeHandler();
+      } catch (error) {
+        env.claimed = false;
+        wakeWaiters();
+        throw error;
+      }
+    }
     counts[state.fn.name] = (counts[state.fn.name] ?? 0) + 1;
     const outcome = await env.invoke({ requestId, event: payload, invokedFunctionArn: state.fn.arn });
     env.claimed = false;
@@ -347,7 +367,11 @@ export async function startLambdaService(options: LambdaServiceOptions): Promise
     notifyIdle();
   }
 
-  async function invokeSync(state: FunctionState, event: unknown): Promise<unknown> {
+  async function invokeSync(
+    state: FunctionState,
+    event: unknown,
+    beforeHandler?: () => Promise<void>,
+  ): Promise<unknown> {
     const reason = throttleReason(state);
     if (reason) {
       counters.throttles++;
@@ -355,7 +379,7 @@ export async function startLambdaService(options: LambdaServiceOptions): Promise
     }
     state.inFlight++;
     try {
-      const outcome = await run(state, randomUUID(), JSON.stringify(event ?? null));
+      const outcome = await run(state, randomUUID(), JSON.stringify(event ?? null), beforeHandler);
       if (!outcome.ok) throw new FunctionError(outcome.error);
       return JSON.parse(outcome.payload) as unknown;
     } finally {
@@ -505,7 +529,7 @@ export async function startLambdaService(options: LambdaServiceOptions): Promise
         pump(state);
         return undefined;
       }
-      return invokeSync(state, event);
+      return invokeSync(state, event, invokeOptions.beforeHandler);
     },
     updateFunctionConfiguration(nameOrArn, update) {
       const state = lookup(nameOrArn);

@@ -2,16 +2,17 @@ import { type LatencyProfile, parseColdStartRate, parseLatencyProfile } from './
 
 /** The latency flags `npm start`, `npm run bench` and `npm run load` share (node:util parseArgs options). */
 export const latencyFlags = {
-  // `aws`: each stand-in adds its hop's AWS delay (local/latency/hops.ts); `none` adds nothing.
+  // `aws`: each stand-in tops its hop up to a draw of its AWS delay (local/latency/hops.ts); `none` adds nothing.
   latency: { type: 'string', default: process.env.SWITCHBOARD_LATENCY ?? 'none' },
   'latency-seed': { type: 'string', default: '1' },
   'cold-start-rate': { type: 'string', default: '0' },
 } as const;
 
-export const latencyHelp = `  --latency aws|none     add the delays AWS adds per hop (EventBridge,   SWITCHBOARD_LATENCY
-                         Step Functions, Lambda, DynamoDB, @connections,
-                         streams, SQS), drawn from lognormals fitted to
-                         published p50/p99 (default none)
+export const latencyHelp = `  --latency aws|none     make each hop take as long as on AWS            SWITCHBOARD_LATENCY
+                         (EventBridge, Step Functions, Lambda, DynamoDB,
+                         @connections, streams, SQS): lognormals fitted to
+                         published p50/p99, local time counted towards
+                         each draw (default none)
   --latency-seed <n>     seed of the model's generators (default 1)
   --cold-start-rate <f>  fraction of invocations paying a cold start
                          under --latency aws (default 0)`;

@@ -60,6 +60,42 @@ function standardNormal(random: () => number): number {
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
 }
 
+/** Where the model reads the time and waits; injected by tests so that no assertion depends on timing. */
+export interface LatencyClock {
+  /** Milliseconds on a monotonic clock. */
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+export const systemClock: LatencyClock = {
+  now: () => performance.now(),
+  sleep: (ms) => sleep(ms),
+};
+
+/**
+ * What is left to wait of a hop's drawn delay once the stand-in has spent `elapsedMs` doing the hop's
+ * real work (DynamoDB Local answering, a sandbox starting...): the draw is the whole hop, so local
+ * time is counted once, not on top of it. Never negative: local work slower than the draw adds nothing.
+ */
+export function topUpMs(drawnMs: number, elapsedMs: number): number {
+  return Math.max(0, drawnMs - Math.max(0, elapsedMs));
+}
+
+/**
+ * One hop in progress: its clock starts when the stand-in starts the hop's real work, and `dueMs()`,
+ * asked where the hop ends (before the answer, the frame, the handler), says how much of the draw is
+ * still to wait. What a stand-in needs, so that it can wait with its own (abortable) timers.
+ */
+export interface HopTimer {
+  /** Milliseconds still to wait now (max(0, draw − elapsed)); the first call draws and is counted. */
+  dueMs(): number;
+  /** Waits what is due on the model's clock. */
+  settle(): Promise<void>;
+}
+
+/** A timer that never waits: the stand-ins' default when no model is given. */
+export const NO_WAIT: HopTimer = { dueMs: () => 0, settle: async () => {} };
+
 export interface LatencyModelOptions {
   profile: LatencyProfile;
   /** Seeds every hop's generator; default 1. */
@@ -68,11 +104,16 @@ export interface LatencyModelOptions {
   coldStartRate?: number;
   /** Replaces figures of the `aws` profile (tests). */
   figures?: Partial<Record<Hop, HopFigure>>;
+  /** Default: performance.now and timers (tests inject a fake one). */
+  clock?: LatencyClock;
 }
 
 export interface HopStats {
   draws: number;
+  /** Sum of the draws, ms. */
   totalMs: number;
+  /** Sum of what the stand-ins waited on top of their real work (the draws less local time), ms. */
+  waitedMs: number;
 }
 
 /**
@@ -86,13 +127,20 @@ export class LatencyModel {
   readonly seed: number;
   readonly coldStartRate: number;
   enabled: boolean;
+  /**
+   * True (the default): a hop waits its draw less the real work it already did. False: the whole draw
+   * on top of the real work, as the model did before the top-up, kept so a bench can show both.
+   */
+  topUp = true;
   private readonly fits = new Map<Hop, { mu: number; sigma: number }>();
   private readonly generators = new Map<Hop, () => number>();
   private readonly coldStartCoin: () => number;
   private readonly counters = new Map<Hop, HopStats>();
   readonly figures: Readonly<Record<Hop, HopFigure>>;
+  readonly clock: LatencyClock;
 
   constructor(options: LatencyModelOptions) {
+    this.clock = options.clock ?? systemClock;
     this.profile = options.profile;
     this.seed = options.seed ?? 1;
     this.coldStartRate = options.coldStartRate ?? 0;
@@ -114,22 +162,54 @@ export class LatencyModel {
     if (this.coldStartRate > 0 && INVOKE_HOPS.has(hop) && this.coldStartCoin() < this.coldStartRate) {
       ms += this.sample('coldStart');
     }
-    const stats = this.counters.get(hop) ?? { draws: 0, totalMs: 0 };
-    stats.draws++;
-    stats.totalMs += ms;
-    this.counters.set(hop, stats);
+    this.statsOf(hop).draws++;
+    this.statsOf(hop).totalMs += ms;
     return ms;
   }
 
-  /** Waits one draw of `hop`. Resolves at once when the model is off. */
+  /**
+   * Starts `hop` now (or `elapsedMs` ago, when the stand-in knows the hop began earlier on another
+   * clock): the returned timer tops the hop's real work up to one draw. The draw is taken at the first
+   * `dueMs()`, so a hop that never reaches its end (a post to a gone connection) draws nothing, and
+   * each hop's seeded sequence is drawn in the order its hops end. A disabled model never waits.
+   */
+  start(hop: Hop, elapsedMs = 0): HopTimer {
+    if (!this.enabled) return NO_WAIT;
+    const startedAt = this.clock.now() - Math.max(0, elapsedMs);
+    let drawnMs: number | undefined;
+    const dueMs = (): number => {
+      const first = drawnMs === undefined;
+      drawnMs ??= this.draw(hop);
+      const due = this.topUp ? topUpMs(drawnMs, this.clock.now() - startedAt) : drawnMs;
+      if (first) this.statsOf(hop).waitedMs += due;
+      return due;
+    };
+    return {
+      dueMs,
+      settle: async () => {
+        const due = dueMs();
+        if (due > 0) await this.clock.sleep(due);
+      },
+    };
+  }
+
+  /** Waits one whole draw of `hop`, for a hop with no local work to subtract. Resolves at once when off. */
   async delay(hop: Hop): Promise<void> {
-    const ms = this.draw(hop);
-    if (ms > 0) await sleep(ms);
+    await this.start(hop).settle();
   }
 
   /** Draws and delays so far, per hop. */
   stats(): Partial<Record<Hop, HopStats>> {
     return Object.fromEntries([...this.counters].map(([hop, stats]) => [hop, { ...stats }]));
+  }
+
+  private statsOf(hop: Hop): HopStats {
+    let stats = this.counters.get(hop);
+    if (!stats) {
+      stats = { draws: 0, totalMs: 0, waitedMs: 0 };
+      this.counters.set(hop, stats);
+    }
+    return stats;
   }
 
   private sample(hop: Hop): number {

@@ -18,6 +18,7 @@ import {
   jsonProtocolHandler,
 } from '../aws-protocol.js';
 import { ERROR_SHAPES, type LocalIam } from '../iam/authorizer.js';
+import type { HopTimer } from '../latency/model.js';
 import { listen } from '../listen.js';
 import { findDefinitionPlaceholders } from './definition-substitutions.js';
 import {
@@ -68,10 +69,11 @@ export interface LocalStepFunctionsOptions {
   /** When set, every call needs `states:<Operation>` on the state machine (or execution) it names. */
   iam?: LocalIam;
   /**
-   * Milliseconds between a start call and the execution's first state, as Step Functions takes
-   * (the latency model's draw; `sync` for StartSyncExecution). Default none.
+   * Starts the latency model's hop between a start call and the execution's first state (`sync` for
+   * StartSyncExecution) as the call arrives; the first state waits for what is left of its draw once
+   * the stand-in's own work is done. Default none.
    */
-  startDelayMs?: (sync: boolean) => number;
+  startHop?: (sync: boolean) => HopTimer;
 }
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
@@ -154,7 +156,12 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
     }
   };
 
-  const start = (prepared: PreparedMachine, name: string, inputText: string, sync: boolean): ExecutionRecord => {
+  const start = (
+    prepared: PreparedMachine,
+    name: string,
+    inputText: string,
+    hop: HopTimer | undefined,
+  ): ExecutionRecord => {
     const { config } = prepared;
     const executionArn = executionArnFor(config, name, region, accountId);
     const startDate = new Date();
@@ -189,7 +196,7 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
       return execution.result;
     };
     // The execution is RUNNING (listed, awaited by idle()) while Step Functions has yet to start it.
-    const delayMs = options.startDelayMs?.(sync) ?? 0;
+    const delayMs = hop?.dueMs() ?? 0;
     const result =
       delayMs > 0
         ? new Promise<boolean>((resolve) => {
@@ -242,6 +249,7 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
   };
 
   const startExecution = (body: Record<string, unknown>, sync: boolean): ExecutionRecord => {
+    const hop = options.startHop?.(sync);
     const prepared = machineFor(body);
     if (sync && prepared.config.type !== 'EXPRESS') {
       throw new AwsServiceError(
@@ -261,7 +269,7 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
         throw new AwsServiceError('ExecutionAlreadyExists', `Execution Already Exists: '${existing.executionArn}'`);
       }
     }
-    return start(prepared, name, inputText, sync);
+    return start(prepared, name, inputText, hop);
   };
 
   const operations: Record<string, (body: Record<string, unknown>) => Promise<object>> = {

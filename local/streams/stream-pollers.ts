@@ -41,8 +41,13 @@ export interface StreamPollerOptions {
   dynamoDbEndpoint: string;
   region: string;
   mappings: LocalStreamMapping[];
-  /** Invokes a function synchronously and resolves with its response (rejects on a function error). */
-  invoke: (functionName: string, event: unknown) => Promise<unknown>;
+  /**
+   * Invokes a function synchronously and resolves with its response (rejects on a function error).
+   * `pollMs` is how long the GetRecords call that read the batch's oldest record took: the latency
+   * model's stream hop counts it as its own local work, but not the batching window, which is
+   * configuration that AWS adds on top of the hop.
+   */
+  invoke: (functionName: string, event: unknown, pollMs: number) => Promise<unknown>;
   /** Receives Lambda's invocation record for each discarded batch of a mapping with an on-failure destination. */
   onFailure?: (destinationArn: string, failure: StreamFailureRecord) => void;
   /** Per-shard polling interval when caught up; default 250 ms, Lambda's four polls a second. */
@@ -103,6 +108,8 @@ class ShardWorker {
   readonly napper = new Napper();
   buffer: DynamoDBRecord[] = [];
   windowStartedMs = 0;
+  /** How long the GetRecords call that read the oldest buffered record took. */
+  pollMs = 0;
   delivering = false;
   done = false;
   /** The epoch of the latest poll that found the shard caught up with nothing pending. */
@@ -229,9 +236,13 @@ class MappingPoller {
         const startedEpoch = this.context.epoch;
         let fetched = 0;
         if (!worker.reader.ended && worker.buffer.length < this.mapping.batchSize) {
+          const pollStartedMs = Date.now();
           const records = await worker.reader.read(signal);
           fetched = records.length;
-          if (fetched > 0 && worker.buffer.length === 0) worker.windowStartedMs = Date.now();
+          if (fetched > 0 && worker.buffer.length === 0) {
+            worker.windowStartedMs = Date.now();
+            worker.pollMs = worker.windowStartedMs - pollStartedMs;
+          }
           for (const record of records) {
             const lambdaRecord = toLambdaRecord(record, source);
             // Lambda filters before batching; a record no filter matches counts as processed.
@@ -288,7 +299,7 @@ class MappingPoller {
         batch,
         this.policy,
         {
-          invoke: (event) => this.context.invoke(this.mapping.functionName, event),
+          invoke: (event) => this.context.invoke(this.mapping.functionName, event, worker.pollMs),
           waitBeforeRetry: (retry) =>
             worker.napper.nap(Math.min(pollIntervalMs * 2 ** (retry - 1), MAX_RETRY_DELAY_MS), signal),
           failed: (reason, detail) => {

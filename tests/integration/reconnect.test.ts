@@ -101,8 +101,12 @@ class ResumingReceiver {
 
   /** Cuts the current socket; the receiver reconnects on its own after `reconnectDelayMs`. */
   async cut(side: Cut['side'], reconnectDelayMs: number): Promise<void> {
-    // Two cuts close together: the second one cuts the socket the first one's reconnect opens.
-    while (this.reconnecting) await this.reconnecting;
+    // Two cuts close together: the second one cuts the socket the first one's reconnect opens. The
+    // first socket may still be closing, its reconnect not scheduled yet: wait for an open one.
+    for (let i = 0; i < 3000 && (this.reconnecting || this.socket?.readyState !== WebSocket.OPEN); i++) {
+      if (this.reconnecting) await this.reconnecting;
+      else await sleep(10);
+    }
     const socket = this.socket;
     if (!socket || socket.readyState !== WebSocket.OPEN) throw new Error('receiver has no open socket to cut');
     this.cuts++;
@@ -233,25 +237,30 @@ class ResumingReceiver {
   }
 }
 
-let stack: LocalStack;
-const closers: Array<() => Promise<void>> = [];
+// Both delivery paths: the default (a two-member room is posted by sendMessage itself) and
+// DirectFanoutMaxMembers=0 (every message through EventBridge and the state machine).
+describe.each<{ path: string; parameters: Record<string, string> }>([
+  { path: 'direct path', parameters: {} },
+  { path: 'state machine path', parameters: { DirectFanoutMaxMembers: '0' } },
+])('sockets cut at random moments during a message stream, $path', ({ path, parameters }) => {
+  let stack: LocalStack;
+  const closers: Array<() => Promise<void>> = [];
 
-beforeAll(async () => {
-  // The sender streams faster than the default 10 messages/s per connection.
-  stack = await startTestStack({ parameters: { RateLimitPerSecond: '100', RateLimitBurst: '200' } });
-});
+  beforeAll(async () => {
+    // The sender streams faster than the default 10 messages/s per connection.
+    stack = await startTestStack({ parameters: { RateLimitPerSecond: '100', RateLimitBurst: '200', ...parameters } });
+  });
 
-afterAll(async () => {
-  for (const close of closers) await close();
-  await stack?.close();
-});
+  afterAll(async () => {
+    for (const close of closers) await close();
+    await stack?.close();
+  });
 
-describe('sockets cut at random moments during a message stream', () => {
   it('leaves a resuming, deduping receiver with every message exactly once, in send order', async () => {
     const seed = Number(process.env.RECONNECT_SEED ?? Math.floor(Math.random() * 2 ** 31));
     const plan = planFor(seed);
     console.log(
-      `reconnect seed ${seed} (replay with RECONNECT_SEED=${seed}); cuts ${JSON.stringify(plan.cuts.map((cut) => `${cut.afterIndex}:${cut.side}:${cut.reconnectDelayMs}ms`))}`,
+      `${path}: reconnect seed ${seed} (replay with RECONNECT_SEED=${seed}); cuts ${JSON.stringify(plan.cuts.map((cut) => `${cut.afterIndex}:${cut.side}:${cut.reconnectDelayMs}ms`))}`,
     );
     const room = `stream-${seed}`;
     const since = new Date(Date.now() - 1_000).toISOString();
@@ -262,6 +271,8 @@ describe('sockets cut at random moments during a message stream', () => {
     const sender = await TestClient.join(stack, { userId: 'stream-sender', room });
     closers.push(() => sender.close());
 
+    const fanOutBatches = () => stack.functions.invocations().PostToConnectionsFunction ?? 0;
+    const batchesBefore = fanOutBatches();
     const sent: string[] = [];
     const cutsDone: Array<Promise<void>> = [];
     for (let index = 0; index < MESSAGE_COUNT; index++) {
@@ -300,5 +311,10 @@ describe('sockets cut at random moments during a message stream', () => {
     expect([...receiver.messages.values()].every((message) => message.room === room)).toBe(true);
     expect([...receiver.messages.values()].sort(order).map((message) => message.messageId)).toEqual(sent);
     expect(receiver.received).toBe(MESSAGE_COUNT + receiver.duplicates);
+    // The path really was the one named: through the state machine, each message is at least one
+    // fan-out batch; on the direct path only the reconnects' presence changes are.
+    const batches = fanOutBatches() - batchesBefore;
+    if (parameters.DirectFanoutMaxMembers === '0') expect(batches).toBeGreaterThanOrEqual(MESSAGE_COUNT);
+    else expect(batches).toBeLessThan(MESSAGE_COUNT / 2);
   }, 180_000);
 });

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ackFrameSchema, historyFrameSchema, roomMessageFrameSchema } from '#protocol/server-frames';
 import type { LocalStack, LocalStackOptions } from '../../local/stack.js';
 import { freePort } from '../helpers/dynamodb-local.js';
@@ -9,7 +9,7 @@ import { type Frame, startTestStack, TestClient } from '../helpers/local-stack.j
 
 const ROOM = 'restart-room';
 const open: Array<{ close(): Promise<void> }> = [];
-let dataDir: string | undefined;
+const dataDirs: string[] = [];
 
 async function started(options: LocalStackOptions): Promise<LocalStack> {
   const stack = await startTestStack(options);
@@ -31,24 +31,42 @@ async function roomHistory(stack: LocalStack): Promise<{ messages: Frame[]; next
   return (await response.json()) as { messages: Frame[]; nextCursor?: string };
 }
 
-afterAll(async () => {
-  for (const item of open) await item.close().catch(() => {});
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+// Each case closes its stacks before the next one takes the same ports.
+afterEach(async () => {
+  for (const item of open.splice(0)) await item.close().catch(() => {});
 });
 
-describe('restarting the local stack with a data directory', () => {
+afterAll(async () => {
+  for (const dir of dataDirs) await rm(dir, { recursive: true, force: true });
+});
+
+// Every port stays the same across restarts (and across the two paths below): the handlers keep
+// the SDK clients they built against the first stack's endpoints, as a warm Lambda would.
+let ports: Pick<
+  LocalStackOptions,
+  'dynamoDbPort' | 'webSocketPort' | 'eventBridgePort' | 'stepFunctionsPort' | 'restPort'
+>;
+
+beforeAll(async () => {
+  ports = {
+    dynamoDbPort: await freePort(),
+    webSocketPort: await freePort(),
+    eventBridgePort: await freePort(),
+    stepFunctionsPort: await freePort(),
+    restPort: await freePort(),
+  };
+});
+
+// Both delivery paths: the default (a two-member room is posted by sendMessage itself) and
+// DirectFanoutMaxMembers=0 (every message through EventBridge and the state machine).
+describe.each<{ path: string; parameters: Record<string, string> }>([
+  { path: 'direct path', parameters: {} },
+  { path: 'state machine path', parameters: { DirectFanoutMaxMembers: '0' } },
+])('restarting the local stack with a data directory, $path', ({ parameters }) => {
   it('keeps the history, and delivers new messages normally after the restart', async () => {
-    dataDir = await mkdtemp(joinPath(tmpdir(), 'switchboard-restart-'));
-    // Every port stays the same across the restart: the handlers run in this process and keep
-    // the SDK clients they built against the first stack's endpoints, as a warm Lambda would.
-    const options: LocalStackOptions = {
-      dataDir,
-      dynamoDbPort: await freePort(),
-      webSocketPort: await freePort(),
-      eventBridgePort: await freePort(),
-      stepFunctionsPort: await freePort(),
-      restPort: await freePort(),
-    };
+    const dir = await mkdtemp(joinPath(tmpdir(), 'switchboard-restart-'));
+    dataDirs.push(dir);
+    const options: LocalStackOptions = { dataDir: dir, ...ports, parameters };
 
     const first = await started(options);
     const writer = await join(first, 'restart-alice');
@@ -76,6 +94,9 @@ describe('restarting the local stack with a data directory', () => {
 
     const alice = await join(second, 'restart-alice');
     const bob = await join(second, 'restart-bob');
+    await second.idle();
+    const fanOutBatches = () => second.functions.invocations().PostToConnectionsFunction ?? 0;
+    const batchesBefore = fanOutBatches();
     const after: string[] = [];
     for (let index = 0; index < 3; index++) {
       const messageId = `after-${index}`;
@@ -93,6 +114,9 @@ describe('restarting the local stack with a data directory', () => {
     for (const client of [alice, bob]) {
       expect(client.messages(ROOM).map((frame) => frame.messageId)).toEqual(after);
     }
+    // The path really was the one named: the state machine posts each message in a fan-out batch.
+    const batches = fanOutBatches() - batchesBefore;
+    expect(batches).toBe(parameters.DirectFanoutMaxMembers === '0' ? after.length : 0);
 
     // A client that last saw the final message before the restart catches up on the new ones (the
     // first page also reaches back a short window, for writes that committed late: dedup drops those).
@@ -111,5 +135,5 @@ describe('restarting the local stack with a data directory', () => {
     expect(all.messages.map((frame) => frame.messageId)).toEqual(
       [...before.map((sent) => sent.messageId), ...after].reverse(),
     );
-  });
+  }, 180_000);
 });

@@ -1,4 +1,4 @@
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChatMessage } from '#core/domain/message';
@@ -36,6 +36,27 @@ async function messagesTable(): Promise<string> {
     }),
   );
   return TableName;
+}
+
+/** A document client on the same DynamoDB Local whose commands are counted by name. */
+function countCommands(): { client: DynamoDBDocumentClient; count: Record<string, number> } {
+  const count: Record<string, number> = {};
+  const client = DynamoDBDocumentClient.from(
+    new DynamoDBClient({
+      endpoint: db.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    }),
+  );
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const name = String(context.commandName);
+      count[name] = (count[name] ?? 0) + 1;
+      return next(args);
+    },
+    { step: 'initialize', name: 'countCommands' },
+  );
+  return { client, count };
 }
 
 const draft = (messageId: string, userId = 'alice', room = 'general'): ChatMessage => {
@@ -86,6 +107,61 @@ describe('message sequence numbers', () => {
       new GetCommand({ TableName: tableName, Key: { room: 'seq#general', sk: 'seq' } }),
     );
     expect(Item?.lastSeq).toBe(40);
+  });
+
+  it('stays gapless and stores every message once under concurrent senders, retried sends and two rooms', async () => {
+    const tableName = await messagesTable();
+    const stores = Array.from({ length: 6 }, () => createMessageStore(documents, tableName));
+    // Each message is sent twice at once from two environments (a client retry racing the original).
+    const sends = stores.flatMap((store, s) =>
+      Array.from({ length: 6 }, (_, i) => {
+        const room = i % 2 === 0 ? 'general' : 'random';
+        const twin = stores[(s + 1) % stores.length] ?? store;
+        const message = draft(`c-${s}-${i}`, `user-${s}`, room);
+        return [store.append(message, 2e9), twin.append({ ...message }, 2e9)];
+      }),
+    );
+    const results = await Promise.all(sends.flat());
+    for (const room of ['general', 'random']) {
+      const firsts = results.filter((result) => !result.duplicate && result.message.room === room);
+      const seqs = firsts.map((result) => result.message.seq ?? 0).sort((a, b) => a - b);
+      expect(seqs).toEqual(Array.from({ length: 18 }, (_, i) => i + 1));
+      const { Item } = await documents.send(
+        new GetCommand({ TableName: tableName, Key: { room: `seq#${room}`, sk: 'seq' } }),
+      );
+      expect(Item?.lastSeq).toBe(18);
+    }
+    // Every duplicate came back with its original's seq.
+    const seqById = new Map(results.filter((r) => !r.duplicate).map((r) => [r.message.messageId, r.message.seq]));
+    for (const result of results.filter((r) => r.duplicate)) {
+      expect(result.message.seq).toBe(seqById.get(result.message.messageId));
+    }
+    expect(results.filter((r) => r.duplicate)).toHaveLength(36);
+  });
+
+  it('commits each message in one TransactWriteItems when senders alternate between environments', async () => {
+    const tableName = await messagesTable();
+    const calls = countCommands();
+    const [a, b] = [createMessageStore(calls.client, tableName), createMessageStore(calls.client, tableName)];
+    // A reply pattern: each message from the environment that did not send the previous one.
+    for (let i = 0; i < 20; i++)
+      await (i % 2 === 0 ? a : b).append(draft(`alt-${i}`, i % 2 === 0 ? 'ann' : 'ben'), 2e9);
+    expect(calls.count.TransactWriteItemsCommand).toBe(20);
+    // Each append read the counter first.
+    expect(calls.count.GetItemCommand).toBe(20);
+  });
+
+  it('reads the counter once per message and loses no compare-and-set when another environment sent in between', async () => {
+    const tableName = await messagesTable();
+    const calls = countCommands();
+    const store = createMessageStore(calls.client, tableName);
+    for (let i = 0; i < 5; i++) await store.append(draft(`solo-${i}`), 2e9);
+    // Another environment appends: this one's next append still commits at the first try.
+    await createMessageStore(documents, tableName).append(draft('intruder', 'zed'), 2e9);
+    const next = await store.append(draft('solo-after'), 2e9);
+    expect(next.message.seq).toBe(7);
+    expect(calls.count.TransactWriteItemsCommand).toBe(6);
+    expect(calls.count.GetItemCommand).toBe(6);
   });
 
   it("moves the sender's read position to their own message", async () => {

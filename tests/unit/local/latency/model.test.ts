@@ -3,12 +3,14 @@ import {
   AWS_HOPS,
   fitLognormal,
   type Hop,
+  type LatencyClock,
   LatencyModel,
   LatencyOptionError,
   latencyModelFor,
   parseColdStartRate,
   parseLatencyProfile,
   seededRandom,
+  topUpMs,
   Z_99,
 } from '../../../../local/latency/model.js';
 
@@ -93,6 +95,105 @@ describe('LatencyModel (aws profile)', () => {
     model.enabled = false;
     expect(model.draw('sqs')).toBe(0);
     expect(model.stats().sqs?.draws).toBe(1);
+  });
+});
+
+/** A clock that moves only when told: `advance` stands for the stand-in's real work, `sleep` records the wait. */
+function fakeClock(): LatencyClock & { advance(ms: number): void; slept: number[] } {
+  let now = 1_000;
+  const slept: number[] = [];
+  return {
+    now: () => now,
+    sleep: async (ms) => {
+      slept.push(ms);
+      now += ms;
+    },
+    advance: (ms) => {
+      now += ms;
+    },
+    slept,
+  };
+}
+
+describe('top-up: each hop waits its draw less the real work it already did', () => {
+  it('topUpMs subtracts the elapsed time and never goes below zero', () => {
+    expect(topUpMs(10, 0)).toBe(10);
+    expect(topUpMs(10, 3.5)).toBe(6.5);
+    expect(topUpMs(10, 10)).toBe(0);
+    expect(topUpMs(10, 25)).toBe(0);
+    // A clock step backwards is not negative work.
+    expect(topUpMs(10, -4)).toBe(10);
+  });
+
+  it('waits the same draws as before, less the time the clock moved between start and settle', async () => {
+    const clock = fakeClock();
+    const model = new LatencyModel({ profile: 'aws', seed: 21, clock });
+    const reference = new LatencyModel({ profile: 'aws', seed: 21 });
+    const draws = Array.from({ length: 5 }, () => reference.draw('dynamoDbRequest'));
+    const work = [0, 2, 5, 50, 1];
+    for (const ms of work) {
+      const timer = model.start('dynamoDbRequest');
+      clock.advance(ms);
+      await timer.settle();
+    }
+    const expected = draws.map((draw, i) => topUpMs(draw, work[i] ?? 0)).filter((ms) => ms > 0);
+    expect(clock.slept).toEqual(expected);
+    // Work that outlasted its draw (50 ms against a 6 / 20 ms lognormal) added nothing: no sleep at all.
+    expect(clock.slept.length).toBeLessThan(work.length);
+    const stats = model.stats().dynamoDbRequest;
+    expect(stats?.draws).toBe(5);
+    expect(stats?.totalMs).toBeCloseTo(
+      draws.reduce((sum, draw) => sum + draw, 0),
+      9,
+    );
+    expect(stats?.waitedMs).toBeCloseTo(
+      expected.reduce((sum, ms) => sum + ms, 0),
+      9,
+    );
+  });
+
+  it('counts work done before the timer started (elapsedMs), and draws at the first dueMs only', () => {
+    const clock = fakeClock();
+    const model = new LatencyModel({ profile: 'aws', seed: 4, clock });
+    const [draw] = [new LatencyModel({ profile: 'aws', seed: 4 }).draw('eventBridgeDelivery')];
+    const timer = model.start('eventBridgeDelivery', 30);
+    expect(model.stats().eventBridgeDelivery).toBeUndefined();
+    clock.advance(20);
+    const due = timer.dueMs();
+    expect(due).toBeCloseTo(topUpMs(draw ?? 0, 50), 9);
+    clock.advance(due / 2);
+    expect(timer.dueMs()).toBeCloseTo(due / 2, 9);
+    expect(model.stats().eventBridgeDelivery?.draws).toBe(1);
+  });
+
+  it('keeps seeded determinism: a hop never started draws nothing and shifts no other draw', async () => {
+    const clock = fakeClock();
+    const model = new LatencyModel({ profile: 'aws', seed: 8, clock });
+    model.start('connectionsPost'); // a post to a gone connection: never reaches its end
+    const timer = model.start('connectionsPost');
+    await timer.settle();
+    expect(clock.slept).toEqual([new LatencyModel({ profile: 'aws', seed: 8 }).draw('connectionsPost')]);
+  });
+
+  it('waits the whole draw on top of the work when top-up is switched off (the old, additive model)', async () => {
+    const clock = fakeClock();
+    const model = new LatencyModel({ profile: 'aws', seed: 2, clock });
+    model.topUp = false;
+    const timer = model.start('lambdaInvoke');
+    clock.advance(1_000);
+    await timer.settle();
+    expect(clock.slept).toEqual([new LatencyModel({ profile: 'aws', seed: 2 }).draw('lambdaInvoke')]);
+  });
+
+  it('waits nothing while disabled', async () => {
+    const clock = fakeClock();
+    const model = new LatencyModel({ profile: 'aws', clock });
+    model.enabled = false;
+    const timer = model.start('eventBridgeDelivery');
+    expect(timer.dueMs()).toBe(0);
+    await timer.settle();
+    expect(clock.slept).toEqual([]);
+    expect(model.stats()).toEqual({});
   });
 });
 

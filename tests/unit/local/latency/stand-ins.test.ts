@@ -13,8 +13,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startLocalWebSocketGateway } from '../../../../local/gateway/websocket-gateway.js';
 import { LocalIam } from '../../../../local/iam/authorizer.js';
 import { startDynamoDbFront } from '../../../../local/iam/dynamodb-front.js';
+import type { HopTimer } from '../../../../local/latency/model.js';
 import { startLocalSqs } from '../../../../local/sqs/server.js';
-import { withDelay } from '../../../../local/stack.js';
+import { withHop } from '../../../../local/stack.js';
 import { startLocalStepFunctions } from '../../../../local/stepfunctions/server.js';
 import { connectClient } from '../gateway/ws-test-client.js';
 
@@ -25,6 +26,17 @@ const REGION = 'us-east-1';
 const ACCOUNT = '000000000000';
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 const closers: Array<() => Promise<unknown> | unknown> = [];
+
+/** A hop timer that always has `ms` left, counting how often a stand-in asked. */
+function fixedHop(ms: number, asked: { count: number }): HopTimer {
+  return {
+    dueMs: () => {
+      asked.count++;
+      return ms;
+    },
+    settle: async () => {},
+  };
+}
 afterEach(async () => {
   for (const close of closers.splice(0).reverse()) await close();
 });
@@ -44,9 +56,9 @@ describe('Step Functions start delay', () => {
       ],
       invokeLambda: async () => ({}),
       dynamoDbClient: new DynamoDBClient({ region: REGION, credentials }),
-      startDelayMs: (sync) => {
+      startHop: (sync) => {
         asked.push(sync);
-        return delayMs;
+        return fixedHop(delayMs, { count: 0 });
       },
     });
     const client = new SFNClient({ endpoint: sfn.url, region: REGION, credentials, disableHostPrefix: true });
@@ -108,7 +120,7 @@ describe('DynamoDB front delay', () => {
     });
     await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
     closers.push(() => new Promise((resolve) => upstream.close(resolve)));
-    let draws = 0;
+    const draws = { count: 0 };
     const front = await startDynamoDbFront({
       host: '127.0.0.1',
       port: 0,
@@ -125,10 +137,7 @@ describe('DynamoDB front delay', () => {
       }),
       region: REGION,
       accountId: ACCOUNT,
-      requestDelayMs: () => {
-        draws++;
-        return 1;
-      },
+      requestHop: () => fixedHop(1, draws),
     });
     closers.push(() => front.close());
     const client = new DynamoDBClient({ endpoint: front.url, region: REGION, credentials });
@@ -146,23 +155,20 @@ describe('DynamoDB front delay', () => {
       'DynamoDB_20120810.GetItem',
       'DynamoDBStreams_20120810.GetRecords',
     ]);
-    expect(draws).toBe(2);
+    expect(draws.count).toBe(2);
   });
 });
 
 describe('@connections post delay and EventBridge delivery delay', () => {
   it('draws once per postToConnection and still delivers the frame', async () => {
-    let draws = 0;
+    const draws = { count: 0 };
     const gateway = await startLocalWebSocketGateway({
       port: 0,
       stage: 'prod',
       routeSelectionExpression: '$request.body.action',
       routes: { $connect: { functionName: 'connect', twoWay: false } },
       invoke: async () => ({ statusCode: 200 }),
-      postDelayMs: () => {
-        draws++;
-        return 1;
-      },
+      postHop: () => fixedHop(1, draws),
     });
     closers.push(() => gateway.close());
     const client = await connectClient(gateway.url);
@@ -172,14 +178,20 @@ describe('@connections post delay and EventBridge delivery delay', () => {
     closers.push(() => sdk.destroy());
     await sdk.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: Buffer.from('hi') }));
     expect(await client.nextMessage()).toBe('hi');
-    expect(draws).toBe(1);
+    expect(draws.count).toBe(1);
   });
 
-  it('waits for the EventBridge hop before handing the event to the target', async () => {
+  it('waits for the EventBridge hop before handing the event to the target, counting the bus time since due', async () => {
     const order: string[] = [];
-    const deliver = withDelay(
-      async () => {
-        order.push('hop');
+    const elapsed: number[] = [];
+    const deliver = withHop(
+      (elapsedMs) => {
+        elapsed.push(elapsedMs);
+        return {
+          settle: async () => {
+            order.push('hop');
+          },
+        };
       },
       async () => {
         order.push('target');
@@ -191,7 +203,9 @@ describe('@connections post delay and EventBridge delivery delay', () => {
       {},
       {} as Parameters<typeof deliver>[2],
       {} as Parameters<typeof deliver>[3],
+      Date.now() - 1_000,
     );
     expect(order).toEqual(['hop', 'target']);
+    expect(elapsed[0]).toBeGreaterThanOrEqual(1_000);
   });
 });
