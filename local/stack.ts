@@ -332,10 +332,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       host,
       port: options.lambdaPort ?? 0,
       functions: {
-        invoke: async (name, event, invokeOptions) => {
-          await delay('lambdaInvoke');
-          return functions.invoke(name, event, invokeOptions);
-        },
+        // The hook's invoke is a hop like any other: topped up to its draw when the handler gets the event.
+        invoke: (name, event, invokeOptions) =>
+          functions.invoke(name, event, { ...invokeOptions, ...settleBefore('lambdaInvoke') }),
       },
       iam,
       resolveFunction: (nameOrArn) => ({ arn: functionArnOf(nameOrArn), exists: functionArns.has(nameOrArn) }),
