@@ -15,9 +15,8 @@ export interface PathShape {
 }
 
 /**
- * The direct path: rate-limit UpdateItem, the seq counter's GetItem (made whenever the environment's
- * guess of the counter has not proved current, so counted here: the worst case), TransactWriteItems,
- * the live-subscribers Query, then the posts.
+ * The direct path: rate-limit UpdateItem, the room-access check's BatchGetItem and the seq counter's
+ * GetItem (side by side, counted as one), TransactWriteItems, the live-subscribers Query, then the posts.
  */
 export const DIRECT_ROOM: PathShape = {
   dynamoDbInSeries: 4,

@@ -212,7 +212,9 @@ export function createMessageStore(client: DynamoDBDocumentClient, tableName: st
      * messageId cancels the whole transaction (it takes no seq). A sender that lost the race to
      * another one reads the counter's current value from the cancellation and tries the next seq.
      */
-    async append(message, expiresAt) {
+    lastSeq: readLastSeq,
+
+    async append(message, expiresAt, knownLastSeq) {
       // The counter is read first, consistently, every time. Other execution environments append to
       // the same partition without notice, so a value remembered from this environment's last append
       // is stale whenever another one sent since (a reply in a conversation, the next message landing
@@ -221,7 +223,7 @@ export function createMessageStore(client: DynamoDBDocumentClient, tableName: st
       // current. A lost one is a cancelled TransactWriteItems, billed like a committed one (10 WRU)
       // and a round trip; the read is 1 RRU, fifty times cheaper, and the same round trip. Real races
       // (two senders at the same moment) still lose once and retry from the cancellation's value.
-      let expected = await readLastSeq(message.room);
+      let expected = knownLastSeq ?? (await readLastSeq(message.room));
       for (let attempt = 1; ; attempt++) {
         const seq = expected + 1;
         const sequenced: ChatMessage = { ...message, seq };

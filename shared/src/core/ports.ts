@@ -80,7 +80,14 @@ export interface MessageStore {
    * Stores a message unless one with the same messageId exists; then returns the stored original
    * and `duplicate: true`. Throws ConflictError when the id belongs to another sender.
    */
-  append(message: ChatMessage, expiresAt: number): Promise<{ message: ChatMessage; duplicate: boolean }>;
+  append(
+    message: ChatMessage,
+    expiresAt: number,
+    /** The partition's counter as read just before (lastSeq), to save the store reading it again. */
+    knownLastSeq?: number,
+  ): Promise<{ message: ChatMessage; duplicate: boolean }>;
+  /** The seq of the partition's newest message (0 for none), read consistently. */
+  lastSeq(partition: string): Promise<number>;
   /** Newest first. */
   history(room: string, options: { limit: number; cursor?: string; nowSeconds: number }): Promise<HistoryPage>;
   /** Oldest first, strictly after `afterSk`: reconnect catch-up. */

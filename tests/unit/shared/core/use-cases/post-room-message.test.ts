@@ -2,14 +2,23 @@ import { describe, expect, it } from 'vitest';
 import { IdentityMismatchError } from '#core/domain/errors';
 import type { ChatMessage } from '#core/domain/message';
 import type { MessageStore } from '#core/ports';
-import { postRoomMessage } from '#core/use-cases/post-room-message';
-import { fakeEvents } from '../../../../helpers/fakes.js';
+import { postRoomMessage, sendRoomMessage } from '#core/use-cases/post-room-message';
+import { fakeEvents, fakeRooms } from '../../../../helpers/fakes.js';
 
-function memoryMessages(): Pick<MessageStore, 'append'> & { stored: ChatMessage[] } {
+function memoryMessages(): Pick<MessageStore, 'append' | 'lastSeq'> & {
+  stored: ChatMessage[];
+  knownLastSeqs: Array<number | undefined>;
+} {
   const stored: ChatMessage[] = [];
+  const knownLastSeqs: Array<number | undefined> = [];
   return {
     stored,
-    async append(message) {
+    knownLastSeqs,
+    async lastSeq() {
+      return stored.length;
+    },
+    async append(message, _expiresAt, knownLastSeq) {
+      knownLastSeqs.push(knownLastSeq);
       const existing = stored.find((m) => m.messageId === message.messageId);
       if (existing) return { message: existing, duplicate: true };
       stored.push(message);
@@ -79,5 +88,43 @@ describe('postRoomMessage', () => {
     expect(retry).toEqual({ ...first, duplicate: true });
     expect(messages.stored).toHaveLength(1);
     expect(events.deliveries).toHaveLength(2);
+  });
+});
+
+describe('sendRoomMessage', () => {
+  const deps = (messages: ReturnType<typeof memoryMessages>, extra: object = {}) => ({
+    messages: messages as unknown as MessageStore,
+    events: fakeEvents(),
+    retentionDays: 30,
+    rooms: fakeRooms(),
+    ...extra,
+  });
+
+  it("reads the room's counter beside the access check and hands it to the store", async () => {
+    const messages = memoryMessages();
+    await sendRoomMessage({ identity: alice, room: 'general', content: 'one' }, deps(messages));
+    await sendRoomMessage({ identity: alice, room: 'general', content: 'two' }, deps(messages));
+    expect(messages.knownLastSeqs).toEqual([0, 1]);
+  });
+
+  it('stores nothing for a private room the sender is not in, whatever the counter read found', async () => {
+    const messages = memoryMessages();
+    await expect(
+      sendRoomMessage({ identity: alice, room: 'priv_AAAAAAAAAAAAAAAAAAAAAA', content: 'hi' }, deps(messages)),
+    ).rejects.toThrow('room not found');
+    expect(messages.stored).toEqual([]);
+  });
+
+  it('with a moderation hook, leaves the counter to the store: the review may take long enough to stale it', async () => {
+    const messages = memoryMessages();
+    const moderation = {
+      reviewer: {
+        review: async (request: { Content: string }) => ({ result: 'allow' as const, content: request.Content }),
+      },
+      failMode: 'closed' as const,
+    };
+    await sendRoomMessage({ identity: alice, room: 'general', content: 'one' }, deps(messages, { moderation }));
+    expect(messages.knownLastSeqs).toEqual([undefined]);
+    expect(messages.stored).toHaveLength(1);
   });
 });
