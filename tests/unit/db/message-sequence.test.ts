@@ -1,27 +1,17 @@
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ChatMessage } from '#core/domain/message';
 import { createMessageStore } from '#db/messages-store';
-import { type DynamoDbLocal, startDynamoDbLocal } from '../../helpers/dynamodb-local.js';
+import { useDynamoDbLocal } from '../../helpers/dynamodb-local.js';
 
-let db: DynamoDbLocal;
-let documents: DynamoDBDocumentClient;
+const local = useDynamoDbLocal();
 let tables = 0;
-
-beforeAll(async () => {
-  db = await startDynamoDbLocal();
-  documents = DynamoDBDocumentClient.from(db.client);
-});
-
-afterAll(async () => {
-  await db?.stop();
-});
 
 /** The Messages table's keys (the indexes are not needed here). */
 async function messagesTable(): Promise<string> {
   const TableName = `messages-seq-${++tables}`;
-  await db.client.send(
+  await local.db.client.send(
     new CreateTableCommand({
       TableName,
       KeySchema: [
@@ -43,7 +33,7 @@ function countCommands(): { client: DynamoDBDocumentClient; count: Record<string
   const count: Record<string, number> = {};
   const client = DynamoDBDocumentClient.from(
     new DynamoDBClient({
-      endpoint: db.endpoint,
+      endpoint: local.db.endpoint,
       region: 'us-east-1',
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     }),
@@ -75,7 +65,7 @@ const draft = (messageId: string, userId = 'alice', room = 'general'): ChatMessa
 
 describe('message sequence numbers', () => {
   it('numbers a partition 1, 2, 3 and keeps partitions apart', async () => {
-    const store = createMessageStore(documents, await messagesTable());
+    const store = createMessageStore(local.documents, await messagesTable());
     const seqs = [];
     for (const id of ['a', 'b', 'c']) seqs.push((await store.append(draft(id), 2e9)).message.seq);
     const other = await store.append(draft('d', 'alice', 'random'), 2e9);
@@ -84,7 +74,7 @@ describe('message sequence numbers', () => {
   });
 
   it('gives a duplicate messageId the original seq and takes no new one', async () => {
-    const store = createMessageStore(documents, await messagesTable());
+    const store = createMessageStore(local.documents, await messagesTable());
     await store.append(draft('one'), 2e9);
     const again = await store.append(draft('one'), 2e9);
     const next = await store.append(draft('two'), 2e9);
@@ -95,7 +85,7 @@ describe('message sequence numbers', () => {
   it('stays gapless with concurrent senders in separate containers (stale guesses)', async () => {
     const tableName = await messagesTable();
     // One store per "Lambda environment": each keeps its own guess of the counter.
-    const stores = Array.from({ length: 4 }, () => createMessageStore(documents, tableName));
+    const stores = Array.from({ length: 4 }, () => createMessageStore(local.documents, tableName));
     const results = await Promise.all(
       stores.flatMap((store, s) =>
         Array.from({ length: 10 }, (_, i) => store.append(draft(`m-${s}-${i}`, `user-${s}`), 2e9)),
@@ -103,7 +93,7 @@ describe('message sequence numbers', () => {
     );
     const seqs = results.map((result) => result.message.seq).sort((a, b) => (a ?? 0) - (b ?? 0));
     expect(seqs).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
-    const { Item } = await documents.send(
+    const { Item } = await local.documents.send(
       new GetCommand({ TableName: tableName, Key: { room: 'seq#general', sk: 'seq' } }),
     );
     expect(Item?.lastSeq).toBe(40);
@@ -111,7 +101,7 @@ describe('message sequence numbers', () => {
 
   it('stays gapless and stores every message once under concurrent senders, retried sends and two rooms', async () => {
     const tableName = await messagesTable();
-    const stores = Array.from({ length: 6 }, () => createMessageStore(documents, tableName));
+    const stores = Array.from({ length: 6 }, () => createMessageStore(local.documents, tableName));
     // Each message is sent twice at once from two environments (a client retry racing the original).
     const sends = stores.flatMap((store, s) =>
       Array.from({ length: 6 }, (_, i) => {
@@ -126,7 +116,7 @@ describe('message sequence numbers', () => {
       const firsts = results.filter((result) => !result.duplicate && result.message.room === room);
       const seqs = firsts.map((result) => result.message.seq ?? 0).sort((a, b) => a - b);
       expect(seqs).toEqual(Array.from({ length: 18 }, (_, i) => i + 1));
-      const { Item } = await documents.send(
+      const { Item } = await local.documents.send(
         new GetCommand({ TableName: tableName, Key: { room: `seq#${room}`, sk: 'seq' } }),
       );
       expect(Item?.lastSeq).toBe(18);
@@ -157,7 +147,7 @@ describe('message sequence numbers', () => {
     const store = createMessageStore(calls.client, tableName);
     for (let i = 0; i < 5; i++) await store.append(draft(`solo-${i}`), 2e9);
     // Another environment appends: this one's next append still commits at the first try.
-    await createMessageStore(documents, tableName).append(draft('intruder', 'zed'), 2e9);
+    await createMessageStore(local.documents, tableName).append(draft('intruder', 'zed'), 2e9);
     const next = await store.append(draft('solo-after'), 2e9);
     expect(next.message.seq).toBe(7);
     expect(calls.count.TransactWriteItemsCommand).toBe(6);
@@ -166,11 +156,11 @@ describe('message sequence numbers', () => {
 
   it("moves the sender's read position to their own message", async () => {
     const tableName = await messagesTable();
-    const store = createMessageStore(documents, tableName);
+    const store = createMessageStore(local.documents, tableName);
     await store.append(draft('x', 'bob'), 2e9);
     await store.append(draft('y', 'alice'), 2e9);
     const read = (userId: string) =>
-      documents.send(new GetCommand({ TableName: tableName, Key: { room: `read#${userId}`, sk: 'general' } }));
+      local.documents.send(new GetCommand({ TableName: tableName, Key: { room: `read#${userId}`, sk: 'general' } }));
     expect((await read('bob')).Item?.readSeq).toBe(1);
     expect((await read('alice')).Item?.readSeq).toBe(2);
   });

@@ -1,29 +1,18 @@
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RoomMember } from '#core/ports';
 import { createRoomStore, MEMBER_INDEX } from '#db/rooms-store';
-import { type DynamoDbLocal, startDynamoDbLocal } from '../../helpers/dynamodb-local.js';
+import { useDynamoDbLocal } from '../../helpers/dynamodb-local.js';
 
 /* The Rooms store against DynamoDB Local: its conditions (room exists, ban in force, one member item). */
 
-let db: DynamoDbLocal;
-let documents: DynamoDBDocumentClient;
+const local = useDynamoDbLocal();
 let tables = 0;
-
-beforeAll(async () => {
-  db = await startDynamoDbLocal();
-  documents = DynamoDBDocumentClient.from(db.client);
-});
-
-afterAll(async () => {
-  await db?.stop();
-});
 
 /** The Rooms table as db/template.yaml declares it. */
 async function roomsTable(): Promise<string> {
   const TableName = `rooms-${++tables}`;
-  await db.client.send(
+  await local.db.client.send(
     new CreateTableCommand({
       TableName,
       KeySchema: [
@@ -64,7 +53,7 @@ const member = (room: string, userId: string): RoomMember => ({
 
 describe('rooms store', () => {
   it('creates a room once, with its owner; the meta and the owner read back', async () => {
-    const store = createRoomStore(documents, await roomsTable());
+    const store = createRoomStore(local.documents, await roomsTable());
     const meta = {
       room: 'priv_a',
       visibility: 'private' as const,
@@ -80,7 +69,7 @@ describe('rooms store', () => {
   });
 
   it('adds a member only to an existing room, once, and not while a ban is in force', async () => {
-    const store = createRoomStore(documents, await roomsTable());
+    const store = createRoomStore(local.documents, await roomsTable());
     expect(await store.addMember(member('priv_none', 'bob'), now())).toBe('no_room');
     await store.create({ room: 'priv_b', visibility: 'private', createdBy: 'alice', createdAt: 't' });
     expect(await store.addMember(member('priv_b', 'bob'), now())).toBe('added');
@@ -98,7 +87,7 @@ describe('rooms store', () => {
   });
 
   it('a ban without expiry holds until lifted', async () => {
-    const store = createRoomStore(documents, await roomsTable());
+    const store = createRoomStore(local.documents, await roomsTable());
     await store.create({ room: 'pub', visibility: 'public', createdBy: 'alice', createdAt: 't' });
     await store.ban({ room: 'pub', userId: 'dave', bannedBy: 'alice' });
     expect((await store.standing('pub', 'dave', now() + 10 ** 8)).ban?.expiresAt).toBeUndefined();
@@ -108,7 +97,7 @@ describe('rooms store', () => {
   });
 
   it('changes roles of members only, lists members and "my rooms", and removes a room entirely', async () => {
-    const store = createRoomStore(documents, await roomsTable());
+    const store = createRoomStore(local.documents, await roomsTable());
     await store.create({ room: 'priv_c', visibility: 'private', title: 'Secret', createdBy: 'alice', createdAt: 't' });
     await store.addMember(member('priv_c', 'bob'), now());
     await store.ban({ room: 'priv_c', userId: 'mallory', bannedBy: 'alice' });
