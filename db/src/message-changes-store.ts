@@ -1,16 +1,9 @@
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  TransactWriteCommand,
-  type TransactWriteCommandInput,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ChatMessage } from '#core/domain/message';
 import type { MessageChangeStore, MessageVersionRecord } from '#core/ports';
 import { type MessageItem, messageFromItem } from './messages-store.js';
 import { queryAll } from './query-all.js';
+import { transactWrite } from './transact-write.js';
 
 /*
  * Edits and reactions live in the Messages table beside the messages, in partitions of their own
@@ -53,29 +46,6 @@ const isConditionFailure = (error: unknown) => (error as Error).name === 'Condit
 
 const positiveCounts = (counts: Record<string, number> | undefined): Record<string, number> =>
   Object.fromEntries(Object.entries(counts ?? {}).filter(([, count]) => count > 0));
-
-/**
- * One TransactWriteItems: undefined when it committed; when a condition cancelled it, which actions
- * failed their condition and the items they saw. Any other error (a conflict, throttling) is thrown.
- */
-async function transactWrite(
-  client: DynamoDBDocumentClient,
-  items: NonNullable<TransactWriteCommandInput['TransactItems']>,
-): Promise<Array<{ failed: boolean; item: Record<string, unknown> | undefined }> | undefined> {
-  try {
-    await client.send(new TransactWriteCommand({ TransactItems: items }));
-    return undefined;
-  } catch (error) {
-    if (!(error instanceof TransactionCanceledException)) throw error;
-    const reasons = error.CancellationReasons ?? [];
-    if (!reasons.some((reason) => reason.Code === 'ConditionalCheckFailed')) throw error;
-    // The document client does not unmarshall an exception's items.
-    return reasons.map((reason) => ({
-      failed: reason.Code === 'ConditionalCheckFailed',
-      item: reason.Item ? unmarshall(reason.Item) : undefined,
-    }));
-  }
-}
 
 export function createMessageChangeStore(client: DynamoDBDocumentClient, tableName: string): MessageChangeStore {
   const keyOf = (message: ChatMessage) => ({ room: message.room, sk: message.sk });

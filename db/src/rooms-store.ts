@@ -1,16 +1,18 @@
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   TransactWriteCommand,
+  type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { RoomRole } from '#core/domain/room';
 import type { RoomBan, RoomMember, RoomStore } from '#core/ports';
 import { batchWrite } from './batch-write.js';
 import { queryAll } from './query-all.js';
+import { transactWrite } from './transact-write.js';
 
 /*
  * The Rooms table: one partition per created room (`room`), holding
@@ -64,17 +66,9 @@ const inForce = (ban: RoomBan, nowSeconds: number) => ban.expiresAt === undefine
 /** Which actions of a cancelled transaction failed their condition; anything else is thrown. */
 async function transact(
   client: DynamoDBDocumentClient,
-  items: ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems'],
+  items: NonNullable<TransactWriteCommandInput['TransactItems']>,
 ): Promise<boolean[] | undefined> {
-  try {
-    await client.send(new TransactWriteCommand({ TransactItems: items }));
-    return undefined;
-  } catch (error) {
-    if (!(error instanceof TransactionCanceledException)) throw error;
-    const reasons = error.CancellationReasons ?? [];
-    if (!reasons.some((reason) => reason.Code === 'ConditionalCheckFailed')) throw error;
-    return reasons.map((reason) => reason.Code === 'ConditionalCheckFailed');
-  }
+  return (await transactWrite(client, items))?.map((reason) => reason.failed);
 }
 
 export function createRoomStore(client: DynamoDBDocumentClient, tableName: string): RoomStore {
