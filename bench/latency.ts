@@ -391,8 +391,9 @@ function costOf(results: LatencyResults, path: PathName, item: Case): CostBreakd
  * read position) plus the message's copy in the user-time index (2 WRU, as the 2026-11-23 run metered
  * it): 10 WRU, charged for a cancelled one too. A rate-limit UpdateItem is 1 WRU, a GetItem 1 RRU
  * (the seq counter's is strongly consistent; the others count the same, an upper bound), a Query page
- * of a small room 0.5 RRU, and 1 WRU for any other write (a lower bound where an item has index
- * copies, as a DM's do); the state machine's own units are metered.
+ * of a small room 0.5 RRU, a BatchGetItem 2 RRU (the room-access check reads the member and the ban
+ * item, strongly consistent, found or not), and 1 WRU for any other write (a lower bound where an item
+ * has index copies, as a DM's do); the state machine's own units are metered.
  */
 export const TRANSACTION_WRITE_UNITS = 10;
 function estimatedUnits(usage: PerOperation): { writeUnits: number; readUnits: number } {
@@ -403,7 +404,7 @@ function estimatedUnits(usage: PerOperation): { writeUnits: number; readUnits: n
     count('UpdateItem') +
     count('PutItem') +
     count('DeleteItem');
-  const reads = 0.5 * count('Query') + count('GetItem');
+  const reads = 0.5 * count('Query') + count('GetItem') + 2 * count('BatchGetItem');
   return { writeUnits: writes + usage.writeUnits, readUnits: reads + usage.readUnits };
 }
 
