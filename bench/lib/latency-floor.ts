@@ -27,12 +27,12 @@ export const DIRECT_ROOM: PathShape = {
 };
 
 /**
- * A direct message on the direct path: rate limit, the conversation's GetItem, the seq counter's
- * GetItem (as for a room), TransactWriteItems, the two conversation summaries (UpdateItems side by
+ * A direct message on the direct path: rate limit, the conversation's GetItem and the seq counter's
+ * GetItem (side by side, one), TransactWriteItems, the two conversation summaries (UpdateItems side by
  * side, counted as one), and the two Queries of the participants' topics (side by side, one) before
  * the posts.
  */
-export const DIRECT_DM: PathShape = { ...DIRECT_ROOM, dynamoDbInSeries: 6 };
+export const DIRECT_DM: PathShape = { ...DIRECT_ROOM, dynamoDbInSeries: 5 };
 
 /** The long path: rate limit and write, PutEvents, EventBridge, Express, the Query, a batch invoke, the posts. */
 export const STATE_MACHINE_ROOM: PathShape = { ...DIRECT_ROOM, viaStateMachine: true };

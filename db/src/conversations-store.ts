@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
@@ -8,7 +7,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { ForbiddenError } from '#core/domain/errors';
-import type { ChatMessage } from '#core/domain/message';
+import { type ChatMessage, derivedConversationId } from '#core/domain/message';
 import type { ConversationStore, ConversationSummary } from '#core/ports';
 
 /** Last-message previews are short; the message itself is in the Messages table. */
@@ -17,12 +16,6 @@ const PREVIEW_LENGTH = 200;
 const conversationKey = (userId: string, conversationId: string) => ({ userId, sk: `conv#${conversationId}` });
 const peerKey = (userId: string, peerId: string) => ({ userId, sk: `peer#${peerId}` });
 const metaKey = (conversationId: string) => ({ userId: `conversation#${conversationId}`, sk: 'meta' });
-
-/** The id two users share when neither side named one: stable whoever writes first. */
-export function derivedConversationId(a: string, b: string): string {
-  const [first, second] = [a, b].sort();
-  return `dm-${createHash('sha256').update(`${first}\n${second}`).digest('base64url').slice(0, 32)}`;
-}
 
 interface SummaryItem {
   userId: string;

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { AttachmentRef } from './attachment.js';
 import { hasLoneSurrogate } from './text.js';
@@ -76,3 +76,9 @@ export const directPartition = (conversationId: string) => `dm#${conversationId}
 export const sortKeyFor = (timestamp: string, messageId: string) => `${timestamp}#${messageId}`;
 
 export const newMessageId = () => randomUUID();
+
+/** The id two users share when neither side named one: stable whoever writes first. */
+export function derivedConversationId(a: string, b: string): string {
+  const [first, second] = [a, b].sort();
+  return `dm-${createHash('sha256').update(`${first}\n${second}`).digest('base64url').slice(0, 32)}`;
+}

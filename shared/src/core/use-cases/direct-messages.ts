@@ -1,7 +1,14 @@
 import { type AckFrame, directMessageFrame, type Frame } from '#protocol/server-frames';
 import { ForbiddenError, IdentityMismatchError, NotFoundError, ValidationError } from '../domain/errors.js';
 import type { Identity } from '../domain/identity.js';
-import { type ChatMessage, directPartition, newMessageId, type ReplyReference, sortKeyFor } from '../domain/message.js';
+import {
+  type ChatMessage,
+  derivedConversationId,
+  directPartition,
+  newMessageId,
+  type ReplyReference,
+  sortKeyFor,
+} from '../domain/message.js';
 import { topics } from '../domain/room.js';
 import { epochSeconds, retentionExpiry } from '../domain/time.js';
 import { messagePosted } from '../events/message-posted.js';
@@ -107,11 +114,17 @@ export async function sendDirectMessage(input: SendDirectMessageInput, deps: Dir
     input.messageId !== undefined,
     deps,
   );
-  const conversationId = await deps.conversations.resolve(
-    sender,
-    { userId: input.recipientId, userName: input.recipientId },
-    input.conversationId,
-  );
+  // The conversation's id is almost always the one named or derived from the pair, so its counter is
+  // read beside the conversation lookup (one round trip instead of two); a wrong guess is not used.
+  const guessedId = input.conversationId ?? derivedConversationId(sender.userId, input.recipientId);
+  const [conversationId, guessedLastSeq] = await Promise.all([
+    deps.conversations.resolve(
+      sender,
+      { userId: input.recipientId, userName: input.recipientId },
+      input.conversationId,
+    ),
+    deps.messages.lastSeq(directPartition(guessedId)),
+  ]);
   const reply = await replyReference(deps.messages, conversationId, input.replyToMessageId);
 
   const now = input.now ?? new Date();
@@ -144,7 +157,8 @@ export async function sendDirectMessage(input: SendDirectMessageInput, deps: Dir
     ...(reply ? { reply } : {}),
     ...(attachments ? { attachments } : {}),
   };
-  const { message, duplicate } = await deps.messages.append(draft, expiresAt);
+  const knownLastSeq = conversationId === guessedId ? guessedLastSeq : undefined;
+  const { message, duplicate } = await deps.messages.append(draft, expiresAt, knownLastSeq);
   if (message.kind !== 'direct' || message.conversationId !== conversationId) {
     throw new ValidationError('messageId already names a message elsewhere', [
       { path: 'messageId', message: 'in use' },
