@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { seededRandom } from '../../local/latency/model.js';
 import type { LocalStack } from '../../local/stack.js';
 import { deleteConnection, type Frame, startTestStack, TestClient } from '../helpers/local-stack.js';
 
@@ -17,18 +18,6 @@ interface RoomMessage {
   room: string;
 }
 
-/** mulberry32: a small seeded PRNG, so a failing run's plan can be replayed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 interface Cut {
   /** Cut right after the sender's ack for this message index. */
   afterIndex: number;
@@ -43,7 +32,7 @@ interface StreamPlan {
 }
 
 function planFor(seed: number): StreamPlan {
-  const random = prng(seed);
+  const random = seededRandom(seed); // the same mulberry32 as the latency model: a failing run's plan replays
   const cutCount = 3 + Math.floor(random() * 3);
   const indices = new Set<number>();
   while (indices.size < cutCount) indices.add(5 + Math.floor(random() * (MESSAGE_COUNT - 10)));
