@@ -201,7 +201,7 @@ async function main(): Promise<void> {
         budgetMs,
         minMessages: 3,
       };
-      const run = await runRoom(ours, members, { ...options, prefix: `sb${size}` });
+      const run = await runRoom(ours, members, { ...options, prefix: `sb${size}`, untilAnswered: true });
       await target.idle();
       const usage = perOperation(target.usage(), warmup + run.latencyMessages + run.throughputMessages);
       let base: RoomRun | undefined;

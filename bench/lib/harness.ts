@@ -23,10 +23,13 @@ export interface Flight {
   /** When given, a receipt at any other socket is counted as misrouted. */
   readonly members?: ReadonlySet<number>;
   readonly done: Promise<void>;
+  /** Settles with the sender's ack or error frame: the service has finished with the message. */
+  readonly answered: Promise<void>;
 }
 
 interface MutableFlight extends Flight {
   resolve: () => void;
+  answer: () => void;
 }
 
 /** What the pool saw, since creation or the last {@link ClientPool.resetCounters}. */
@@ -132,6 +135,7 @@ export class ClientPool {
       if (flight && flight.ackAt === undefined) {
         flight.ackAt = performance.now();
         if (this.recording) this.ackLatencies.push(flight.ackAt - flight.sentAt);
+        flight.answer();
       }
       return;
     }
@@ -140,6 +144,7 @@ export class ClientPool {
       if (flight) {
         flight.error = String(frame.code);
         flight.resolve();
+        flight.answer();
       }
       return;
     }
@@ -207,6 +212,10 @@ export class ClientPool {
     const done = new Promise<void>((settle) => {
       resolve = settle;
     });
+    let answer = () => {};
+    const answered = new Promise<void>((settle) => {
+      answer = settle;
+    });
     const flight: MutableFlight = {
       id,
       sentAt: performance.now(),
@@ -215,6 +224,8 @@ export class ClientPool {
       duplicates: 0,
       done,
       resolve,
+      answered,
+      answer,
       ...(members ? { members } : {}),
     };
     this.flights.set(id, flight);
@@ -251,13 +262,19 @@ export class ClientPool {
     });
   }
 
-  /** Waits for a flight; false when it did not complete within `timeoutMs`. */
-  async settle(flight: Flight, timeoutMs: number): Promise<boolean> {
+  /**
+   * Waits for a flight; false when it did not complete within `timeoutMs`. With `untilAnswered`, also
+   * for the sender's ack (or error): "one message in flight" then means the service is done with it,
+   * so the next send does not land beside the previous invocation's tail and start a second
+   * environment (on the direct path the receipts arrive before sendMessage returns its ack).
+   */
+  async settle(flight: Flight, timeoutMs: number, { untilAnswered = false } = {}): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<false>((resolve) => {
       timer = setTimeout(() => resolve(false), timeoutMs);
     });
-    const completed = await Promise.race([flight.done.then(() => true), timedOut]);
+    const finished = untilAnswered ? Promise.all([flight.done, flight.answered]) : flight.done;
+    const completed = await Promise.race([finished.then(() => true), timedOut]);
     clearTimeout(timer);
     return completed && flight.error === undefined;
   }

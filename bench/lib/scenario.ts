@@ -17,6 +17,11 @@ export interface RoomRunOptions {
   /** Each phase stops early once it has run this long (after at least `minMessages`). */
   budgetMs: number;
   minMessages: number;
+  /**
+   * Latency phase: send the next message only after the sender's ack as well as every receipt
+   * (Switchboard acks; the ws floor does not). See ClientPool.settle.
+   */
+  untilAnswered?: boolean;
 }
 
 /** One room size against one target. */
@@ -48,7 +53,7 @@ export async function runRoom(pool: ClientPool, members: BenchSocket[], options:
   pool.recording = false;
   for (let sequence = 0; sequence < options.warmupMessages; sequence++) {
     const flight = pool.send(senderFor(sequence), options.room, `${options.prefix}-w${sequence}`, size);
-    await pool.settle(flight, options.timeoutMs);
+    await pool.settle(flight, options.timeoutMs, { untilAnswered: options.untilAnswered ?? false });
   }
 
   pool.resetCounters();
@@ -59,7 +64,8 @@ export async function runRoom(pool: ClientPool, members: BenchSocket[], options:
     if (sequence >= options.minMessages && performance.now() - latencyStarted > options.budgetMs) break;
     const flight = pool.send(senderFor(sequence), options.room, `${options.prefix}-l${sequence}`, size);
     latencyMessages++;
-    if (!(await pool.settle(flight, options.timeoutMs))) incomplete++;
+    if (!(await pool.settle(flight, options.timeoutMs, { untilAnswered: options.untilAnswered ?? false })))
+      incomplete++;
   }
   const latency = summarize(pool.latencies);
   const ack = summarize(pool.ackLatencies);
