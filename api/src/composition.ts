@@ -126,6 +126,7 @@ const moderation = (): ModerationDeps | undefined => {
 
 const roomMessageDeps = () => ({
   messages: messages(),
+  readPositions: readPositions(),
   events: events(),
   retentionDays: messageRetentionDays(),
   moderation: moderation(),

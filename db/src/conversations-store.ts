@@ -52,9 +52,10 @@ export function createConversationStore(client: DynamoDBDocumentClient, tableNam
   return {
     participants: participantsOf,
 
-    async resolve(sender, recipient, requestedId) {
+    async resolve(sender, recipient, requestedId, options) {
       const existing = await existingFor(sender.userId, recipient.userId);
       if (existing) return existing;
+      await options?.beforeCreate?.();
       const conversationId = requestedId ?? derivedConversationId(sender.userId, recipient.userId);
       const now = new Date().toISOString();
       const summary = (owner: { userId: string }, peer: { userId: string; userName: string }): SummaryItem => ({

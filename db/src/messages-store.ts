@@ -13,7 +13,7 @@ import { ConflictError, ValidationError } from '#core/domain/errors';
 import { type ChatMessage, type DeliveryStatus, statusesBefore } from '#core/domain/message';
 import type { HistoryPage, MessageStore } from '#core/ports';
 import { queryAll } from './query-all.js';
-import { readPositionKey, sequenceKey } from './sequence-keys.js';
+import { sequenceKey } from './sequence-keys.js';
 
 /** Senders racing for one room's next seq: each lost race costs one attempt, so this bounds k concurrent senders at ~k. */
 const MAX_SEQUENCE_ATTEMPTS = 50;
@@ -255,16 +255,6 @@ export function createMessageStore(client: DynamoDBDocumentClient, tableName: st
                     TableName: tableName,
                     Item: messageToItem(sequenced, expiresAt),
                     ConditionExpression: 'attribute_not_exists(sk)',
-                  },
-                },
-                // The sender has read their own message: their unread count never counts it. No
-                // condition: any later seq commits after this one, so this never moves a position back.
-                {
-                  Update: {
-                    TableName: tableName,
-                    Key: readPositionKey(message.userId, message.room),
-                    UpdateExpression: 'SET readSeq = :seq',
-                    ExpressionAttributeValues: { ':seq': seq },
                   },
                 },
               ],

@@ -6,6 +6,7 @@ import type {
   DistributionPublisher,
   EventPublisher,
   PostOutcome,
+  ReadPositionStore,
   RoomBan,
   RoomMember,
   RoomMeta,
@@ -232,6 +233,25 @@ export function fakeRooms(): RoomStore & { metas: Map<string, RoomMeta>; members
     },
     async roomsOf(userId) {
       return memberships.filter((entry) => entry.userId === userId);
+    },
+  };
+}
+
+/** Read positions in memory, forward only like the store; `advanced` records each call. */
+export function fakeReadPositions(): Pick<ReadPositionStore, 'advance'> & {
+  positions: Map<string, number>;
+  advanced: Array<{ userId: string; partition: string; seq: number }>;
+} {
+  const positions = new Map<string, number>();
+  const advanced: Array<{ userId: string; partition: string; seq: number }> = [];
+  return {
+    positions,
+    advanced,
+    async advance(userId, partition, seq) {
+      advanced.push({ userId, partition, seq });
+      const key = `${userId}/${partition}`;
+      positions.set(key, Math.max(positions.get(key) ?? 0, seq));
+      return positions.get(key) as number;
     },
   };
 }

@@ -20,6 +20,7 @@ import type {
   EventPublisher,
   MessageStore,
   PresenceReader,
+  ReadPositionStore,
   SubscriptionStore,
 } from '#core/ports';
 import type { InputsOf } from '#core/use-case';
@@ -87,6 +88,8 @@ export const deliverBatch = (input: delivery.DeliverBatchInput, label: { topic?:
   });
 
 // SessionStartFunction
+let readPositionStore: ReadPositionStore | undefined;
+const readPositions = () => (readPositionStore ??= createReadPositionStore(dynamoDb(), tables.messages()));
 export const startSession = (...args: InputsOf<typeof sessions.startSession>) =>
   sessions.startSession(...args, {
     connections: connections(),
@@ -94,12 +97,17 @@ export const startSession = (...args: InputsOf<typeof sessions.startSession>) =>
     notifier: notifier(),
     presence: presence(),
     events: events(),
-    readPositions: createReadPositionStore(dynamoDb(), tables.messages()),
+    readPositions: readPositions(),
   });
 
 // MessagesStreamFunction
 export const echoMessage = (...args: InputsOf<typeof echoing.echoMessage>) =>
-  echoing.echoMessage(...args, { messages: messages(), events: events(), retentionDays: messageRetentionDays() });
+  echoing.echoMessage(...args, {
+    messages: messages(),
+    readPositions: readPositions(),
+    events: events(),
+    retentionDays: messageRetentionDays(),
+  });
 export const announceStatusChange = (...args: InputsOf<typeof announcing.announceStatusChange>) =>
   announcing.announceStatusChange(...args, { events: events() });
 

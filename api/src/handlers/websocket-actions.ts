@@ -9,12 +9,13 @@ export const handler = instrumented('websocketActions', (event: WebSocketEvent) 
   logger.appendKeys({ connectionId: event.requestContext.connectionId, routeKey: event.requestContext.routeKey });
   return dispatch(event, actions, {
     allowFrame,
-    resolveIdentity: ({ connectionId, identity, authorizer, frame }) =>
+    resolveIdentity: ({ connectionId, identity, authorizer, frame, admitted }) =>
       identityForFrame({
         connectionId,
         identity,
         guest: authorizer.guest === 'true',
         claimedUserId: frame.user_id ?? frame.senderId,
+        admitted,
       }),
   });
 });

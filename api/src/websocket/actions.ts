@@ -59,7 +59,7 @@ import {
 import { type ActionContext, type ActionTable, parseOrThrow, route } from './router.js';
 
 /** sendMessage carries either seed 002's room message or seed 004's direct message. */
-function sendMessage(frame: Record<string, unknown>, { identity }: ActionContext) {
+function sendMessage(frame: Record<string, unknown>, { identity, admitted }: ActionContext) {
   if ('recipientId' in frame) {
     const input = parseOrThrow(sendDirectMessageSchema, frame, 'sendMessage');
     return sendDirectMessage({
@@ -71,6 +71,7 @@ function sendMessage(frame: Record<string, unknown>, { identity }: ActionContext
       claimedSenderId: input.senderId,
       replyToMessageId: input.replyToMessageId,
       attachmentIds: input.attachments,
+      admitted,
     });
   }
   const input = parseOrThrow(sendRoomMessageSchema, frame, 'sendMessage');
@@ -81,6 +82,7 @@ function sendMessage(frame: Record<string, unknown>, { identity }: ActionContext
     messageId: input.messageId,
     claimedUserId: input.user_id,
     attachmentIds: input.attachments,
+    admitted,
   });
 }
 
@@ -138,7 +140,12 @@ const ownershipRoute = route({
 
 /** routeKey/action → handler. Each handler maps a validated frame to one use case. */
 export const actions: ActionTable = {
-  sendMessage: route({ schema: z.looseObject({ action: z.literal('sendMessage') }), handle: sendMessage }),
+  sendMessage: route({
+    schema: z.looseObject({ action: z.literal('sendMessage') }),
+    handle: sendMessage,
+    // Its access check and counter read go beside the rate budget's write (post-room-message.ts).
+    readsBeforeAdmission: true,
+  }),
   joinRoom: route({
     schema: roomActionSchema,
     handle: (input, context) =>

@@ -13,3 +13,14 @@ export async function forEachConcurrently<T>(
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
 }
+
+/**
+ * Waits for every task, then rejects with the first failure, if any. Unlike Promise.all, nothing is
+ * still running when it rejects: a Lambda environment freezes once its handler returns, and a
+ * fan-out cut off there is only repaired by the sender's retry.
+ */
+export async function allOrFirstError(tasks: readonly (Promise<unknown> | undefined)[]): Promise<void> {
+  const outcomes = await Promise.allSettled(tasks);
+  const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+  if (failed) throw failed.reason;
+}

@@ -144,12 +144,14 @@ export interface ConversationSummary {
 export interface ConversationStore {
   /**
    * The conversation two users share, created on first use. `requestedId` (seed 004 lets the
-   * client pick one) is honoured only when the pair has none yet.
+   * client pick one) is honoured only when the pair has none yet. `beforeCreate` is awaited before a
+   * new conversation is written (the sender's rate budget, read beside the lookup).
    */
   resolve(
     sender: { userId: string; userName: string },
     recipient: { userId: string; userName: string },
     requestedId?: string,
+    options?: { beforeCreate?: () => Promise<void> },
   ): Promise<string>;
   participants(conversationId: string): Promise<string[] | undefined>;
   /** Updates both participants' summaries; they expire with the message (`expiresAt`). */

@@ -92,6 +92,78 @@ describe('the WebSocket router', () => {
   });
 });
 
+describe('reads beside the rate budget (readsBeforeAdmission)', () => {
+  /** A budget whose answer the test gives, and a route that reads, awaits admission, then writes. */
+  function harness(read: () => Promise<void> = async () => {}) {
+    let answer: (allowed: boolean) => void = () => {};
+    const budget = new Promise<boolean>((resolve) => {
+      answer = resolve;
+    });
+    const steps: string[] = [];
+    const actions: ActionTable = {
+      send: route({
+        schema: z.object({ action: z.literal('send') }),
+        readsBeforeAdmission: true,
+        handle: async (_input, { admitted }) => {
+          steps.push('read');
+          await Promise.all([read(), admitted()]);
+          steps.push('write');
+          return { type: 'sent' };
+        },
+      }),
+    };
+    const reply = bodyOf(dispatch(event('{"action":"send"}'), actions, { allowFrame: () => budget }));
+    return { answer, steps, reply };
+  }
+
+  it('starts the route before the budget answers, and writes only once it allows', async () => {
+    const run = harness();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(run.steps).toEqual(['read']);
+    run.answer(true);
+    expect(await run.reply).toEqual({ type: 'sent' });
+    expect(run.steps).toEqual(['read', 'write']);
+  });
+
+  it('answers rate_limited and never writes when the budget is spent', async () => {
+    const run = harness();
+    run.answer(false);
+    expect((await run.reply).code).toBe('rate_limited');
+    expect(run.steps).toEqual(['read']);
+  });
+
+  it('answers rate_limited even when a read it started meanwhile failed', async () => {
+    const run = harness(async () => {
+      throw new ValidationError('no such room', []);
+    });
+    setTimeout(() => run.answer(false), 5);
+    expect((await run.reply).code).toBe('rate_limited');
+    expect(run.steps).toEqual(['read']);
+  });
+
+  it('leaves other routes waiting for the budget before they start', async () => {
+    let answer: (allowed: boolean) => void = () => {};
+    const budget = new Promise<boolean>((resolve) => {
+      answer = resolve;
+    });
+    let started = false;
+    const actions: ActionTable = {
+      go: route({
+        schema: z.object({ action: z.literal('go') }),
+        handle: async () => {
+          started = true;
+          return { type: 'gone' };
+        },
+      }),
+    };
+    const reply = bodyOf(dispatch(event('{"action":"go"}'), actions, { allowFrame: () => budget }));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(started).toBe(false);
+    answer(true);
+    expect(await reply).toEqual({ type: 'gone' });
+  });
+});
+
 describe('frame parsing limits', () => {
   it('refuses JSON nested deeper than the limit', () => {
     const deep = `${'{"a":'.repeat(MAX_JSON_DEPTH + 2)}1${'}'.repeat(MAX_JSON_DEPTH + 2)}`;

@@ -2,8 +2,11 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import type { ChatMessage } from '#core/domain/message';
+import { postRoomMessage } from '#core/use-cases/post-room-message';
 import { createMessageStore } from '#db/messages-store';
+import { createReadPositionStore } from '#db/read-positions-store';
 import { useDynamoDbLocal } from '../../helpers/dynamodb-local.js';
+import { fakeEvents } from '../../helpers/fakes.js';
 
 const local = useDynamoDbLocal();
 let tables = 0;
@@ -154,14 +157,24 @@ describe('message sequence numbers', () => {
     expect(calls.count.GetItemCommand).toBe(6);
   });
 
-  it("moves the sender's read position to their own message", async () => {
+  it("moves the sender's read position to their own message, beside the fan-out, forward only", async () => {
     const tableName = await messagesTable();
-    const store = createMessageStore(local.documents, tableName);
-    await store.append(draft('x', 'bob'), 2e9);
-    await store.append(draft('y', 'alice'), 2e9);
-    const read = (userId: string) =>
-      local.documents.send(new GetCommand({ TableName: tableName, Key: { room: `read#${userId}`, sk: 'general' } }));
-    expect((await read('bob')).Item?.readSeq).toBe(1);
-    expect((await read('alice')).Item?.readSeq).toBe(2);
+    const messages = createMessageStore(local.documents, tableName);
+    const readPositions = createReadPositionStore(local.documents, tableName);
+    const deps = { messages, readPositions, events: fakeEvents(), retentionDays: 1 };
+    const send = (messageId: string, userId: string) =>
+      postRoomMessage({ identity: { userId, userName: userId }, room: 'general', content: 'hi', messageId }, deps);
+    await send('x', 'bob');
+    await send('y', 'alice');
+    const unread = async (userId: string) => {
+      const position = (await readPositions.positions(userId, ['general'])).get('general');
+      return position && { latestSeq: position.latestSeq, readSeq: position.readSeq };
+    };
+    expect(await unread('bob')).toEqual({ latestSeq: 2, readSeq: 1 });
+    expect(await unread('alice')).toEqual({ latestSeq: 2, readSeq: 2 });
+    // A retry of bob's first message (a duplicate) writes his position again, and never moves it back.
+    await send('z', 'bob');
+    await send('x', 'bob');
+    expect(await unread('bob')).toEqual({ latestSeq: 3, readSeq: 3 });
   });
 });

@@ -1,4 +1,5 @@
 import { type AckFrame, directMessageFrame, type Frame } from '#protocol/server-frames';
+import { allOrFirstError } from '../concurrency.js';
 import { ForbiddenError, IdentityMismatchError, NotFoundError, ValidationError } from '../domain/errors.js';
 import type { Identity } from '../domain/identity.js';
 import {
@@ -12,17 +13,24 @@ import {
 import { topics } from '../domain/room.js';
 import { epochSeconds, retentionExpiry } from '../domain/time.js';
 import { messagePosted } from '../events/message-posted.js';
-import type { ConversationStore, DistributionPublisher, HistoryPage, MessageStore } from '../ports.js';
+import type {
+  ConversationStore,
+  DistributionPublisher,
+  HistoryPage,
+  MessageStore,
+  ReadPositionStore,
+} from '../ports.js';
 import { type AttachmentDeps, attachToMessage } from './attachments.js';
 import { type DirectPathDeps, fanOutMessage } from './fan-out-message.js';
 import { type ModerationDeps, moderatedNewText } from './moderate-message.js';
-import { requireAttachmentDeps } from './post-room-message.js';
+import { requireAttachmentDeps, senderHasRead } from './post-room-message.js';
 
 /** Reply quotes are previews, not copies. */
 const REPLY_PREVIEW_LENGTH = 200;
 
 export interface DirectMessageDeps {
   messages: MessageStore;
+  readPositions: Pick<ReadPositionStore, 'advance'>;
   conversations: ConversationStore;
   events: DistributionPublisher;
   /** Post to the participants' connections from here (fan-out-message.ts); absent: the state machine. */
@@ -46,6 +54,11 @@ export interface SendDirectMessageInput {
   now?: Date;
   /** Files from requestUpload for this conversation (attachments.ts). */
   attachmentIds?: readonly string[];
+  /**
+   * The sender's rate budget (WebSocket router): awaited beside the reads and before anything is
+   * written (a new conversation included) or the moderation hook is called. Absent: already admitted.
+   */
+  admitted?: () => Promise<void>;
 }
 
 async function assertParticipant(
@@ -87,7 +100,8 @@ async function replyReference(
  * 4. Store the message as `sent` and pending for the recipient (once per messageId).
  * 5. Fan it out to every connection of the recipient (marking it delivered when one receives it)
  *    and of the sender (their other devices), posted from here or through the state machine
- *    (fanOutMessage), then acknowledge.
+ *    (fanOutMessage), while both participants' summaries and the sender's read position are
+ *    updated, then acknowledge.
  * An offline recipient gets it from the pending index at their next connect.
  */
 export async function sendDirectMessage(input: SendDirectMessageInput, deps: DirectMessageDeps): Promise<AckFrame> {
@@ -101,6 +115,9 @@ export async function sendDirectMessage(input: SendDirectMessageInput, deps: Dir
     ]);
   }
   const messageId = input.messageId ?? newMessageId();
+  const admission = input.admitted?.();
+  // The hook is a paid call with its own cost: only an admitted frame reaches it.
+  if (deps.moderation) await admission;
   const content = await moderatedNewText(
     {
       Content: input.content,
@@ -122,8 +139,10 @@ export async function sendDirectMessage(input: SendDirectMessageInput, deps: Dir
       sender,
       { userId: input.recipientId, userName: input.recipientId },
       input.conversationId,
+      { beforeCreate: () => admission ?? Promise.resolve() },
     ),
     deps.messages.lastSeq(directPartition(guessedId)),
+    admission,
   ]);
   const reply = await replyReference(deps.messages, conversationId, input.replyToMessageId);
 
@@ -164,20 +183,25 @@ export async function sendDirectMessage(input: SendDirectMessageInput, deps: Dir
       { path: 'messageId', message: 'in use' },
     ]);
   }
-  if (!duplicate) await deps.conversations.recordMessage(message, expiresAt);
-  await fanOutMessage(
-    messagePosted.detailType,
-    [
-      {
-        topic: topics.user(input.recipientId),
-        frame: directMessageFrame(message, 'delivered'),
-        receipt: { room: message.room, sk: message.sk },
-      },
-      { topic: topics.user(sender.userId), frame: directMessageFrame(message) },
-    ],
-    { duplicate },
-    deps,
-  );
+  // The two summaries (another table) and the sender's read position are written while the message
+  // goes out, not before it.
+  await allOrFirstError([
+    duplicate ? undefined : deps.conversations.recordMessage(message, expiresAt),
+    senderHasRead(message, deps.readPositions),
+    fanOutMessage(
+      messagePosted.detailType,
+      [
+        {
+          topic: topics.user(input.recipientId),
+          frame: directMessageFrame(message, 'delivered'),
+          receipt: { room: message.room, sk: message.sk },
+        },
+        { topic: topics.user(sender.userId), frame: directMessageFrame(message) },
+      ],
+      { duplicate },
+      deps,
+    ),
+  ]);
   const ack: AckFrame = { type: 'ack', messageId: message.messageId, conversationId, timestamp: message.timestamp };
   if (duplicate) ack.duplicate = true;
   if (message.seq !== undefined) ack.seq = message.seq;

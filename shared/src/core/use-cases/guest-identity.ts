@@ -14,6 +14,8 @@ export interface FrameIdentityInput {
   guest: boolean;
   /** The frame's `user_id` (seed 002) or `senderId` (seed 004), if it has one. */
   claimedUserId?: unknown;
+  /** Awaited before the claim is written: the frame's rate budget (router.ts). */
+  admitted?: () => Promise<void>;
 }
 
 export interface FrameIdentityDeps {
@@ -43,6 +45,7 @@ export async function identityForFrame(input: FrameIdentityInput, deps: FrameIde
   if (!claimed.success || claimed.data === record.userId) return input.identity;
 
   const named: Identity = { userId: claimed.data, userName: claimed.data };
+  await input.admitted?.();
   const renamed = await deps.connections.claimGuest(input.connectionId, input.identity.userId, named);
   if (!renamed) {
     const winner = await deps.connections.get(input.connectionId, now);

@@ -1,11 +1,12 @@
 import { type AckFrame, roomMessageFrame } from '#protocol/server-frames';
+import { allOrFirstError } from '../concurrency.js';
 import { IdentityMismatchError } from '../domain/errors.js';
 import type { Identity } from '../domain/identity.js';
 import { type ChatMessage, newMessageId, sortKeyFor } from '../domain/message.js';
 import { topics } from '../domain/room.js';
 import { retentionExpiry } from '../domain/time.js';
 import { messagePosted } from '../events/message-posted.js';
-import type { DistributionPublisher, MessageStore } from '../ports.js';
+import type { DistributionPublisher, MessageStore, ReadPositionStore } from '../ports.js';
 import { type AttachmentDeps, attachToMessage } from './attachments.js';
 import { type DirectPathDeps, fanOutMessage } from './fan-out-message.js';
 import { type RoomAccessDeps, requireRoomAccess } from './membership.js';
@@ -24,10 +25,16 @@ export interface PostRoomMessageInput {
   attachmentIds?: readonly string[];
   /** The room's counter, read beside the access check (sendRoomMessage): one round trip fewer. */
   knownLastSeq?: number;
+  /**
+   * The sender's rate budget (WebSocket router): awaited beside the reads and before anything is
+   * written or the moderation hook is called. Absent: already admitted (REST).
+   */
+  admitted?: () => Promise<void>;
 }
 
 export interface PostRoomMessageDeps {
   messages: MessageStore;
+  readPositions: Pick<ReadPositionStore, 'advance'>;
   events: DistributionPublisher;
   /** Post to small rooms from here (fan-out-message.ts); absent: always the state machine. */
   direct?: DirectPathDeps;
@@ -45,7 +52,8 @@ export interface PostRoomMessageDeps {
  *    stores nothing.
  * 3. Store the message once per messageId (a retry finds the original).
  * 4. Deliver it to every live connection in the room (fanOutMessage: posted from here when the
- *    room is small, else published for the state machine), then acknowledge.
+ *    room is small, else published for the state machine) while the sender's read position moves
+ *    to it (senderHasRead), then acknowledge.
  * A retried send delivers again through the state machine, so a delivery cut short after the write
  * is not lost; clients drop the repeat by messageId.
  */
@@ -87,12 +95,15 @@ export async function postRoomMessage(input: PostRoomMessageInput, deps: PostRoo
     ...(attachments ? { attachments } : {}),
   };
   const { message, duplicate } = await deps.messages.append(draft, expiresAt, input.knownLastSeq);
-  await fanOutMessage(
-    messagePosted.detailType,
-    [{ topic: topics.room(message.room), frame: roomMessageFrame(message) }],
-    { duplicate },
-    deps,
-  );
+  await allOrFirstError([
+    fanOutMessage(
+      messagePosted.detailType,
+      [{ topic: topics.room(message.room), frame: roomMessageFrame(message) }],
+      { duplicate },
+      deps,
+    ),
+    senderHasRead(message, deps.readPositions),
+  ]);
   const ack: AckFrame = { type: 'ack', messageId: message.messageId, room: message.room, timestamp: message.timestamp };
   if (duplicate) ack.duplicate = true;
   if (message.seq !== undefined) ack.seq = message.seq;
@@ -111,17 +122,34 @@ export async function sendRoomMessage(
   if (input.claimedUserId !== undefined && input.claimedUserId !== input.identity.userId) {
     throw new IdentityMismatchError('user_id does not match the connection identity');
   }
-  // Without a hook nothing slow comes between these reads and the write, so the counter is read
-  // beside the access check (one round trip instead of two); a stale read only costs a retry.
+  // The reads go side by side with the rate budget's write: one round trip instead of three. Without
+  // a hook nothing slow comes between the counter's read and the write (a stale read costs a retry).
+  const admission = input.admitted?.();
   if (deps.moderation) {
-    await requireRoomAccess(input.room, input.identity.userId, deps);
+    await Promise.all([requireRoomAccess(input.room, input.identity.userId, deps), admission]);
     return postRoomMessage(input, deps);
   }
   const [, knownLastSeq] = await Promise.all([
     requireRoomAccess(input.room, input.identity.userId, deps),
     deps.messages.lastSeq(input.room),
+    admission,
   ]);
   return postRoomMessage({ ...input, knownLastSeq }, deps);
+}
+
+/**
+ * The sender has read their own message, so their unread count never counts it. It is written beside
+ * the fan-out, outside the message's transaction (a plain UpdateItem is 1 WRU where a transaction
+ * item is 2, and no round trip in series), and forward only, so a late or repeated write never moves
+ * the position back. A retried send (duplicate) writes it again: a failure here fails the send, and
+ * the retry repairs it.
+ */
+export async function senderHasRead(
+  message: ChatMessage,
+  readPositions: Pick<ReadPositionStore, 'advance'>,
+): Promise<void> {
+  if (message.seq === undefined) return;
+  await readPositions.advance(message.userId, message.room, message.seq);
 }
 
 /** A composition that sends messages with files must bind the attachment adapters. */

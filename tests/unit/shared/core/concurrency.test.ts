@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { forEachConcurrently } from '#core/concurrency';
+import { allOrFirstError, forEachConcurrently } from '#core/concurrency';
 
 describe('forEachConcurrently', () => {
   it('runs every item once, never more than the limit at a time, starting them in order', async () => {
@@ -24,5 +24,23 @@ describe('forEachConcurrently', () => {
         if (item === 1) throw new Error('boom');
       }),
     ).rejects.toThrow('boom');
+  });
+});
+
+describe('allOrFirstError', () => {
+  it('rejects with the first failure only once every task has settled', async () => {
+    let slowDone = false;
+    const slow = new Promise<void>((resolve) =>
+      setTimeout(() => {
+        slowDone = true;
+        resolve();
+      }, 20),
+    );
+    await expect(allOrFirstError([Promise.reject(new Error('first')), slow, undefined])).rejects.toThrow('first');
+    expect(slowDone).toBe(true);
+  });
+
+  it('resolves when every task does (absent ones included)', async () => {
+    await expect(allOrFirstError([Promise.resolve(1), undefined])).resolves.toBeUndefined();
   });
 });

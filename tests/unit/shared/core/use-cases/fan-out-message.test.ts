@@ -4,7 +4,7 @@ import type { Delivery } from '#core/events/delivery';
 import type { MessageStore, PostOutcome, Subscription } from '#core/ports';
 import { type DirectPathDeps, fanOutMessage } from '#core/use-cases/fan-out-message';
 import { postRoomMessage } from '#core/use-cases/post-room-message';
-import { fakeEvents, fakeNotifier, fakeSubscriptions } from '../../../../helpers/fakes.js';
+import { fakeEvents, fakeNotifier, fakeReadPositions, fakeSubscriptions } from '../../../../helpers/fakes.js';
 
 const NOW = 1_800_000_000;
 const frame = { type: 'message', messageId: 'm-1', room: 'lobby' };
@@ -256,6 +256,7 @@ describe('postRoomMessage with the direct path', () => {
       events: t.events,
       direct: t.direct,
       retentionDays: 30,
+      readPositions: fakeReadPositions(),
     };
     const identity = { userId: 'alice', userName: 'Alice' };
     const first = await postRoomMessage({ identity, room: 'lobby', content: 'hi', messageId: 'm-9' }, deps);

@@ -5,7 +5,7 @@ import { type ReviewDecision, ReviewFailedError, type ReviewRequest } from '#cor
 import type { MessageReviewer, MessageStore } from '#core/ports';
 import type { ModerationDeps } from '#core/use-cases/moderate-message';
 import { postRoomMessage } from '#core/use-cases/post-room-message';
-import { fakeEvents } from '../../../../helpers/fakes.js';
+import { fakeEvents, fakeReadPositions } from '../../../../helpers/fakes.js';
 
 /** A hook that answers from a script, recording every request it saw. */
 function scriptedReviewer(answer: (request: ReviewRequest) => ReviewDecision | ReviewFailedError) {
@@ -48,6 +48,7 @@ function setup(answer: Parameters<typeof scriptedReviewer>[0], failMode: Moderat
     messages: messages as unknown as MessageStore,
     events,
     retentionDays: 30,
+    readPositions: fakeReadPositions(),
     moderation: {
       reviewer: hook.reviewer,
       failMode,

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { IdentityMismatchError } from '#core/domain/errors';
+import { IdentityMismatchError, RateLimitedError } from '#core/domain/errors';
 import type { ChatMessage } from '#core/domain/message';
 import type { MessageStore } from '#core/ports';
 import { postRoomMessage, sendRoomMessage } from '#core/use-cases/post-room-message';
-import { fakeEvents, fakeRooms } from '../../../../helpers/fakes.js';
+import { fakeEvents, fakeReadPositions, fakeRooms } from '../../../../helpers/fakes.js';
 
 function memoryMessages(): Pick<MessageStore, 'append' | 'lastSeq'> & {
   stored: ChatMessage[];
@@ -36,7 +36,7 @@ describe('postRoomMessage', () => {
     const now = new Date('2026-11-23T10:00:00.000Z');
     const ack = await postRoomMessage(
       { identity: alice, room: 'general', content: 'Hello, world!', claimedUserId: 'alice', now },
-      { messages: messages as unknown as MessageStore, events, retentionDays: 30 },
+      { messages: messages as unknown as MessageStore, events, retentionDays: 30, readPositions: fakeReadPositions() },
     );
     expect(ack).toMatchObject({ type: 'ack', room: 'general', timestamp: now.toISOString() });
     expect(messages.stored[0]?.sk).toBe(`${now.toISOString()}#${ack.messageId}`);
@@ -59,7 +59,12 @@ describe('postRoomMessage', () => {
 
   it('keeps two messages in the same millisecond apart', async () => {
     const messages = memoryMessages();
-    const deps = { messages: messages as unknown as MessageStore, events: fakeEvents(), retentionDays: 30 };
+    const deps = {
+      messages: messages as unknown as MessageStore,
+      events: fakeEvents(),
+      retentionDays: 30,
+      readPositions: fakeReadPositions(),
+    };
     const now = new Date();
     await postRoomMessage({ identity: alice, room: 'general', content: 'one', now }, deps);
     await postRoomMessage({ identity: alice, room: 'general', content: 'two', now }, deps);
@@ -72,7 +77,12 @@ describe('postRoomMessage', () => {
     await expect(
       postRoomMessage(
         { identity: alice, room: 'general', content: 'hi', claimedUserId: 'bob' },
-        { messages: messages as unknown as MessageStore, events, retentionDays: 30 },
+        {
+          messages: messages as unknown as MessageStore,
+          events,
+          retentionDays: 30,
+          readPositions: fakeReadPositions(),
+        },
       ),
     ).rejects.toBeInstanceOf(IdentityMismatchError);
     expect(messages.stored).toEqual([]);
@@ -82,7 +92,12 @@ describe('postRoomMessage', () => {
   it('answers a retry with the original and publishes it again, so a lost publish is recovered', async () => {
     const messages = memoryMessages();
     const events = fakeEvents();
-    const deps = { messages: messages as unknown as MessageStore, events, retentionDays: 30 };
+    const deps = {
+      messages: messages as unknown as MessageStore,
+      events,
+      retentionDays: 30,
+      readPositions: fakeReadPositions(),
+    };
     const first = await postRoomMessage({ identity: alice, room: 'general', content: 'hi', messageId: 'm-1' }, deps);
     const retry = await postRoomMessage({ identity: alice, room: 'general', content: 'hi', messageId: 'm-1' }, deps);
     expect(retry).toEqual({ ...first, duplicate: true });
@@ -96,6 +111,7 @@ describe('sendRoomMessage', () => {
     messages: messages as unknown as MessageStore,
     events: fakeEvents(),
     retentionDays: 30,
+    readPositions: fakeReadPositions(),
     rooms: fakeRooms(),
     ...extra,
   });
@@ -126,5 +142,56 @@ describe('sendRoomMessage', () => {
     await sendRoomMessage({ identity: alice, room: 'general', content: 'one' }, deps(messages, { moderation }));
     expect(messages.knownLastSeqs).toEqual([undefined]);
     expect(messages.stored).toHaveLength(1);
+  });
+
+  it('reads beside the rate budget and stores nothing when it refuses the frame', async () => {
+    const messages = memoryMessages();
+    let counterReads = 0;
+    const lastSeq = messages.lastSeq;
+    messages.lastSeq = async (partition) => {
+      counterReads++;
+      return lastSeq(partition);
+    };
+    let refuse: (error: Error) => void = () => {};
+    const admission = new Promise<void>((_resolve, reject) => {
+      refuse = reject;
+    });
+    const sent = sendRoomMessage(
+      { identity: alice, room: 'general', content: 'one', admitted: () => admission },
+      deps(messages),
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(counterReads).toBe(1);
+    refuse(new RateLimitedError('too many frames'));
+    await expect(sent).rejects.toBeInstanceOf(RateLimitedError);
+    expect(messages.stored).toEqual([]);
+    expect(messages.knownLastSeqs).toEqual([]);
+  });
+
+  it('asks the moderation hook only about an admitted frame', async () => {
+    const messages = memoryMessages();
+    const reviewed: string[] = [];
+    const moderation = {
+      reviewer: {
+        review: async (request: { Content: string }) => {
+          reviewed.push(request.Content);
+          return { result: 'allow' as const, content: request.Content };
+        },
+      },
+      failMode: 'closed' as const,
+    };
+    await expect(
+      sendRoomMessage(
+        {
+          identity: alice,
+          room: 'general',
+          content: 'one',
+          admitted: () => Promise.reject(new RateLimitedError('too many frames')),
+        },
+        deps(messages, { moderation }),
+      ),
+    ).rejects.toBeInstanceOf(RateLimitedError);
+    expect(reviewed).toEqual([]);
+    expect(messages.stored).toEqual([]);
   });
 });

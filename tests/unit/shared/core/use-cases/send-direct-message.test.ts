@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { RateLimitedError } from '#core/domain/errors';
 import { type ChatMessage, derivedConversationId, directPartition } from '#core/domain/message';
 import type { ConversationStore, MessageStore } from '#core/ports';
 import { sendDirectMessage } from '#core/use-cases/direct-messages';
-import { fakeEvents } from '../../../../helpers/fakes.js';
+import { fakeEvents, fakeReadPositions } from '../../../../helpers/fakes.js';
 
 const alice = { userId: 'alice', userName: 'Alice' };
 
@@ -41,6 +42,7 @@ describe('sendDirectMessage', () => {
         conversations: conversationsResolvingTo(derived),
         events: fakeEvents(),
         retentionDays: 30,
+        readPositions: fakeReadPositions(),
       },
     );
     expect(messages.reads).toEqual([directPartition(derived)]);
@@ -57,8 +59,48 @@ describe('sendDirectMessage', () => {
         conversations: conversationsResolvingTo('older-id'),
         events: fakeEvents(),
         retentionDays: 30,
+        readPositions: fakeReadPositions(),
       },
     );
     expect(messages.appended).toEqual([{ room: directPartition('older-id'), knownLastSeq: undefined }]);
+  });
+
+  it('looks the conversation up beside the rate budget, and neither creates it nor stores when refused', async () => {
+    const messages = recordingMessages({});
+    let created = false;
+    const conversations = {
+      // A pair with no conversation yet: resolve must wait for the admission before creating it.
+      resolve: async (
+        _sender: unknown,
+        _recipient: unknown,
+        _requestedId: unknown,
+        options?: { beforeCreate?: () => Promise<void> },
+      ) => {
+        await options?.beforeCreate?.();
+        created = true;
+        return 'new-id';
+      },
+      recordMessage: async () => {},
+    } as unknown as ConversationStore;
+    let refuse: (error: Error) => void = () => {};
+    const admission = new Promise<void>((_resolve, reject) => {
+      refuse = reject;
+    });
+    const sent = sendDirectMessage(
+      { identity: alice, recipientId: 'bob', content: 'hi', admitted: () => admission },
+      {
+        messages: messages.store as MessageStore,
+        conversations,
+        events: fakeEvents(),
+        retentionDays: 30,
+        readPositions: fakeReadPositions(),
+      },
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(messages.reads).toHaveLength(1);
+    refuse(new RateLimitedError('too many frames'));
+    await expect(sent).rejects.toBeInstanceOf(RateLimitedError);
+    expect(created).toBe(false);
+    expect(messages.appended).toEqual([]);
   });
 });

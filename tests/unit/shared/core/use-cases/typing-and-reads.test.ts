@@ -10,6 +10,7 @@ import {
   fakeConnections,
   fakeEvents,
   fakeNotifier,
+  fakeReadPositions,
   fakeRooms,
   fakeSubscriptions,
 } from '../../../../helpers/fakes.js';
@@ -243,7 +244,7 @@ describe('identityForFrame (demo-mode guests)', () => {
     await expect(
       postRoomMessage(
         { identity: later, room: 'general', content: 'x', claimedUserId: 'other' },
-        { messages: {} as never, events: fakeEvents(), retentionDays: 1 },
+        { messages: {} as never, events: fakeEvents(), retentionDays: 1, readPositions: fakeReadPositions() },
       ),
     ).rejects.toBeInstanceOf(IdentityMismatchError);
   });
