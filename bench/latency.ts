@@ -19,6 +19,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { MAX_SOCKETS } from '#aws/clients/connections-poster';
 import { AWS_HOPS, type Hop, type HopStats, LatencyModel, parseColdStartRate } from '../local/latency/model.js';
 import { repoRoot } from '../local/stack.js';
 import { startBaselineServer } from './baseline-server.js';
@@ -234,7 +235,10 @@ async function main(): Promise<void> {
             samples = await runDirectMessages(ours, prefix, dmCount, Math.min(10, dmCount));
             operations = dmCount;
           } else {
-            const run = await runRoom(ours, ours.sockets.slice(0, item), roomOptions(item, prefix));
+            const run = await runRoom(ours, ours.sockets.slice(0, item), {
+              ...roomOptions(item, prefix),
+              untilAnswered: true,
+            });
             samples = [...ours.latencies];
             operations = 1 + run.latencyMessages;
           }
@@ -341,7 +345,8 @@ async function runDirectMessages(pool: ClientPool, prefix: string, count: number
     const sender = pool.sockets[2 * pair + (sequence % 2)] as BenchSocket;
     const recipient = pool.sockets[2 * pair + 1 - (sequence % 2)] as BenchSocket;
     const flight = pool.sendDirect(sender, userIdOf(recipient), `${prefix}-d${sequence}`, 2);
-    if (!(await pool.settle(flight, MESSAGE_TIMEOUT_MS))) log(`DM ${prefix}-d${sequence} incomplete`);
+    if (!(await pool.settle(flight, MESSAGE_TIMEOUT_MS, { untilAnswered: true })))
+      log(`DM ${prefix}-d${sequence} incomplete`);
   }
   return [...pool.latencies];
 }
@@ -378,7 +383,10 @@ function costOf(results: LatencyResults, path: PathName, item: Case): CostBreakd
     queryPages: usage.queryPages,
     eventEntries: usage.eventEntries,
     ...estimatedUnits(usage),
+    // PostToConnectionsFunction's POST_CONCURRENCY (workflows/template.yaml); the direct path posts to
+    // a whole room at once (api/src/composition.ts: DirectFanoutMaxMembers, at most MAX_SOCKETS).
     postConcurrency: 32,
+    directPostConcurrency: Math.min(results.settings.directMaxMembers, MAX_SOCKETS),
     // CPU per post of connections-poster.ts, as bench/post-cost.ts measured it (docs/benchmarks.md, 2026-12-03).
     postCpuMicros: POSTER_CPU_MICROS,
   });
@@ -386,16 +394,17 @@ function costOf(results: LatencyResults, path: PathName, item: Case): CostBreakd
 
 /**
  * Capacity units per message. The sandboxed handlers' requests are counted but their units are not
- * metered, so theirs are estimated from the requests. A message's TransactWriteItems writes four items
- * under 1 KB at 2 WRU each (the room's seq counter, the idempotency marker, the message, the sender's
- * read position) plus the message's copy in the user-time index (2 WRU, as the 2026-11-23 run metered
- * it): 10 WRU, charged for a cancelled one too. A rate-limit UpdateItem is 1 WRU, a GetItem 1 RRU
+ * metered, so theirs are estimated from the requests. A message's TransactWriteItems writes three items
+ * under 1 KB at 2 WRU each (the room's seq counter, the idempotency marker, the message) plus the
+ * message's copy in the user-time index (2 WRU, as the 2026-11-23 run metered it): 8 WRU, charged for a
+ * cancelled one too (the sender's read position, in it until 2026-12-03 evening, is now an UpdateItem
+ * of its own). A rate-limit or read-position UpdateItem is 1 WRU, a GetItem 1 RRU
  * (the seq counter's is strongly consistent; the others count the same, an upper bound), a Query page
  * of a small room 0.5 RRU, a BatchGetItem 2 RRU (the room-access check reads the member and the ban
  * item, strongly consistent, found or not), and 1 WRU for any other write (a lower bound where an item
  * has index copies, as a DM's do); the state machine's own units are metered.
  */
-export const TRANSACTION_WRITE_UNITS = 10;
+export const TRANSACTION_WRITE_UNITS = 8;
 function estimatedUnits(usage: PerOperation): { writeUnits: number; readUnits: number } {
   const requests = usage.handlerDynamoDb;
   const count = (operation: string) => requests[operation] ?? 0;

@@ -3,7 +3,7 @@ import { createEventPublisher } from '#aws/adapters/event-publisher';
 import { createMessageReviewer } from '#aws/adapters/message-reviewer';
 import { createObjectStorage } from '#aws/adapters/object-storage';
 import { createPresenceReader } from '#aws/adapters/presence-reader';
-import { connectionsPoster } from '#aws/clients/connections-poster';
+import { connectionsPoster, MAX_SOCKETS } from '#aws/clients/connections-poster';
 import { dynamoDb } from '#aws/clients/dynamodb';
 import { eventBridge } from '#aws/clients/eventbridge';
 import { lambda } from '#aws/clients/lambda';
@@ -151,7 +151,8 @@ const directPath = (): DirectPathDeps | undefined => {
       await closing.dropGoneConnection(connectionId, connectionDeps());
     },
     maxMembers,
-    concurrency: numberFromEnv('POST_CONCURRENCY', 32),
+    // A whole room at once (up to the poster's sockets): the posts are one wave, not four at 100.
+    concurrency: Math.min(numberFromEnv('POST_CONCURRENCY', maxMembers), MAX_SOCKETS),
   };
 };
 const socketMessageDeps = () => ({ ...roomMessageDeps(), direct: directPath(), attachments: attachmentBinding() });

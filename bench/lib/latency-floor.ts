@@ -15,27 +15,30 @@ export interface PathShape {
 }
 
 /**
- * The direct path: rate-limit UpdateItem, the room-access check's BatchGetItem and the seq counter's
- * GetItem (side by side, counted as one), TransactWriteItems, the live-subscribers Query, then the posts.
+ * The direct path: the rate limit's UpdateItem, the room-access check's BatchGetItem and the seq
+ * counter's GetItem (side by side, counted as one), TransactWriteItems, the live-subscribers Query (the
+ * sender's read position's UpdateItem beside it), then the posts, a whole room of up to 100 at once.
  */
 export const DIRECT_ROOM: PathShape = {
-  dynamoDbInSeries: 4,
+  dynamoDbInSeries: 3,
   viaStateMachine: false,
   batchSize: 100,
   mapConcurrency: 10,
-  postConcurrency: 32,
+  postConcurrency: 100,
 };
 
 /**
- * A direct message on the direct path: rate limit, the conversation's GetItem and the seq counter's
- * GetItem (side by side, one), TransactWriteItems, the two conversation summaries (UpdateItems side by
- * side, counted as one), and the two Queries of the participants' topics (side by side, one) before
- * the posts.
+ * A direct message on the direct path: the rate limit, the conversation's GetItem and the seq counter's
+ * GetItem (side by side, one), TransactWriteItems, then the two Queries of the participants' topics
+ * (side by side, one) with the two conversation summaries' UpdateItems beside them, before the posts.
  */
-export const DIRECT_DM: PathShape = { ...DIRECT_ROOM, dynamoDbInSeries: 5 };
+export const DIRECT_DM: PathShape = { ...DIRECT_ROOM, dynamoDbInSeries: 3 };
 
-/** The long path: rate limit and write, PutEvents, EventBridge, Express, the Query, a batch invoke, the posts. */
-export const STATE_MACHINE_ROOM: PathShape = { ...DIRECT_ROOM, viaStateMachine: true };
+/**
+ * The long path: rate limit beside the reads, the write, PutEvents, EventBridge, Express, the Query, a
+ * batch invoke, the posts (PostToConnectionsFunction's POST_CONCURRENCY, 32, workflows/template.yaml).
+ */
+export const STATE_MACHINE_ROOM: PathShape = { ...DIRECT_ROOM, viaStateMachine: true, postConcurrency: 32 };
 
 /**
  * The latency model's own floor for one message: send → receipt at each of `members`, with every

@@ -26,7 +26,10 @@ describe('modelFloor', () => {
     expect(thousand.p50).toBeLessThan(oneBatch.p50 * 1.5);
   });
 
-  it('counts more DynamoDB requests in series for a DM than for a room message', () => {
-    expect(modelFloor(2, DIRECT_DM, 2000).p50).toBeGreaterThan(modelFloor(2, DIRECT_ROOM, 2000).p50);
+  it('grows with each DynamoDB round trip in series', () => {
+    const oneMore = { ...DIRECT_DM, dynamoDbInSeries: DIRECT_DM.dynamoDbInSeries + 1 };
+    expect(modelFloor(2, oneMore, 2000).p50).toBeGreaterThan(modelFloor(2, DIRECT_DM, 2000).p50);
+    // A DM now makes as many round trips in series as a room message (its summaries go beside the Queries).
+    expect(DIRECT_DM.dynamoDbInSeries).toBe(DIRECT_ROOM.dynamoDbInSeries);
   });
 });
