@@ -19,7 +19,6 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { MAX_SOCKETS } from '#aws/clients/connections-poster';
 import { AWS_HOPS, type Hop, type HopStats, LatencyModel, parseColdStartRate } from '../local/latency/model.js';
 import { repoRoot } from '../local/stack.js';
 import { startBaselineServer } from './baseline-server.js';
@@ -383,10 +382,8 @@ function costOf(results: LatencyResults, path: PathName, item: Case): CostBreakd
     queryPages: usage.queryPages,
     eventEntries: usage.eventEntries,
     ...estimatedUnits(usage),
-    // PostToConnectionsFunction's POST_CONCURRENCY (workflows/template.yaml); the direct path posts to
-    // a whole room at once (api/src/composition.ts: DirectFanoutMaxMembers, at most MAX_SOCKETS).
+    // POST_CONCURRENCY on both paths (workflows/template.yaml, api/src/composition.ts).
     postConcurrency: 32,
-    directPostConcurrency: Math.min(results.settings.directMaxMembers, MAX_SOCKETS),
     // CPU per post of connections-poster.ts, as bench/post-cost.ts measured it (docs/benchmarks.md, 2026-12-03).
     postCpuMicros: POSTER_CPU_MICROS,
   });

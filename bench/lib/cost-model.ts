@@ -70,8 +70,6 @@ export interface MeasuredPerMessage {
   writeUnits: number;
   readUnits: number;
   postConcurrency: number;
-  /** The direct path's posts in flight at once (default `postConcurrency`): a whole small room. */
-  directPostConcurrency?: number;
   /** Client CPU per postToConnection, µs (measured by bench/post-cost.ts, traced as on Lambda). */
   postCpuMicros?: number;
   /** PostToConnectionsFunction's memory, MB (default ASSUMPTIONS.postMemoryMb), to price other settings. */
@@ -136,12 +134,8 @@ export function actionsInvocationMs(measured: MeasuredPerMessage): number {
   const perInvocation = measured.actionsInvocations > 0 ? (measured.directPosts ?? 0) / measured.actionsInvocations : 0;
   if (perInvocation <= 0) return ASSUMPTIONS.actionsMs;
   const posting =
-    postInvocationMs(
-      perInvocation,
-      measured.directPostConcurrency ?? measured.postConcurrency,
-      measured.postCpuMicros,
-      ASSUMPTIONS.actionsMemoryMb,
-    ) - ASSUMPTIONS.postFixedMs;
+    postInvocationMs(perInvocation, measured.postConcurrency, measured.postCpuMicros, ASSUMPTIONS.actionsMemoryMb) -
+    ASSUMPTIONS.postFixedMs;
   return ASSUMPTIONS.actionsMs + posting;
 }
 

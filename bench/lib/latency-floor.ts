@@ -17,14 +17,14 @@ export interface PathShape {
 /**
  * The direct path: the rate limit's UpdateItem, the room-access check's BatchGetItem and the seq
  * counter's GetItem (side by side, counted as one), TransactWriteItems, the live-subscribers Query (the
- * sender's read position's UpdateItem beside it), then the posts, a whole room of up to 100 at once.
+ * sender's read position's UpdateItem beside it), then the posts, 32 at a time.
  */
 export const DIRECT_ROOM: PathShape = {
   dynamoDbInSeries: 3,
   viaStateMachine: false,
   batchSize: 100,
   mapConcurrency: 10,
-  postConcurrency: 100,
+  postConcurrency: 32,
 };
 
 /**
@@ -38,7 +38,7 @@ export const DIRECT_DM: PathShape = { ...DIRECT_ROOM, dynamoDbInSeries: 3 };
  * The long path: rate limit beside the reads, the write, PutEvents, EventBridge, Express, the Query, a
  * batch invoke, the posts (PostToConnectionsFunction's POST_CONCURRENCY, 32, workflows/template.yaml).
  */
-export const STATE_MACHINE_ROOM: PathShape = { ...DIRECT_ROOM, viaStateMachine: true, postConcurrency: 32 };
+export const STATE_MACHINE_ROOM: PathShape = { ...DIRECT_ROOM, viaStateMachine: true };
 
 /**
  * The latency model's own floor for one message: send → receipt at each of `members`, with every

@@ -36,8 +36,6 @@ const THROTTLED_BASE_DELAY_MS = 500;
 const MAX_DELAY_MS = 20_000;
 /** A request with no answer for this long is a network error, and retried. */
 const SOCKET_TIMEOUT_MS = 10_000;
-/** Sockets per endpoint: the most posts any caller keeps in flight (api/src/composition.ts). */
-export const MAX_SOCKETS = 100;
 
 /** node:crypto behind the Checksum interface SignatureV4 takes (the SDK's Sha256 does the same). */
 class Sha256 {
@@ -78,11 +76,10 @@ function createPoster(endpoint: string): ConnectionsPoster {
   const url = new URL(endpoint);
   const secure = url.protocol === 'https:';
   const basePath = url.pathname.replace(/\/+$/, '');
-  // Keep-alive like the SDK's NodeHttpHandler, with room for the direct path's posts to a whole
-  // small room at once (its concurrency, 100 by default) instead of the SDK's 50 sockets per host.
+  // The SDK's NodeHttpHandler defaults: keep-alive, 50 sockets per host.
   const agent = secure
-    ? new HttpsAgent({ keepAlive: true, maxSockets: MAX_SOCKETS })
-    : new HttpAgent({ keepAlive: true, maxSockets: MAX_SOCKETS });
+    ? new HttpsAgent({ keepAlive: true, maxSockets: 50 })
+    : new HttpAgent({ keepAlive: true, maxSockets: 50 });
   const send = secure ? httpsRequest : httpRequest;
   // Only its resolved config is used: credentials (memoized, refreshed by the SDK's provider chain) and region.
   const config = new ApiGatewayManagementApiClient({ endpoint }).config;
