@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll } from 'vitest';
 import { spawnDynamoDbLocal } from '../../local/dynamodb.js';
@@ -105,4 +105,34 @@ async function terminate(child: ChildProcess): Promise<void> {
   const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
   await exited;
   clearTimeout(timer);
+}
+
+let tablesCreated = 0;
+
+/**
+ * Creates an on-demand table with a string hash key `hashKey` and range key `rangeKey` (the key shape
+ * of every table in db/template.yaml; a test that needs an index declares its own) and returns its name.
+ */
+export async function createKeyedTable(
+  client: DynamoDBClient,
+  prefix: string,
+  hashKey: string,
+  rangeKey = 'sk',
+): Promise<string> {
+  const TableName = `${prefix}-${++tablesCreated}`;
+  await client.send(
+    new CreateTableCommand({
+      TableName,
+      KeySchema: [
+        { AttributeName: hashKey, KeyType: 'HASH' },
+        { AttributeName: rangeKey, KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: [
+        { AttributeName: hashKey, AttributeType: 'S' },
+        { AttributeName: rangeKey, AttributeType: 'S' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+  return TableName;
 }

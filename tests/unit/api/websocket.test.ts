@@ -46,6 +46,21 @@ const echoActions: ActionTable = {
 
 const bodyOf = async (result: Promise<{ body?: string }>) => JSON.parse(String((await result).body));
 
+/** A plain route (admitted before it starts) that records whether it ran. */
+function goRoute() {
+  let ran = false;
+  const actions: ActionTable = {
+    go: route({
+      schema: z.object({ action: z.literal('go') }),
+      handle: async () => {
+        ran = true;
+        return { type: 'gone' };
+      },
+    }),
+  };
+  return { actions, ran: () => ran };
+}
+
 describe('the WebSocket router', () => {
   it('dispatches by action with the identity the authorizer fixed', async () => {
     expect(await bodyOf(dispatch(event('{"action":"echo","text":"hi","user_id":"mallory"}'), echoActions))).toEqual({
@@ -76,29 +91,26 @@ describe('the WebSocket router', () => {
   });
 
   it('answers rate_limited when the budget is spent, before running the action', async () => {
-    let ran = false;
-    const actions: ActionTable = {
-      go: route({
-        schema: z.object({ action: z.literal('go') }),
-        handle: async () => {
-          ran = true;
-          return { type: 'gone' };
-        },
-      }),
-    };
-    const reply = await bodyOf(dispatch(event('{"action":"go"}'), actions, { allowFrame: async () => false }));
+    const go = goRoute();
+    const reply = await bodyOf(dispatch(event('{"action":"go"}'), go.actions, { allowFrame: async () => false }));
     expect(reply.code).toBe('rate_limited');
-    expect(ran).toBe(false);
+    expect(go.ran()).toBe(false);
   });
 });
 
 describe('reads beside the rate budget (readsBeforeAdmission)', () => {
   /** A budget whose answer the test gives, and a route that reads, awaits admission, then writes. */
-  function harness(read: () => Promise<void> = async () => {}) {
+  /** A rate budget whose answer the test gives when it chooses. */
+  function pendingBudget() {
     let answer: (allowed: boolean) => void = () => {};
     const budget = new Promise<boolean>((resolve) => {
       answer = resolve;
     });
+    return { budget, answer };
+  }
+
+  function harness(read: () => Promise<void> = async () => {}) {
+    const { budget, answer } = pendingBudget();
     const steps: string[] = [];
     const actions: ActionTable = {
       send: route({
@@ -142,23 +154,11 @@ describe('reads beside the rate budget (readsBeforeAdmission)', () => {
   });
 
   it('leaves other routes waiting for the budget before they start', async () => {
-    let answer: (allowed: boolean) => void = () => {};
-    const budget = new Promise<boolean>((resolve) => {
-      answer = resolve;
-    });
-    let started = false;
-    const actions: ActionTable = {
-      go: route({
-        schema: z.object({ action: z.literal('go') }),
-        handle: async () => {
-          started = true;
-          return { type: 'gone' };
-        },
-      }),
-    };
-    const reply = bodyOf(dispatch(event('{"action":"go"}'), actions, { allowFrame: () => budget }));
+    const { budget, answer } = pendingBudget();
+    const go = goRoute();
+    const reply = bodyOf(dispatch(event('{"action":"go"}'), go.actions, { allowFrame: () => budget }));
     await new Promise((resolve) => setImmediate(resolve));
-    expect(started).toBe(false);
+    expect(go.ran()).toBe(false);
     answer(true);
     expect(await reply).toEqual({ type: 'gone' });
   });

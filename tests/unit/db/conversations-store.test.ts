@@ -1,33 +1,13 @@
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { RateLimitedError } from '#core/domain/errors';
 import { createConversationStore } from '#db/conversations-store';
-import { useDynamoDbLocal } from '../../helpers/dynamodb-local.js';
+import { createKeyedTable, useDynamoDbLocal } from '../../helpers/dynamodb-local.js';
 
 /* The Conversations store against DynamoDB Local: a new conversation waits for the caller's admission. */
 
 const local = useDynamoDbLocal();
-let tables = 0;
-
 /** The Conversations table's keys as db/template.yaml declares them. */
-async function conversationsTable(): Promise<string> {
-  const TableName = `conversations-${++tables}`;
-  await local.db.client.send(
-    new CreateTableCommand({
-      TableName,
-      KeySchema: [
-        { AttributeName: 'userId', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      AttributeDefinitions: [
-        { AttributeName: 'userId', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
-  return TableName;
-}
+const conversationsTable = () => createKeyedTable(local.db.client, 'conversations', 'userId');
 
 const alice = { userId: 'alice', userName: 'Alice' };
 const bob = { userId: 'bob', userName: 'Bob' };

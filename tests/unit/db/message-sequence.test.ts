@@ -1,35 +1,16 @@
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import type { ChatMessage } from '#core/domain/message';
 import { postRoomMessage } from '#core/use-cases/post-room-message';
 import { createMessageStore } from '#db/messages-store';
 import { createReadPositionStore } from '#db/read-positions-store';
-import { useDynamoDbLocal } from '../../helpers/dynamodb-local.js';
+import { createKeyedTable, useDynamoDbLocal } from '../../helpers/dynamodb-local.js';
 import { fakeEvents } from '../../helpers/fakes.js';
 
 const local = useDynamoDbLocal();
-let tables = 0;
-
 /** The Messages table's keys (the indexes are not needed here). */
-async function messagesTable(): Promise<string> {
-  const TableName = `messages-seq-${++tables}`;
-  await local.db.client.send(
-    new CreateTableCommand({
-      TableName,
-      KeySchema: [
-        { AttributeName: 'room', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      AttributeDefinitions: [
-        { AttributeName: 'room', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
-  return TableName;
-}
+const messagesTable = () => createKeyedTable(local.db.client, 'messages-seq', 'room');
 
 /** A document client on the same DynamoDB Local whose commands are counted by name. */
 function countCommands(): { client: DynamoDBDocumentClient; count: Record<string, number> } {
