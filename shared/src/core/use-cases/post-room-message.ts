@@ -122,7 +122,7 @@ export async function sendRoomMessage(
   if (input.claimedUserId !== undefined && input.claimedUserId !== input.identity.userId) {
     throw new IdentityMismatchError('user_id does not match the connection identity');
   }
-  // The reads go side by side with the rate budget's write: one round trip instead of three. Without
+  // The reads go side by side with the rate budget's write: one round trip instead of two. Without
   // a hook nothing slow comes between the counter's read and the write (a stale read costs a retry).
   const admission = input.admitted?.();
   if (deps.moderation) {
