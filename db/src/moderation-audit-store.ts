@@ -1,6 +1,6 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import type { DeletionRecord, DeletionRole } from '#core/domain/audit';
+import type { DeletionRecord } from '#core/domain/audit';
 import { decodeCursor, encodeCursor } from '#core/domain/cursor';
 import { ValidationError } from '#core/domain/errors';
 import type { ChatMessage } from '#core/domain/message';
@@ -15,31 +15,14 @@ import type { ModerationAuditStore } from '#core/ports';
  * the messages it names, and it holds no message text.
  */
 
-interface AuditItem {
-  room: string;
-  sk: string;
-  auditOf: string;
-  messageId: string;
-  senderId: string;
-  deletedBy: string;
-  deletedByName: string;
-  role: DeletionRole;
-  deletedAt: string;
-}
+/** A record under its room's audit partition: `room` is the partition key there, `auditOf` the room. */
+type AuditItem = Omit<DeletionRecord, 'room'> & { room: string; sk: string; auditOf: string };
 
 const auditPartition = (room: string) => `audit#${room}`;
 
 function recordFromItem(item: Record<string, unknown>): DeletionRecord {
-  const audit = item as unknown as AuditItem;
-  return {
-    room: audit.auditOf,
-    messageId: audit.messageId,
-    senderId: audit.senderId,
-    deletedBy: audit.deletedBy,
-    deletedByName: audit.deletedByName,
-    role: audit.role,
-    deletedAt: audit.deletedAt,
-  };
+  const { room: _partition, sk: _sk, auditOf, ...record } = item as unknown as AuditItem;
+  return { ...record, room: auditOf };
 }
 
 /** Deletions (a soft delete and its audit record, together) and each room's audit trail. */
@@ -47,15 +30,10 @@ export function createModerationAuditStore(client: DynamoDBDocumentClient, table
   return {
     async deleteWithRecord(message: ChatMessage, record: DeletionRecord) {
       const item: AuditItem = {
+        ...record,
         room: auditPartition(record.room),
         sk: `${record.deletedAt}#${record.messageId}`,
         auditOf: record.room,
-        messageId: record.messageId,
-        senderId: record.senderId,
-        deletedBy: record.deletedBy,
-        deletedByName: record.deletedByName,
-        role: record.role,
-        deletedAt: record.deletedAt,
       };
       try {
         await client.send(

@@ -454,13 +454,6 @@ export function editedFrame(message: ChatMessage): EditedFrame {
 }
 
 /** A deletion as the audit frame and GET /rooms/{room}/audit show it (the room is the page's). */
-export function deletionRecordData(record: DeletionRecord): DeletionRecordData {
-  return {
-    messageId: record.messageId,
-    senderId: record.senderId,
-    deletedBy: record.deletedBy,
-    deletedByName: record.deletedByName,
-    role: record.role,
-    deletedAt: record.deletedAt,
-  };
+export function deletionRecordData({ room: _room, ...data }: DeletionRecord): DeletionRecordData {
+  return data;
 }
