@@ -23,7 +23,8 @@ import type {
 import { type AttachmentDeps, attachToMessage } from './attachments.js';
 import { type DirectPathDeps, fanOutMessage } from './fan-out-message.js';
 import { type ModerationDeps, moderatedNewText } from './moderate-message.js';
-import { requireAttachmentDeps, senderHasRead } from './post-room-message.js';
+import { requireAttachmentDeps } from './post-room-message.js';
+import { senderHasRead } from './read-positions.js';
 
 /** Reply quotes are previews, not copies. */
 const REPLY_PREVIEW_LENGTH = 200;

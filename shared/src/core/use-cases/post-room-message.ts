@@ -11,6 +11,7 @@ import { type AttachmentDeps, attachToMessage } from './attachments.js';
 import { type DirectPathDeps, fanOutMessage } from './fan-out-message.js';
 import { type RoomAccessDeps, requireRoomAccess } from './membership.js';
 import { type ModerationDeps, moderatedNewText } from './moderate-message.js';
+import { senderHasRead } from './read-positions.js';
 
 export interface PostRoomMessageInput {
   identity: Identity;
@@ -135,21 +136,6 @@ export async function sendRoomMessage(
     admission,
   ]);
   return postRoomMessage({ ...input, knownLastSeq }, deps);
-}
-
-/**
- * The sender has read their own message, so their unread count never counts it. It is written beside
- * the fan-out, outside the message's transaction (a plain UpdateItem is 1 WRU where a transaction
- * item is 2, and no round trip in series), and forward only, so a late or repeated write never moves
- * the position back. A retried send (duplicate) writes it again: a failure here fails the send, and
- * the retry repairs it.
- */
-export async function senderHasRead(
-  message: ChatMessage,
-  readPositions: Pick<ReadPositionStore, 'advance'>,
-): Promise<void> {
-  if (message.seq === undefined) return;
-  await readPositions.advance(message.userId, message.room, message.seq);
 }
 
 /** A composition that sends messages with files must bind the attachment adapters. */

@@ -1,6 +1,7 @@
 import type { RoomReadFrame } from '#protocol/server-frames';
 import { NotFoundError } from '../domain/errors.js';
 import type { Identity } from '../domain/identity.js';
+import type { ChatMessage } from '../domain/message.js';
 import { topics } from '../domain/room.js';
 import { messageStatusChanged } from '../events/message-status-changed.js';
 import type { DistributionPublisher, MessageStore, ReadPosition, ReadPositionStore } from '../ports.js';
@@ -93,4 +94,19 @@ export async function roomReadPosition(
 ): Promise<ReadPosition> {
   await requireRoomAccess(room, userId, deps);
   return (await deps.readPositions.positions(userId, [room])).get(room) ?? { latestSeq: 0, readSeq: 0 };
+}
+
+/**
+ * The sender has read their own message, so their unread count never counts it. It is written beside
+ * the fan-out, outside the message's transaction (a plain UpdateItem is 1 WRU where a transaction
+ * item is 2, and no round trip in series), and forward only, so a late or repeated write never moves
+ * the position back. A retried send (duplicate) writes it again: a failure here fails the send, and
+ * the retry repairs it.
+ */
+export async function senderHasRead(
+  message: ChatMessage,
+  readPositions: Pick<ReadPositionStore, 'advance'>,
+): Promise<void> {
+  if (message.seq === undefined) return;
+  await readPositions.advance(message.userId, message.room, message.seq);
 }
